@@ -1,0 +1,30 @@
+# bpfnetstat developer targets. `make help` lists them.
+GO ?= go
+
+.PHONY: help build test unit e2e bench generate generate-check lint
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+build: ## build bin/bpfnetstat and its netstat symlink
+	$(GO) build -o bin/bpfnetstat ./cmd/bpfnetstat
+	ln -sf bpfnetstat bin/netstat
+
+test: ## the whole suite: installs test deps, vet, fuzz, unit (race), end-to-end
+	./scripts/test.sh
+
+unit: ## unit tests only, with the race detector
+	$(GO) test -race $$($(GO) list ./... | grep -v /e2e)
+
+e2e: ## the differential end-to-end suite against the real netstat (root)
+	$(GO) test -count=1 ./e2e/...
+
+bench: ## parser and renderer benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem ./snapshot/... ./output/...
+
+generate: ## regenerate the BPF objects (needs clang)
+	$(GO) generate ./tracer/...
+
+lint: ## gofmt and go vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfel.go$$'))" || { gofmt -l .; exit 1; }
+	$(GO) vet ./...

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs bpfnetstat's whole test suite: installs what the tests need (the real
+# net-tools netstat and iproute2 to compare against), then formatting and
+# vet checks, the unit tests under the race detector, a short run of every
+# fuzz target, and the end-to-end suites (which need root; they skip with a
+# reason otherwise, and fail instead when BPFNETSTAT_REQUIRE_ROOT=1).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ]; then
+	scripts/install-test-deps.sh
+else
+	echo "test.sh: not root: not installing test dependencies; root-only tests will skip" >&2
+fi
+
+echo "== gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go') | grep -v '_bpfel.go$' || true)
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" $unformatted >&2
+	exit 1
+fi
+
+echo "== go vet"
+go vet ./...
+
+echo "== fuzz (short)"
+fuzztime=${FUZZTIME:-10s}
+for pkg in $(go list ./...); do
+	dir=$(go list -f '{{.Dir}}' "$pkg")
+	for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go 2>/dev/null | sed 's/^func //' | sort -u); do
+		echo "fuzz $pkg $target"
+		go test -run='^$' -fuzz="^${target}\$" -fuzztime="$fuzztime" "$pkg"
+	done
+done
+
+echo "== unit tests (race)"
+go test -race -count=1 $(go list ./... | grep -v /e2e)
+
+echo "== end-to-end"
+go test -count=1 -timeout 20m ./e2e/...

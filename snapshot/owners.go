@@ -1,0 +1,212 @@
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Owners maps socket inodes to the process that holds them, read from
+// /proc/*/fd the way netstat -p does: processes in /proc readdir order, and
+// for an inode held by several processes (a forked server) the first one
+// found wins.
+type Owners struct {
+	byInode map[uint64]Owner
+	// Denied is set when some /proc/PID/fd could not be opened for lack of
+	// permission (EACCES): netstat then warns that it is not complete.
+	Denied bool
+	// ProcErr is set when the proc root itself could not be listed.
+	ProcErr error
+}
+
+// Lookup returns the owner of the socket with the given inode.
+func (o *Owners) Lookup(inode uint64) (Owner, bool) {
+	if o == nil {
+		return Owner{}, false
+	}
+	ow, ok := o.byInode[inode]
+	return ow, ok
+}
+
+// Len is the number of socket inodes with a known owner.
+func (o *Owners) Len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.byInode)
+}
+
+// procSockets is what one process contributes to the owner map.
+type procSockets struct {
+	owner  Owner
+	inodes []uint64
+	denied bool
+}
+
+// ReadOwners scans ROOT/[0-9]*/fd/* for sockets and ROOT/PID/cmdline for
+// the program name. Processes that vanish during the scan are skipped.
+// Processes are read in parallel, but the result is the one a sequential
+// scan in readdir order gives.
+func (fs FS) ReadOwners() *Owners {
+	o := &Owners{byInode: make(map[uint64]Owner)}
+	dir, err := os.Open(fs.Path())
+	if err != nil {
+		o.ProcErr = err
+		return o
+	}
+	names, err := dir.Readdirnames(-1) // readdir order, unsorted, as netstat walks it
+	dir.Close()
+	if err != nil && len(names) == 0 {
+		o.ProcErr = err
+		return o
+	}
+	pids := names[:0]
+	for _, n := range names {
+		if isDigits(n) {
+			pids = append(pids, n)
+		}
+	}
+
+	results := make([]procSockets, len(pids))
+	workers := runtime.GOMAXPROCS(0)
+	if workers > len(pids) {
+		workers = len(pids)
+	}
+	var next int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 64)
+			for {
+				mu.Lock()
+				i := next
+				next++
+				mu.Unlock()
+				if i >= len(pids) {
+					return
+				}
+				results[i] = fs.readProcSockets(pids[i], buf)
+			}
+		}()
+	}
+	wg.Wait()
+
+	for i := range results {
+		r := &results[i]
+		if r.denied {
+			o.Denied = true
+		}
+		for _, ino := range r.inodes {
+			if _, dup := o.byInode[ino]; !dup {
+				o.byInode[ino] = r.owner
+			}
+		}
+	}
+	return o
+}
+
+// readProcSockets lists the socket inodes of one process, in fd order.
+func (fs FS) readProcSockets(pid string, buf []byte) procSockets {
+	var ps procSockets
+	fdPath := fs.Path() + "/" + pid + "/fd"
+	dfd, err := unix.Open(fdPath, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		ps.denied = errors.Is(err, syscall.EACCES)
+		return ps
+	}
+	f := os.NewFile(uintptr(dfd), fdPath)
+	defer f.Close()
+	fds, _ := f.Readdirnames(-1)
+	haveName := false
+	for _, fd := range fds {
+		if fd == "" || fd[0] < '0' || fd[0] > '9' {
+			continue
+		}
+		// netstat reads at most 29 bytes of the link target.
+		n, err := unix.Readlinkat(dfd, fd, buf[:29])
+		if err != nil {
+			continue
+		}
+		ino, ok := socketInode(buf[:n])
+		if !ok {
+			continue
+		}
+		if !haveName {
+			name, ok := fs.programName(pid)
+			if !ok {
+				// netstat retries the cmdline at the next socket fd.
+				continue
+			}
+			pidNum, _ := strconv.Atoi(pid)
+			ps.owner = Owner{PID: pidNum, Name: name}
+			haveName = true
+		}
+		ps.inodes = append(ps.inodes, ino)
+	}
+	return ps
+}
+
+// programName reads ROOT/PID/cmdline as netstat does: at most 511 bytes,
+// argv[0] up to the first NUL, and the part after the last '/' when argv[0]
+// starts with '/'.
+func (fs FS) programName(pid string) (string, bool) {
+	f, err := os.Open(fs.Path() + "/" + pid + "/cmdline")
+	if err != nil {
+		return "", false
+	}
+	var b [511]byte
+	n, err := f.Read(b[:])
+	f.Close()
+	if err != nil && err != io.EOF {
+		return "", false
+	}
+	arg0 := b[:n]
+	if i := bytes.IndexByte(arg0, 0); i >= 0 {
+		arg0 = arg0[:i]
+	}
+	if len(arg0) > 0 && arg0[0] == '/' {
+		arg0 = arg0[bytes.LastIndexByte(arg0, '/')+1:]
+	}
+	return string(arg0), true
+}
+
+// socketInode extracts INODE from a link target "socket:[INODE]" or the old
+// "[0000]:INODE", with netstat's strtoul(base 0) rules.
+func socketInode(target []byte) (uint64, bool) {
+	var digits []byte
+	switch {
+	case len(target) >= len("socket:[")+3 && bytes.HasPrefix(target, []byte("socket:[")) && target[len(target)-1] == ']':
+		digits = target[len("socket:[") : len(target)-1]
+	case len(target) >= len("[0000]:")+1 && bytes.HasPrefix(target, []byte("[0000]:")):
+		digits = target[len("[0000]:"):]
+	default:
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(digits), 0, 64)
+	if err != nil || v == ^uint64(0) {
+		return 0, false
+	}
+	return v, true
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
