@@ -367,6 +367,10 @@ func (c *Classic) appendHostPort(b []byte, ap netip.AddrPort, db string) []byte 
 		b = append(b, host...)
 		b = append(b, ':')
 		b = append(b, port...)
+		// net-tools formats the cell into a 128-byte buffer.
+		if len(b)-start > 127 {
+			b = b[:start+127]
+		}
 	}
 	for len(b)-start < 23 {
 		b = append(b, ' ')

@@ -1,0 +1,9 @@
+//go:build cgo
+
+package names
+
+// In the cgo build glibc itself is the reference for the pure Go parts.
+func init() {
+	referenceNtop6 = libcInetNtop6
+	referenceInetNetwork = libcInetNetwork
+}
