@@ -101,5 +101,6 @@ func newRootCmd(env Env) *cobra.Command {
 			return nil
 		},
 	})
+	root.AddCommand(newTraceCmd(env, false), newTraceCmd(env, true), newDoctorCmd(env))
 	return root
 }

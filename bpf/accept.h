@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The exact acceptor: at accept()'s exit, the new fd's socket and its cookie. */
+#ifndef BPFNETSTAT_ACCEPT_H
+#define BPFNETSTAT_ACCEPT_H
+
+/*
+ * on_accept_exit resolves fd in the current task's file table
+ * (current->files->fdt->fd[fd]->private_data->sk) and reports the socket's
+ * cookie with the task. The cookie was generated at the socket's first
+ * state change (on_set_state), so it is already set; user space joins on it.
+ */
+static __always_inline int on_accept_exit(long fd)
+{
+	if (fd < 0)
+		return 0;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (!fdt)
+		return 0;
+	if (fd >= BPF_CORE_READ(fdt, max_fds))
+		return 0;
+	struct file **fds = BPF_CORE_READ(fdt, fd);
+	struct file *file = NULL;
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	if (!file)
+		return 0;
+	struct socket *sock = BPF_CORE_READ(file, private_data);
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP) {
+		return 0;
+	}
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (target_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != target_netns)
+		return 0;
+	__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	if (!cookie) {
+		count(COUNTER_ACCEPT_MISS);
+		return 0;
+	}
+
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(COUNTER_RINGBUF_FULL);
+		return 0;
+	}
+	count(COUNTER_EVENTS);
+	__builtin_memset(e, 0, sizeof(*e));
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	e->kind = EVENT_ACCEPT;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cookie = cookie;
+	e->pid = pid_tgid >> 32;
+	e->tid = (__u32)pid_tgid;
+	e->cur_pid = e->pid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->owner_source = OWNER_ACCEPT;
+	e->active = 0;
+	e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	fill_tuple(e, sk);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The few kernel structures bpfnetstat's programs read, declared with
+ * preserve_access_index so that clang emits CO-RE relocations: libbpf
+ * (here: cilium/ebpf) moves every field access to the running kernel's
+ * offset from /sys/kernel/btf/vmlinux. Only the fields we read are listed;
+ * their order and the structs' sizes do not matter.
+ */
+#ifndef BPFNETSTAT_CORE_H
+#define BPFNETSTAT_CORE_H
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+
+typedef __u8 u8;
+typedef __u16 u16;
+typedef __u32 u32;
+typedef __u64 u64;
+typedef __s64 s64;
+
+/* Our pt_regs uses the kernel field names (di, si), as vmlinux.h does. */
+#define __VMLINUX_H__ 1
+
+#pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
+
+struct in6_addr {
+	union {
+		__u8 u6_addr8[16];
+		__be32 u6_addr32[4];
+	} in6_u;
+};
+
+struct ns_common {
+	unsigned int inum;
+};
+
+struct net {
+	struct ns_common ns;
+};
+
+typedef struct {
+	struct net *net;
+} possible_net_t;
+
+typedef struct {
+	s64 counter;
+} atomic64_t;
+
+struct sock_common {
+	union {
+		struct {
+			__be32 skc_daddr;
+			__be32 skc_rcv_saddr;
+		};
+	};
+	union {
+		struct {
+			__be16 skc_dport;
+			__u16 skc_num;
+		};
+	};
+	unsigned short skc_family;
+	volatile unsigned char skc_state;
+	possible_net_t skc_net;
+	struct in6_addr skc_v6_daddr;
+	struct in6_addr skc_v6_rcv_saddr;
+	atomic64_t skc_cookie;
+};
+
+struct socket;
+
+struct sock {
+	struct sock_common __sk_common;
+	int sk_err;
+	struct socket *sk_socket;
+	u16 sk_protocol;
+};
+
+struct tcp_sock {
+	u64 bytes_sent;
+	u64 bytes_received;
+	u64 bytes_acked;
+	u64 bytes_retrans;
+	u32 total_retrans;
+	u32 srtt_us;
+};
+
+struct socket {
+	struct sock *sk;
+};
+
+struct file {
+	void *private_data;
+};
+
+struct fdtable {
+	unsigned int max_fds;
+	struct file **fd;
+};
+
+struct files_struct {
+	struct fdtable *fdt;
+};
+
+struct task_struct {
+	int pid;
+	int tgid;
+	struct files_struct *files;
+};
+
+struct pt_regs {
+	unsigned long di;
+	unsigned long si;
+	unsigned long orig_ax;
+};
+
+struct trace_entry {
+	unsigned short type;
+	unsigned char flags;
+	unsigned char preempt_count;
+	int pid;
+};
+
+/* The classic syscalls/sys_exit_* tracepoints' context. */
+struct trace_event_raw_sys_exit {
+	struct trace_entry ent;
+	long id;
+	long ret;
+};
+
+#pragma clang attribute pop
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef BPFNETSTAT_MAPS_H
+#define BPFNETSTAT_MAPS_H
+
+/* Set by user space before load. 0 means "every namespace". */
+volatile const __u32 target_netns = 0;
+/* x86_64 syscall numbers; user space sets them for other architectures. */
+volatile const long accept_nr = 43;
+volatile const long accept4_nr = 288;
+
+/* Per-socket state, freed with the socket: no size cap, no stale entries.
+ * BPF_F_CLONE copies a listener's entry into each child socket, so a
+ * connection that is never accepted still has the listener's owner. */
+struct sk_info {
+	__u64 birth_ns;
+	__u64 state_ns;
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u8 owner_source;
+	__u8 active;
+	__u8 _pad[2];
+	char comm[TASK_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct sk_info);
+} sk_infos SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* user space may resize before load */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, COUNTER_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (v)
+		*v += 1;
+}
+
+#endif

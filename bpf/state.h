@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* TCP state changes: the connection's lifecycle and its owner. */
+#ifndef BPFNETSTAT_STATE_H
+#define BPFNETSTAT_STATE_H
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+/* include/net/tcp_states.h */
+enum {
+	TCP_ESTABLISHED = 1,
+	TCP_SYN_SENT,
+	TCP_SYN_RECV,
+	TCP_FIN_WAIT1,
+	TCP_FIN_WAIT2,
+	TCP_TIME_WAIT,
+	TCP_CLOSE,
+	TCP_CLOSE_WAIT,
+	TCP_LAST_ACK,
+	TCP_LISTEN,
+	TCP_CLOSING,
+};
+
+static __always_inline void set_owner_current(struct sk_info *info, __u8 source)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	info->pid = pid_tgid >> 32;
+	info->tid = (__u32)pid_tgid;
+	info->uid = (__u32)bpf_get_current_uid_gid();
+	info->owner_source = source;
+	bpf_get_current_comm(info->comm, sizeof(info->comm));
+}
+
+/* fill_tuple copies the addresses, ports, family and namespace. */
+static __always_inline void fill_tuple(struct event *e, struct sock *sk)
+{
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	e->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	e->dport = __builtin_bswap16(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	e->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (e->family == AF_INET) {
+		__u32 s = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 d = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		__builtin_memcpy(e->saddr, &s, 4);
+		__builtin_memcpy(e->daddr, &d, 4);
+	} else {
+		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+}
+
+static __always_inline void fill_counters(struct event *e, struct sock *sk)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	e->bytes_sent = BPF_CORE_READ(tp, bytes_sent);
+	e->bytes_received = BPF_CORE_READ(tp, bytes_received);
+	e->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
+	e->bytes_retrans = BPF_CORE_READ(tp, bytes_retrans);
+	e->total_retrans = BPF_CORE_READ(tp, total_retrans);
+	e->srtt_us = BPF_CORE_READ(tp, srtt_us);
+	e->sk_err = BPF_CORE_READ(sk, sk_err);
+}
+
+/*
+ * on_set_state runs in the context of whoever caused the transition: for a
+ * server socket's SYN_RECV -> ESTABLISHED that is softirq, i.e. a random
+ * task. So the owner is only taken from current where the transition is
+ * made by a system call of the owner: connect (CLOSE -> SYN_SENT) and
+ * listen (CLOSE -> LISTEN); a close by the owner (ESTABLISHED -> FIN_WAIT1,
+ * CLOSE_WAIT -> LAST_ACK) is used only for sockets older than the tracer.
+ */
+static __always_inline int on_set_state(struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0; /* MPTCP subflows and others */
+	if (target_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != target_netns)
+		return 0;
+
+	/* Forces a cookie now: the timewait socket that may follow inherits it. */
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	__u64 now = bpf_ktime_get_ns();
+
+	struct sk_info *info = bpf_sk_storage_get(&sk_infos, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!info) {
+		count(COUNTER_STORAGE_FAIL);
+	} else {
+		if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
+			/* A child of a listener (inet_csk_clone_lock): the storage
+			 * was cloned from the listener; it is ours from now on. */
+			info->birth_ns = now;
+			info->state_ns = now;
+			info->active = 0;
+			if (info->owner_source == OWNER_LISTEN)
+				info->owner_source = OWNER_LISTENER;
+		} else if (info->birth_ns == 0) {
+			info->birth_ns = now;
+			info->state_ns = now;
+			info->active = 2;
+		}
+		if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
+			info->active = 1;
+			info->birth_ns = now;
+			info->state_ns = now;
+			set_owner_current(info, OWNER_CONNECT);
+		} else if (oldstate == TCP_CLOSE && newstate == TCP_LISTEN) {
+			set_owner_current(info, OWNER_LISTEN);
+		} else if (info->owner_source == OWNER_NONE &&
+			   ((oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1) ||
+			    (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK))) {
+			set_owner_current(info, OWNER_CLOSE);
+		}
+	}
+
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(COUNTER_RINGBUF_FULL);
+		if (info)
+			info->state_ns = now;
+		return 0;
+	}
+	count(COUNTER_EVENTS);
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = EVENT_STATE;
+	e->ts_ns = now;
+	e->cookie = cookie;
+	e->old_state = oldstate;
+	e->new_state = newstate;
+	e->cur_pid = bpf_get_current_pid_tgid() >> 32;
+	if (info) {
+		e->birth_ns = info->birth_ns;
+		e->state_ns = info->state_ns;
+		e->pid = info->pid;
+		e->tid = info->tid;
+		e->uid = info->uid;
+		e->owner_source = info->owner_source;
+		e->active = info->active;
+		__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
+		info->state_ns = now;
+	} else {
+		e->active = 2;
+	}
+	fill_tuple(e, sk);
+	fill_counters(e, sk);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * on_set_state_raw serves the hooks whose socket pointer is not trusted
+ * (the classic tracepoint, the kprobe): no socket storage and no cookie
+ * helper there, so the event carries the cookie as the kernel has it (0 if
+ * never generated) and the owner only where current is the owner; user
+ * space keeps the rest of the connection's state.
+ */
+static __always_inline int on_set_state_raw(struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (target_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != target_netns)
+		return 0;
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(COUNTER_RINGBUF_FULL);
+		return 0;
+	}
+	count(COUNTER_EVENTS);
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = EVENT_STATE;
+	e->ts_ns = bpf_ktime_get_ns();
+	e->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+	e->old_state = oldstate;
+	e->new_state = newstate;
+	e->cur_pid = bpf_get_current_pid_tgid() >> 32;
+	e->active = 2;
+	if (oldstate == TCP_CLOSE && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) {
+		struct sk_info info = {};
+		set_owner_current(&info, newstate == TCP_SYN_SENT ? OWNER_CONNECT : OWNER_LISTEN);
+		e->pid = info.pid;
+		e->tid = info.tid;
+		e->uid = info.uid;
+		e->owner_source = info.owner_source;
+		e->active = newstate == TCP_SYN_SENT;
+		__builtin_memcpy(e->comm, info.comm, sizeof(e->comm));
+	}
+	fill_tuple(e, sk);
+	fill_counters(e, sk);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+#endif

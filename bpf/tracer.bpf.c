@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * bpfnetstat's TCP connection tracer. Entry points only; the work is in
+ * state.h (state changes) and accept.h (accept exits).
+ */
+#include "core.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "tracer.h"
+#include "maps.h"
+#include "state.h"
+#include "accept.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Emit the shared record types into BTF so bpf2go can generate them. */
+const struct event *unused_event __attribute__((unused));
+const enum owner_source *unused_owner_source __attribute__((unused));
+const enum event_kind *unused_event_kind __attribute__((unused));
+const enum counter *unused_counter __attribute__((unused));
+
+/* Preferred: typed tracepoint, no tracefs needed (5.5+). */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(set_state_btf, struct sock *sk, int oldstate, int newstate)
+{
+	return on_set_state(sk, oldstate, newstate);
+}
+
+/* Fallback: the classic tracepoint (needs tracefs), 4.16+. */
+struct trace_event_raw_inet_sock_set_state {
+	struct trace_entry ent;
+	const void *skaddr;
+	int oldstate;
+	int newstate;
+} __attribute__((preserve_access_index));
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	return on_set_state_raw((struct sock *)ctx->skaddr, ctx->oldstate, ctx->newstate);
+}
+
+/* Last resort for kernels without the tracepoint: tcp_set_state(sk, state). */
+SEC("kprobe/tcp_set_state")
+int BPF_KPROBE(set_state_kprobe, struct sock *sk, int state)
+{
+	return on_set_state_raw(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
+}
+
+/* Exact acceptor: the accept syscalls' exit. */
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int accept4_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit(ctx->ret);
+}
+
+/* Without tracefs: every syscall exit, filtered on the syscall number. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
+{
+	long nr = BPF_CORE_READ(regs, orig_ax);
+	if (nr != accept_nr && nr != accept4_nr)
+		return 0;
+	return on_accept_exit(ret);
+}

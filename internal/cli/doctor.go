@@ -1,0 +1,82 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bpfnetstat/bpfnetstat/tracer"
+)
+
+func newDoctorCmd(env Env) *cobra.Command {
+	var stats time.Duration
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "say which eBPF hooks attach here, which do not and why, and how to fix them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runDoctor(env, stats)
+		},
+	}
+	cmd.Flags().DurationVar(&stats, "stats", 0, "also measure BPF run time (ns per event) for this long")
+	return cmd
+}
+
+func runDoctor(env Env, stats time.Duration) error {
+	out := env.Stdout
+	fmt.Fprintf(out, "euid: %d\n", os.Geteuid())
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		fmt.Fprintf(out, "BTF: missing (/sys/kernel/btf/vmlinux): tp_btf hooks cannot work; fix: a kernel with CONFIG_DEBUG_INFO_BTF\n")
+	} else {
+		fmt.Fprintf(out, "BTF: /sys/kernel/btf/vmlinux\n")
+	}
+	if _, err := os.Stat("/sys/kernel/tracing/events"); err != nil {
+		fmt.Fprintf(out, "tracefs: not mounted at /sys/kernel/tracing (bpfnetstat mounts it when root)\n")
+	} else {
+		fmt.Fprintf(out, "tracefs: /sys/kernel/tracing\n")
+	}
+	tr, err := tracer.Open(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true})
+	if tr == nil {
+		fmt.Fprintf(out, "tracer: cannot load: %v\nfix: %s\n", err, whyNoBPF(err))
+		return errExit{1}
+	}
+	defer tr.Close()
+	fmt.Fprintf(out, "%-8s %-40s %s\n", "ROLE", "HOOK", "RESULT")
+	for _, h := range tr.Hooks {
+		res := "attached"
+		switch {
+		case h.Skipped && h.Works:
+			res = "works (fallback, not used)"
+		case h.Skipped && h.Err != nil:
+			res = fmt.Sprintf("fallback, fails: %v; fix: %s", h.Err, h.Fix)
+		case h.Skipped:
+			res = "fallback, not probed"
+		case !h.Attached:
+			res = fmt.Sprintf("failed: %v; fix: %s", h.Err, h.Fix)
+		}
+		fmt.Fprintf(out, "%-8s %-40s %s\n", h.Role, h.Name, res)
+	}
+	if err != nil {
+		fmt.Fprintf(out, "tracer: unusable: %v\n", err)
+		return errExit{1}
+	}
+	if stats > 0 {
+		time.Sleep(stats)
+		fmt.Fprintf(out, "%-16s %12s %14s %10s %s\n", "PROGRAM", "RUNS", "RUNTIME", "NS/RUN", "RECURSION_MISSES")
+		for _, s := range tr.Stats() {
+			per := 0.0
+			if s.RunCount > 0 {
+				per = float64(s.RunTime.Nanoseconds()) / float64(s.RunCount)
+			}
+			fmt.Fprintf(out, "%-16s %12d %14v %10.1f %d\n", s.Name, s.RunCount, s.RunTime, per, s.RecursionMisses)
+		}
+	}
+	c, cerr := tr.Counters()
+	if cerr == nil {
+		fmt.Fprintf(out, "events: %d, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved)\n",
+			c.Events, c.RingFull, c.StorageFail, c.AcceptMiss)
+	}
+	return nil
+}

@@ -1,0 +1,378 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfnetstat/bpfnetstat/output"
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
+)
+
+// traceOptions are the flags shared by trace and life.
+type traceOptions struct {
+	JSON          bool
+	PIDs          []int
+	Ports         []int
+	V4, V6        bool
+	AllNamespaces bool
+	Interval      time.Duration // polling fallback period
+	Duration      time.Duration // stop after this long (0: until a signal)
+	life          bool
+}
+
+func newTraceCmd(env Env, life bool) *cobra.Command {
+	o := &traceOptions{life: life}
+	cmd := &cobra.Command{
+		Use:   "trace",
+		Short: "print every TCP state transition with the connection's owner",
+		Long: "trace prints one line per TCP state transition: time, owner pid and command, " +
+			"local and remote address, old -> new state and the time spent in the old state. " +
+			"The pid is the process that connected or accepted the connection, not the task " +
+			"that happened to be on the CPU.",
+		Args: cobra.NoArgs,
+	}
+	if life {
+		cmd.Use = "life"
+		cmd.Short = "print one line per finished TCP connection (like tcplife, exact for servers)"
+		cmd.Long = "life prints one line per closed TCP connection: owner pid and command, local and " +
+			"remote address, direction, payload bytes sent and received, duration and how the owner was learnt."
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.JSON, "json", false, "JSON lines with stable snake_case fields")
+	f.IntSliceVar(&o.PIDs, "pid", nil, "only connections owned by these PIDs")
+	f.IntSliceVar(&o.Ports, "port", nil, "only connections with this local or remote port")
+	f.BoolVarP(&o.V4, "ipv4", "4", false, "only IPv4")
+	f.BoolVarP(&o.V6, "ipv6", "6", false, "only IPv6")
+	f.BoolVar(&o.AllNamespaces, "all-namespaces", false, "every network namespace (adds a netns column)")
+	f.DurationVar(&o.Interval, "interval", time.Second, "polling period when eBPF is not available")
+	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (default: until Ctrl-C or SIGTERM)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		return runTrace(o, env)
+	}
+	return cmd
+}
+
+func (o *traceOptions) wants(c *tracer.Conn) bool {
+	if o.V4 != o.V6 {
+		if o.V4 && c.Family != snapshot.FamilyInet && !c.Local.Addr().Is4In6() {
+			return false
+		}
+		if o.V6 && (c.Family != snapshot.FamilyInet6 || c.Local.Addr().Is4In6()) {
+			return false
+		}
+	}
+	if len(o.PIDs) > 0 {
+		ok := false
+		for _, p := range o.PIDs {
+			if uint32(p) == c.Owner.PID {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(o.Ports) > 0 {
+		ok := false
+		for _, p := range o.Ports {
+			if uint16(p) == c.Local.Port() || uint16(p) == c.Remote.Port() {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// ownNetNS is the inode of the network namespace bpfnetstat runs in.
+func ownNetNS() uint32 {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
+		return 0
+	}
+	return uint32(st.Ino)
+}
+
+func monoNow() uint64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return uint64(ts.Nano())
+}
+
+// whyNoBPF says in one line why the tracer cannot run and what would fix it.
+func whyNoBPF(err error) string {
+	switch {
+	case os.Geteuid() != 0:
+		return "eBPF tracing needs root (CAP_BPF and CAP_PERFMON): run bpfnetstat as root"
+	case errors.Is(err, tracer.ErrNoHook):
+		return "no TCP state-change hook could be attached (see 'bpfnetstat doctor')"
+	}
+	if _, serr := os.Stat("/sys/kernel/btf/vmlinux"); serr != nil {
+		return "this kernel has no BTF (/sys/kernel/btf/vmlinux): use a kernel built with CONFIG_DEBUG_INFO_BTF"
+	}
+	return fmt.Sprintf("eBPF tracer unavailable: %v", err)
+}
+
+func runTrace(o *traceOptions, env Env) error {
+	netns := ownNetNS()
+	if o.AllNamespaces {
+		netns = 0
+	}
+	w := &output.EventWriter{W: env.Stdout, JSON: o.JSON, NetNS: o.AllNamespaces}
+	w.WallOffsetNs = time.Now().UnixNano() - int64(monoNow())
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var deadline <-chan time.Time
+	if o.Duration > 0 {
+		deadline = time.After(o.Duration)
+	}
+
+	tr, err := tracer.Open(tracer.Config{NetNS: netns})
+	if err != nil {
+		if tr != nil {
+			tr.Close()
+		}
+		fmt.Fprintf(env.Stderr, "bpfnetstat: %s; falling back to polling /proc every %v: connections shorter than that are missed\n", whyNoBPF(err), o.Interval)
+		return runPolling(o, env, w, sigs, deadline)
+	}
+	defer tr.Close()
+
+	table := tracer.NewTable(tracer.TableConfig{})
+	seedFromSnapshot(table)
+	stream := tracer.NewStream(table, 0)
+	var attached []string
+	for _, h := range tr.Hooks {
+		if h.Attached {
+			attached = append(attached, h.Name)
+		}
+	}
+	fmt.Fprintf(env.Stderr, "bpfnetstat: tracing TCP connections (%s); Ctrl-C to stop\n", strings.Join(attached, ", "))
+	if o.life {
+		w.LifeHeader()
+	} else {
+		w.TraceHeader()
+	}
+
+	emit := func(t *tracer.Transition) {
+		if !o.wants(&t.Conn) {
+			return
+		}
+		if o.life {
+			if t.NewlyDone && !t.Conn.Listener {
+				w.Life(&t.Conn)
+			}
+			return
+		}
+		w.Trace(t)
+	}
+
+	// The reader wakes up every 100 ms to notice a stop; once stopping, it
+	// drains what the ring buffer already holds, then closes the channel.
+	events := make(chan tracer.Event, 4096)
+	readErr := make(chan error, 1)
+	var stopping atomic.Bool
+	go func() {
+		defer close(events)
+		var ev tracer.Event
+		for {
+			if stopping.Load() {
+				tr.SetDeadline(time.Now())
+			} else {
+				tr.SetDeadline(time.Now().Add(100 * time.Millisecond))
+			}
+			err := tr.Read(&ev)
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if stopping.Load() {
+					return
+				}
+				continue
+			}
+			if err != nil {
+				readErr <- err
+				return
+			}
+			events <- ev
+		}
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	lastExpire := monoNow()
+	var stopErr error
+loop:
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				break loop
+			}
+			stream.Push(&ev, emit)
+		case <-tick.C:
+			now := monoNow()
+			stream.Flush(now, emit)
+			if now-lastExpire > 5e9 {
+				table.Expire(now)
+				lastExpire = now
+			}
+		case <-sigs:
+			break loop
+		case <-deadline:
+			break loop
+		case err := <-readErr:
+			stopErr = err
+			break loop
+		}
+	}
+	// Drain what is already in the ring buffer, then detach.
+	stopping.Store(true)
+	for ev := range events {
+		stream.Push(&ev, emit)
+	}
+	stream.Flush(^uint64(0), emit)
+	reportLoss(env.Stderr, tr, table)
+	if stopErr != nil && !errors.Is(stopErr, os.ErrClosed) && !errors.Is(stopErr, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("reading events: %w", stopErr)
+	}
+	return nil
+}
+
+// reportLoss prints the loss counters: loss is never silent.
+func reportLoss(w io.Writer, tr *tracer.Tracer, table *tracer.Table) {
+	c, err := tr.Counters()
+	if err != nil {
+		fmt.Fprintf(w, "bpfnetstat: reading loss counters: %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "bpfnetstat: %d events, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved), %d (user space), %d (table evictions)\n",
+		c.Events, c.RingFull, c.StorageFail, c.AcceptMiss, tr.UserDrops, table.Evictions)
+}
+
+// seedFromSnapshot gives connections older than the tracer their owners.
+func seedFromSnapshot(table *tracer.Table) {
+	fs := snapshot.NewFS("")
+	owners := fs.ReadOwners()
+	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
+		fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
+			if s == nil {
+				return
+			}
+			ow, ok := owners.Lookup(s.Inode)
+			if !ok || s.Inode == 0 {
+				return
+			}
+			p := tracer.Process{PID: uint32(ow.PID), UID: uint32(s.UID), Comm: ow.Name}
+			if s.State == 10 {
+				table.SeedListener(s.Local, p)
+			} else {
+				table.SeedTuple(s.Local, s.Remote, p)
+			}
+		})
+	}
+}
+
+// runPolling is the degraded mode: successive /proc snapshots, diffed.
+func runPolling(o *traceOptions, env Env, w *output.EventWriter, sigs chan os.Signal, deadline <-chan time.Time) error {
+	type key struct{ l, r netip.AddrPort }
+	type seen struct {
+		state uint8
+		owner tracer.Process
+		since uint64
+		first uint64
+		fam   snapshot.Family
+	}
+	fs := snapshot.NewFS(env.ProcRoot)
+	prev := map[key]seen{}
+	poll := func() map[key]seen {
+		owners := fs.ReadOwners()
+		cur := map[key]seen{}
+		now := monoNow()
+		for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
+			fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
+				if s == nil || s.State == 10 {
+					return
+				}
+				k := key{s.Local, s.Remote}
+				v := seen{state: s.State, since: now, first: now, fam: s.Family}
+				if ow, ok := owners.Lookup(s.Inode); ok && s.Inode != 0 {
+					v.owner = tracer.Process{PID: uint32(ow.PID), UID: uint32(s.UID), Comm: ow.Name}
+				}
+				if p, ok := prev[k]; ok {
+					v.first = p.first
+					v.since = p.since
+					if v.owner.PID == 0 {
+						v.owner = p.owner
+					}
+					if p.state != s.State {
+						v.since = now
+					}
+				}
+				cur[k] = v
+			})
+		}
+		return cur
+	}
+	conn := func(k key, v seen) tracer.Conn {
+		return tracer.Conn{Family: v.fam, Local: k.l, Remote: k.r, State: v.state, Owner: v.owner,
+			OwnerSource: tracer.OwnerSnapshot, Direction: tracer.DirUnknown, BirthNs: v.first}
+	}
+	if o.life {
+		w.LifeHeader()
+	} else {
+		w.TraceHeader()
+	}
+	prev = poll()
+	tick := time.NewTicker(o.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-sigs:
+			return nil
+		case <-deadline:
+			return nil
+		case <-tick.C:
+		}
+		cur := poll()
+		now := monoNow()
+		for k, v := range cur {
+			p, ok := prev[k]
+			if !ok || p.state == v.state {
+				continue
+			}
+			c := conn(k, v)
+			if !o.life && o.wants(&c) {
+				w.Trace(&tracer.Transition{Conn: c, OldState: p.state, NewState: v.state, TimeNs: now, InOldNs: now - p.since})
+			}
+		}
+		for k, p := range prev {
+			if _, ok := cur[k]; ok {
+				continue
+			}
+			c := conn(k, p)
+			c.Closed, c.CloseNs, c.State = true, now, 7
+			if !o.wants(&c) {
+				continue
+			}
+			if o.life {
+				w.Life(&c)
+			} else {
+				w.Trace(&tracer.Transition{Conn: c, OldState: p.state, NewState: 7, TimeNs: now, InOldNs: now - p.since, NewlyDone: true})
+			}
+		}
+		prev = cur
+	}
+}

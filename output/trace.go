@@ -1,0 +1,191 @@
+package output
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/bpfnetstat/bpfnetstat/tracer"
+)
+
+// TraceJSON is one state transition as a JSON line (bpfnetstat trace --json).
+type TraceJSON struct {
+	Time        string  `json:"time"`
+	PID         uint32  `json:"pid"`
+	TID         uint32  `json:"tid"`
+	UID         uint32  `json:"uid"`
+	Comm        string  `json:"comm"`
+	Family      string  `json:"family"`
+	LAddr       string  `json:"laddr"`
+	LPort       uint16  `json:"lport"`
+	RAddr       string  `json:"raddr"`
+	RPort       uint16  `json:"rport"`
+	OldState    string  `json:"old_state"`
+	NewState    string  `json:"new_state"`
+	MS          float64 `json:"ms"` // time spent in old_state
+	Direction   string  `json:"direction"`
+	OwnerSource string  `json:"owner_source"`
+	Cookie      uint64  `json:"cookie"`
+	NetNS       uint32  `json:"netns"`
+}
+
+// LifeJSON is one finished connection as a JSON line (bpfnetstat life --json).
+type LifeJSON struct {
+	Time        string  `json:"time"` // when it closed
+	PID         uint32  `json:"pid"`
+	TID         uint32  `json:"tid"`
+	UID         uint32  `json:"uid"`
+	Comm        string  `json:"comm"`
+	Family      string  `json:"family"`
+	LAddr       string  `json:"laddr"`
+	LPort       uint16  `json:"lport"`
+	RAddr       string  `json:"raddr"`
+	RPort       uint16  `json:"rport"`
+	Direction   string  `json:"direction"`
+	TxBytes     uint64  `json:"tx_bytes"`
+	RxBytes     uint64  `json:"rx_bytes"`
+	DurationMS  float64 `json:"duration_ms"`
+	OwnerSource string  `json:"owner_source"`
+	Retransmits uint32  `json:"retransmits"`
+	SRTTus      uint32  `json:"srtt_us"`
+	Error       string  `json:"error,omitempty"`
+	Cookie      uint64  `json:"cookie"`
+	NetNS       uint32  `json:"netns"`
+}
+
+// EventWriter renders tracer output: trace and life lines, text or JSON.
+type EventWriter struct {
+	W io.Writer
+	// JSON selects JSON lines.
+	JSON bool
+	// NetNS adds a netns column (--all-namespaces).
+	NetNS bool
+	// WallOffsetNs converts monotonic event times to wall-clock time.
+	WallOffsetNs int64
+	buf          []byte
+}
+
+func (e *EventWriter) wall(monoNs uint64) time.Time {
+	return time.Unix(0, int64(monoNs)+e.WallOffsetNs)
+}
+
+func addrText(a netip.Addr) string {
+	return a.Unmap().String()
+}
+
+// TraceHeader is the column header of trace's text output.
+func (e *EventWriter) TraceHeader() {
+	if e.JSON {
+		return
+	}
+	h := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5s %-39s %-5s %-11s    %-11s %9s %s", "TIME", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "OLDSTATE", "NEWSTATE", "MS", "OWNER")
+	if e.NetNS {
+		h += " NETNS"
+	}
+	io.WriteString(e.W, h+"\n")
+}
+
+// Trace writes one transition.
+func (e *EventWriter) Trace(tr *tracer.Transition) error {
+	c := &tr.Conn
+	ms := float64(tr.InOldNs) / 1e6
+	if e.JSON {
+		b, err := json.Marshal(TraceJSON{
+			Time: e.wall(tr.TimeNs).Format(time.RFC3339Nano), PID: c.Owner.PID, TID: c.Owner.TID, UID: c.Owner.UID,
+			Comm: Escape(c.Owner.Comm), Family: c.Family.String(),
+			LAddr: addrText(c.Local.Addr()), LPort: c.Local.Port(), RAddr: addrText(c.Remote.Addr()), RPort: c.Remote.Port(),
+			OldState: TCPStateName(tr.OldState), NewState: TCPStateName(tr.NewState), MS: ms,
+			Direction: c.Direction.String(), OwnerSource: c.OwnerSource.String(), Cookie: c.Cookie, NetNS: c.NetNS,
+		})
+		if err != nil {
+			return err
+		}
+		_, err = e.W.Write(append(b, '\n'))
+		return err
+	}
+	line := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5d %-39s %-5d %-11s -> %-11s %9.3f %s",
+		e.wall(tr.TimeNs).Format("15:04:05.000000"), pidText(c.Owner.PID), Escape(c.Owner.Comm),
+		addrText(c.Local.Addr()), c.Local.Port(), addrText(c.Remote.Addr()), c.Remote.Port(),
+		TCPStateName(tr.OldState), TCPStateName(tr.NewState), ms, c.OwnerSource)
+	if e.NetNS {
+		line += " " + strconv.FormatUint(uint64(c.NetNS), 10)
+	}
+	_, err := io.WriteString(e.W, line+"\n")
+	return err
+}
+
+func pidText(pid uint32) string {
+	if pid == 0 {
+		return "-"
+	}
+	return strconv.FormatUint(uint64(pid), 10)
+}
+
+// LifeHeader is the column header of life's text output.
+func (e *EventWriter) LifeHeader() {
+	if e.JSON {
+		return
+	}
+	h := fmt.Sprintf("%-7s %-16s %-39s %-5s %-39s %-5s %-7s %10s %10s %10s %s", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "DIR", "TX_BYTES", "RX_BYTES", "MS", "OWNER")
+	if e.NetNS {
+		h += " NETNS"
+	}
+	io.WriteString(e.W, h+"\n")
+}
+
+// Life writes one finished connection.
+func (e *EventWriter) Life(c *tracer.Conn) error {
+	ms := float64(c.DurationNs(c.CloseNs)) / 1e6
+	errText := ""
+	if c.Err != 0 {
+		errText = errnoName(c.Err)
+	}
+	if e.JSON {
+		b, err := json.Marshal(LifeJSON{
+			Time: e.wall(c.CloseNs).Format(time.RFC3339Nano), PID: c.Owner.PID, TID: c.Owner.TID, UID: c.Owner.UID,
+			Comm: Escape(c.Owner.Comm), Family: c.Family.String(),
+			LAddr: addrText(c.Local.Addr()), LPort: c.Local.Port(), RAddr: addrText(c.Remote.Addr()), RPort: c.Remote.Port(),
+			Direction: c.Direction.String(), TxBytes: c.TxBytes, RxBytes: c.RxBytes, DurationMS: ms,
+			OwnerSource: c.OwnerSource.String(), Retransmits: c.Retransmits, SRTTus: c.SRTTus, Error: errText,
+			Cookie: c.Cookie, NetNS: c.NetNS,
+		})
+		if err != nil {
+			return err
+		}
+		_, err = e.W.Write(append(b, '\n'))
+		return err
+	}
+	line := fmt.Sprintf("%-7s %-16s %-39s %-5d %-39s %-5d %-7s %10d %10d %10.3f %s",
+		pidText(c.Owner.PID), Escape(c.Owner.Comm), addrText(c.Local.Addr()), c.Local.Port(),
+		addrText(c.Remote.Addr()), c.Remote.Port(), c.Direction, c.TxBytes, c.RxBytes, ms, c.OwnerSource)
+	if errText != "" {
+		line += " " + errText
+	}
+	if e.NetNS {
+		line += " " + strconv.FormatUint(uint64(c.NetNS), 10)
+	}
+	_, err := io.WriteString(e.W, line+"\n")
+	return err
+}
+
+// errnoName names a socket error the way users search for it.
+func errnoName(errno int32) string {
+	switch errno {
+	case 111:
+		return "ECONNREFUSED"
+	case 110:
+		return "ETIMEDOUT"
+	case 104:
+		return "ECONNRESET"
+	case 113:
+		return "EHOSTUNREACH"
+	case 101:
+		return "ENETUNREACH"
+	case 32:
+		return "EPIPE"
+	}
+	return "errno " + strconv.Itoa(int(errno))
+}

@@ -1,0 +1,101 @@
+package tracer
+
+// Stream turns raw events into attributed transitions. A server socket's
+// early transitions (LISTEN -> SYN_RECV -> ESTABLISHED, all in softirq) are
+// held back until accept() names the process that takes the connection, so
+// that even the first lines of a connection carry its real owner. A held
+// connection that is never accepted is released after the hold time (or at
+// close) with the listener's owner, marked as such.
+type Stream struct {
+	Table *Table
+	// HoldNs is how long a passive connection waits for its accept.
+	HoldNs  uint64
+	pending map[uint64]*held
+	order   []uint64
+}
+
+type held struct {
+	since uint64
+	trs   []Transition
+}
+
+// NewStream returns a stream over a table.
+func NewStream(t *Table, holdNs uint64) *Stream {
+	if holdNs == 0 {
+		holdNs = 250e6
+	}
+	return &Stream{Table: t, HoldNs: holdNs, pending: make(map[uint64]*held)}
+}
+
+// waitingForAccept reports whether a connection's owner may still change
+// to its acceptor.
+func waitingForAccept(c *Conn) bool {
+	return c.Direction == DirPassive && c.OwnerSource.rank() < OwnerAccept.rank() && c.OwnerSource != OwnerSnapshot
+}
+
+// Push folds one event in and emits the transitions that are ready, in order.
+func (s *Stream) Push(ev *Event, emit func(*Transition)) {
+	tr, ok := s.Table.Apply(ev)
+	c, known := s.Table.Get(ev.Cookie)
+	if !known {
+		if ok {
+			emit(&tr)
+		}
+		return
+	}
+	h := s.pending[ev.Cookie]
+	if ok {
+		if h == nil && waitingForAccept(c) {
+			h = &held{since: ev.TimeNs}
+			s.pending[ev.Cookie] = h
+			s.order = append(s.order, ev.Cookie)
+		}
+		if h != nil {
+			h.trs = append(h.trs, tr)
+		} else {
+			emit(&tr)
+		}
+	}
+	if h != nil && !waitingForAccept(c) {
+		s.release(ev.Cookie, c, emit)
+	}
+}
+
+// release emits a held connection's transitions with its current owner.
+func (s *Stream) release(cookie uint64, c *Conn, emit func(*Transition)) {
+	h := s.pending[cookie]
+	if h == nil {
+		return
+	}
+	delete(s.pending, cookie)
+	for i := range h.trs {
+		tr := &h.trs[i]
+		tr.Conn.Owner, tr.Conn.OwnerSource = c.Owner, c.OwnerSource
+		emit(tr)
+	}
+}
+
+// Flush releases connections held longer than the hold time (all of them
+// when nowNs is ^0), in the order they were first held.
+func (s *Stream) Flush(nowNs uint64, emit func(*Transition)) {
+	keep := s.order[:0]
+	for _, cookie := range s.order {
+		h, ok := s.pending[cookie]
+		if !ok {
+			continue
+		}
+		if nowNs == ^uint64(0) || nowNs-h.since >= s.HoldNs {
+			c, _ := s.Table.Get(cookie)
+			if c == nil {
+				c = &h.trs[len(h.trs)-1].Conn
+			}
+			s.release(cookie, c, emit)
+			continue
+		}
+		keep = append(keep, cookie)
+	}
+	s.order = keep
+}
+
+// Pending is the number of connections held back.
+func (s *Stream) Pending() int { return len(s.pending) }
