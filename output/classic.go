@@ -209,9 +209,10 @@ func (c *Classic) InetRow(s *snapshot.Socket) []byte {
 		b = appendLeft(b, name, 4)
 		b = append(b, "  "...)
 	}
-	b = appendRightUint(b, s.RxQueue, 6)
+	// net-tools prints the queues with %ld.
+	b = appendRightInt(b, int64(s.RxQueue), 6)
 	b = append(b, ' ')
-	b = appendRightUint(b, s.TxQueue, 6)
+	b = appendRightInt(b, int64(s.TxQueue), 6)
 	b = append(b, ' ')
 	db := serviceDB(s.Proto)
 	b = c.appendHostPort(b, s.Local, db)
@@ -403,7 +404,7 @@ func (c *Classic) UnixRow(s *snapshot.Socket) []byte {
 	} else {
 		b = append(b, "??    "...)
 	}
-	b = appendLeft(b, strconv.FormatUint(s.RefCount, 10), 6)
+	b = appendLeft(b, strconv.FormatInt(int64(s.RefCount), 10), 6) // %-6ld
 	b = append(b, ' ')
 	flags := "[ "
 	if s.Flags&unixAcceptCon != 0 {
@@ -488,10 +489,10 @@ func appendLeft(b []byte, s string, width int) []byte {
 	return b
 }
 
-// appendRightUint appends v right-aligned in a field of at least width.
-func appendRightUint(b []byte, v uint64, width int) []byte {
+// appendRightInt appends v right-aligned in a field of at least width.
+func appendRightInt(b []byte, v int64, width int) []byte {
 	var tmp [20]byte
-	d := strconv.AppendUint(tmp[:0], v, 10)
+	d := strconv.AppendInt(tmp[:0], v, 10)
 	for i := len(d); i < width; i++ {
 		b = append(b, ' ')
 	}
