@@ -22,9 +22,12 @@ e2e: ## the differential end-to-end suite against the real netstat (root)
 bench: ## parser and renderer benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./snapshot/... ./output/...
 
-generate: ## regenerate the BPF objects (needs clang)
+generate: ## regenerate the BPF objects (needs clang: scripts/install-bpf-deps.sh)
 	$(GO) generate ./tracer/...
 
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' | grep -v '_bpfel.go$$'))" || { gofmt -l .; exit 1; }
 	$(GO) vet ./...
+
+generate-check: ## fail if the committed BPF objects differ from a fresh generate
+	./scripts/check-generate.sh

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 if [ "$(id -u)" = 0 ]; then
 	scripts/install-test-deps.sh
+	scripts/install-bpf-deps.sh
 else
 	echo "test.sh: not root: not installing test dependencies; root-only tests will skip" >&2
 fi
@@ -22,6 +23,16 @@ fi
 
 echo "== go vet"
 go vet ./...
+
+echo "== generated BPF objects"
+if command -v clang >/dev/null; then
+	scripts/check-generate.sh
+elif [ "${BPFNETSTAT_REQUIRE_ROOT:-}" = 1 ]; then
+	echo "clang missing: cannot check the generated BPF objects" >&2
+	exit 1
+else
+	echo "clang missing: skipping the generated-objects check" >&2
+fi
 
 echo "== fuzz (short)"
 fuzztime=${FUZZTIME:-10s}

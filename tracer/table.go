@@ -255,6 +255,9 @@ func (t *Table) Apply(ev *Event) (tr Transition, ok bool) {
 	}
 	if ev.OldState == stateListen && ev.NewState == stateSynRecv {
 		c.Direction = DirPassive
+		if c.BirthNs == 0 {
+			c.BirthNs = ev.TimeNs
+		}
 		if c.OwnerSource == OwnerNone {
 			if p, ok := t.listeners[ev.Local]; ok {
 				setOwner(c, p, OwnerListener)

@@ -1,0 +1,136 @@
+package tracer
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"unsafe"
+
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
+)
+
+func TestDecodeEvent(t *testing.T) {
+	var r tracerEvent
+	r.Kind = uint8(KindState)
+	r.TsNs, r.Cookie, r.BirthNs = 2000, 77, 1000
+	r.Family, r.Sport, r.Dport = 2, 40000, 8080
+	copy(r.Saddr[:], []byte{127, 0, 0, 1})
+	copy(r.Daddr[:], []byte{127, 0, 0, 2})
+	r.OldState, r.NewState = 2, 1
+	r.Pid, r.Tid, r.Uid = 10, 11, 1000
+	r.OwnerSource, r.Active = uint8(OwnerConnect), 1
+	r.SrttUs = 8 << 3
+	for i, c := range "curl" {
+		r.Comm[i] = int8(c)
+	}
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r))
+	var ev Event
+	if err := decodeEvent(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Local != netip.MustParseAddrPort("127.0.0.1:40000") || ev.Remote != netip.MustParseAddrPort("127.0.0.2:8080") {
+		t.Errorf("tuple %v -> %v", ev.Local, ev.Remote)
+	}
+	if ev.Owner != (Process{PID: 10, TID: 11, UID: 1000, Comm: "curl"}) || ev.OwnerSource != OwnerConnect || ev.Direction != DirActive || ev.SRTTus != 8 {
+		t.Errorf("decoded %+v", ev)
+	}
+
+	r.Family = 10
+	copy(r.Saddr[:], netip.MustParseAddr("2001:db8::1").AsSlice())
+	if err := decodeEvent(raw, &ev); err != nil || ev.Local.Addr() != netip.MustParseAddr("2001:db8::1") {
+		t.Errorf("v6: %v %v", ev.Local, err)
+	}
+	if err := decodeEvent(raw[:10], &ev); !errors.Is(err, ErrShortRecord) {
+		t.Errorf("short record: err = %v", err)
+	}
+}
+
+// ev builds a state event of a connection between two fixed endpoints.
+func stateEv(cookie uint64, ts uint64, old, new uint8, src OwnerSource, pid uint32, dir Direction) *Event {
+	return &Event{Kind: KindState, TimeNs: ts, Cookie: cookie, Family: snapshot.FamilyInet,
+		Local: netip.MustParseAddrPort("127.0.0.1:8080"), Remote: netip.MustParseAddrPort("127.0.0.1:40000"),
+		OldState: old, NewState: new, OwnerSource: src, Owner: Process{PID: pid}, Direction: dir, StateNs: ts - 1}
+}
+
+func TestTablePassiveOwnerComesFromAccept(t *testing.T) {
+	tab := NewTable(TableConfig{})
+	var got []Transition
+	s := NewStream(tab, 100)
+	emit := func(tr *Transition) { got = append(got, *tr) }
+
+	s.Push(stateEv(5, 10, stateListen, stateSynRecv, OwnerListener, 1, DirPassive), emit)
+	s.Push(stateEv(5, 11, stateSynRecv, stateEstablished, OwnerListener, 1, DirPassive), emit)
+	if len(got) != 0 || s.Pending() != 1 {
+		t.Fatalf("passive transitions must wait for accept: got %d, pending %d", len(got), s.Pending())
+	}
+	acc := &Event{Kind: KindAccept, TimeNs: 12, Cookie: 5, Owner: Process{PID: 42, Comm: "worker"}, OwnerSource: OwnerAccept, Direction: DirPassive, NewState: stateEstablished}
+	s.Push(acc, emit)
+	if len(got) != 2 || got[0].Conn.Owner.PID != 42 || got[1].Conn.OwnerSource != OwnerAccept {
+		t.Fatalf("after accept: %+v", got)
+	}
+	// A later event that still carries the listener's owner (BPF storage
+	// was cloned from the listener) must not take the connection back.
+	last := stateEv(5, 20, stateLastAck, stateClose, OwnerListener, 1, DirPassive)
+	last.BytesSent, last.BytesReceived, last.BytesRetrans = 50, 101, 0
+	s.Push(stateEv(5, 15, stateEstablished, stateCloseWait, OwnerListener, 1, DirPassive), emit)
+	s.Push(last, emit)
+	end := got[len(got)-1]
+	if !end.NewlyDone || end.Conn.Owner.PID != 42 || end.Conn.TxBytes != 50 || end.Conn.RxBytes != 100 {
+		t.Errorf("close: %+v", end)
+	}
+	if end.Conn.DurationNs(0) != 10 {
+		t.Errorf("duration %d, want 10", end.Conn.DurationNs(0))
+	}
+}
+
+func TestStreamReleasesNeverAcceptedAfterHold(t *testing.T) {
+	tab := NewTable(TableConfig{})
+	var got []Transition
+	s := NewStream(tab, 100)
+	emit := func(tr *Transition) { got = append(got, *tr) }
+	s.Push(stateEv(9, 10, stateListen, stateSynRecv, OwnerListener, 7, DirPassive), emit)
+	s.Flush(50, emit)
+	if len(got) != 0 {
+		t.Fatal("released before the hold time")
+	}
+	s.Flush(200, emit)
+	if len(got) != 1 || got[0].Conn.Owner.PID != 7 || got[0].Conn.OwnerSource != OwnerListener {
+		t.Fatalf("never-accepted release: %+v", got)
+	}
+}
+
+func TestTableKeepsTupleAfterUnhash(t *testing.T) {
+	tab := NewTable(TableConfig{})
+	tab.Apply(stateEv(3, 10, stateClose, stateSynSent, OwnerConnect, 9, DirActive))
+	e := stateEv(3, 20, stateFinWait2, stateClose, OwnerConnect, 9, DirActive)
+	e.Local = netip.MustParseAddrPort("127.0.0.1:0") // tcp_done cleared the port
+	tr, ok := tab.Apply(e)
+	if !ok || tr.Conn.Local.Port() != 8080 || !tr.Conn.ViaTimeWait {
+		t.Errorf("close kept %v, timewait %v", tr.Conn.Local, tr.Conn.ViaTimeWait)
+	}
+}
+
+func TestTableBoundedWithEvictions(t *testing.T) {
+	tab := NewTable(TableConfig{MaxConns: 4, TimeWaitNs: 1000})
+	for i := uint64(1); i <= 10; i++ {
+		tab.Apply(stateEv(i, i, stateClose, stateSynSent, OwnerConnect, 1, DirActive))
+	}
+	if tab.Len() > 4 || tab.Evictions != 6 {
+		t.Errorf("len %d evictions %d", tab.Len(), tab.Evictions)
+	}
+	// Closed entries expire after TIME_WAIT.
+	tab.Apply(stateEv(10, 20, stateSynSent, stateClose, OwnerConnect, 1, DirActive))
+	if n := tab.Expire(2000); n != 1 {
+		t.Errorf("expired %d, want 1", n)
+	}
+}
+
+func TestTableSnapshotSeedsOlderConnections(t *testing.T) {
+	tab := NewTable(TableConfig{})
+	e := stateEv(4, 10, stateEstablished, stateFinWait1, OwnerNone, 0, DirUnknown)
+	tab.SeedTuple(e.Local, e.Remote, Process{PID: 77, Comm: "old"})
+	tr, _ := tab.Apply(e)
+	if tr.Conn.Owner.PID != 77 || tr.Conn.OwnerSource != OwnerSnapshot {
+		t.Errorf("seeded owner: %+v", tr.Conn)
+	}
+}
