@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// continuousCases run under `timeout --preserve-status -s INT 2.5`: netstat
+// continuousCases run under `timeout --preserve-status -s INT 4.5`: netstat
 // dies of SIGINT (status 130 reported by timeout) after three iterations,
 // unless an iteration fails first.
 var continuousCases = []string{
@@ -24,7 +24,7 @@ var continuousCases = []string{
 func TestContinuous(t *testing.T) {
 	requireRoot(t)
 	s := newScenario(t, scenarioOpts{farm: true})
-	// The cases run in parallel (each takes 2.5 s); make sure the farm
+	// The cases run in parallel (each takes 4.5 s); make sure the farm
 	// outlives them all.
 	s.fresh(t, 20*time.Second)
 	for _, c := range continuousCases {

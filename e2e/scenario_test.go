@@ -240,7 +240,7 @@ type invocation struct {
 	env []string
 	// nobody runs netstat as uid/gid 65534 without supplementary groups.
 	nobody bool
-	// continuous runs it under `timeout --preserve-status -s INT 2.5`.
+	// continuous runs it under `timeout --preserve-status -s INT 4.5`.
 	continuous bool
 	// expect, when set, maps the real netstat's result to what bpfnetstat
 	// must print: only for bpfnetstat's documented, intended differences.
@@ -265,7 +265,7 @@ func (inv invocation) String() string {
 
 // continuousFor is how long -c cases run before SIGINT: long enough for
 // three iterations (netstat sleeps 1 s between them), so two are complete.
-const continuousFor = "2.5"
+const continuousFor = "4.5" // two complete iterations even on a loaded 2-core machine
 
 // result is what one run produced.
 type result struct {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -27,6 +28,10 @@ type classicOptions struct {
 	bluetooth                                                     int
 	afname                                                        string
 	json                                                          bool
+
+	// name prefixes bpfnetstat's own stderr messages: "netstat" under that
+	// name (byte-compatible), "bpfnetstat" otherwise.
+	name string
 
 	noprot bool // protocols switched on implicitly by a family option
 	arg    int  // number of explicitly selected socket kinds
@@ -50,7 +55,11 @@ type Env struct {
 // parseClassic processes argv like netstat's main: options left to right,
 // with -h, -V, -Z, a bad family and getopt errors acting at once.
 func parseClassic(prog string, args []string, env Env) (*classicOptions, error) {
-	o := &classicOptions{exp: 1}
+	o := &classicOptions{exp: 1, name: "bpfnetstat"}
+	classic := filepath.Base(prog) == "netstat"
+	if classic {
+		o.name = "netstat"
+	}
 	long := append(netstatLong[:len(netstatLong):len(netstatLong)], longOpt{"json", false, 'J'})
 	var stop error
 	getopt(prog, args, netstatShort, long, env.Getenv("POSIXLY_CORRECT") != "", func(p parsedOpt) bool {
@@ -146,6 +155,9 @@ func parseClassic(prog string, args []string, env Env) (*classicOptions, error) 
 			stop = errExit{3}
 		case 'h':
 			writeUsage(env.Stdout, env.Stderr)
+			if !classic {
+				io.WriteString(env.Stdout, subcommandHelp)
+			}
 			stop = errExit{0}
 		case 's':
 			o.sta++
@@ -173,6 +185,16 @@ func parseClassic(prog string, args []string, env Env) (*classicOptions, error) 
 		o.netrom + o.igmp + o.x25 + o.rose + o.l2cap + o.rfcomm
 	return o, nil
 }
+
+// subcommandHelp follows the usage text when invoked as bpfnetstat -h.
+const subcommandHelp = `
+bpfnetstat subcommands (eBPF, root):
+        trace                    every TCP state transition, with the connection's owner
+        life                     one line per finished TCP connection (bytes, duration, owner)
+        doctor                   which eBPF hooks work here, and how to fix those that do not
+        version                  bpfnetstat's version
+  Run 'bpfnetstat SUBCOMMAND --help' for its options. Any netstat view takes --json.
+`
 
 // afAliases is net-tools' aftrans table: alias, canonical name, flag.
 var afAliases = []struct{ alias, name string }{
@@ -270,7 +292,7 @@ func notYet(env Env, what string) int {
 func runMasquerade(o *classicOptions, env Env) int {
 	path := snapshot.NewFS(env.ProcRoot).Path("net", "ip_masquerade")
 	if _, err := os.Stat(path); err != nil {
-		fmt.Fprint(env.Stderr, "netstat: no support for `ip_masquerade' on this system.\n")
+		fmt.Fprintf(env.Stderr, "%s: no support for `ip_masquerade' on this system.\n", o.name)
 		return 1
 	}
 	return notYet(env, "masquerade (-M)")
@@ -421,7 +443,7 @@ func (r *socketRun) once() int {
 	if o.arg == 0 || o.l2cap > 0 || o.rfcomm > 0 {
 		if o.arg > 0 {
 			rc = 1
-			fmt.Fprint(r.env.Stderr, "netstat: feature `AF BLUETOOTH' not supported.\n"+
+			fmt.Fprint(r.env.Stderr, r.o.name+": feature `AF BLUETOOTH' not supported.\n"+
 				"Please recompile `net-tools' with newer kernel source or full configuration.\n")
 		}
 	}
@@ -461,7 +483,7 @@ func (r *socketRun) openFailed(err error, path, name string) int {
 		return -1
 	}
 	if !r.o.noprot && (r.o.arg > 0 || r.o.verbose) {
-		fmt.Fprintf(r.env.Stderr, "netstat: no support for `%s' on this system.\n", name)
+		fmt.Fprintf(r.env.Stderr, "%s: no support for `%s' on this system.\n", r.o.name, name)
 	}
 	if !r.o.noprot && r.o.arg > 0 {
 		return 1
@@ -584,7 +606,7 @@ func (r *socketRun) legacyBlock(name string, files []string) int {
 		return -1
 	}
 	if r.o.arg > 0 || r.o.verbose {
-		fmt.Fprintf(r.env.Stderr, "netstat: no support for `%s' on this system.\n", name)
+		fmt.Fprintf(r.env.Stderr, "%s: no support for `%s' on this system.\n", r.o.name, name)
 	}
 	if r.o.arg > 0 {
 		return 1
