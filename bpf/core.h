@@ -65,6 +65,12 @@ struct sock_common {
 	struct in6_addr skc_v6_daddr;
 	struct in6_addr skc_v6_rcv_saddr;
 	atomic64_t skc_cookie;
+	unsigned long skc_flags; /* sk_flags: enum sock_flags bits */
+};
+
+enum sock_flags {
+	SOCK_DEAD = 0,
+	SOCK_DONE = 1, /* set by tcp_fin(): the peer's FIN was processed */
 };
 
 struct socket;

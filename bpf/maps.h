@@ -42,6 +42,14 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* in_first is 1 while set_state_btf runs on this CPU: see tracer.bpf.c. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} in_first SEC(".maps");
+
 static __always_inline void count(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);

@@ -60,6 +60,8 @@ static __always_inline void fill_counters(struct event *e, struct sock *sk)
 	e->total_retrans = BPF_CORE_READ(tp, total_retrans);
 	e->srtt_us = BPF_CORE_READ(tp, srtt_us);
 	e->sk_err = BPF_CORE_READ(sk, sk_err);
+	unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	e->peer_fin = (flags >> bpf_core_enum_value(enum sock_flags, SOCK_DONE)) & 1;
 }
 
 /*

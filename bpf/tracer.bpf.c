@@ -20,10 +20,38 @@ const enum owner_source *unused_owner_source __attribute__((unused));
 const enum event_kind *unused_event_kind __attribute__((unused));
 const enum counter *unused_counter __attribute__((unused));
 
-/* Preferred: typed tracepoint, no tracefs needed (5.5+). */
+/*
+ * Preferred: typed tracepoint, no tracefs needed (5.5+).
+ *
+ * The kernel skips a tp_btf program that is already running on the CPU
+ * (__bpf_trace_run's per-program "active" counter, counted as a recursion
+ * miss): a softirq that changes another socket's state while set_state_btf
+ * runs in process context, or a task preempted inside it, would lose that
+ * event. So a second program is attached to the same tracepoint after the
+ * first: it handles exactly the events that arrive while the first is
+ * running (in_first set), and does nothing otherwise.
+ */
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state_btf, struct sock *sk, int oldstate, int newstate)
 {
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&in_first, &zero);
+	if (busy)
+		*busy = 1;
+	on_set_state(sk, oldstate, newstate);
+	if (busy)
+		*busy = 0;
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(set_state_btf2, struct sock *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&in_first, &zero);
+	if (!busy || !*busy)
+		return 0; /* set_state_btf handled it */
+	count(COUNTER_RECOVERED);
 	return on_set_state(sk, oldstate, newstate);
 }
 

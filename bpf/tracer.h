@@ -28,7 +28,8 @@ enum counter {
 	COUNTER_RINGBUF_FULL = 1,   /* bpf_ringbuf_reserve failed: event lost */
 	COUNTER_STORAGE_FAIL = 2,   /* bpf_sk_storage_get failed: socket untracked */
 	COUNTER_ACCEPT_MISS = 3,    /* accept returned an fd we could not resolve */
-	COUNTER_MAX = 4,
+	COUNTER_RECOVERED = 4,      /* state events the second program caught */
+	COUNTER_MAX = 5,
 };
 
 #define TASK_COMM_LEN 16
@@ -58,7 +59,8 @@ struct event {
 	__u8 new_state;
 	__u8 owner_source; /* enum owner_source */
 	__u8 active;       /* 1: we connected, 0: accepted, 2: unknown */
-	__u8 _pad[5];
+	__u8 peer_fin;     /* SOCK_DONE: the peer's FIN was received (and counted in bytes_received) */
+	__u8 _pad[4];
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[TASK_COMM_LEN];

@@ -122,6 +122,9 @@ type Event struct {
 	TotalRetrans                                       uint32
 	SRTTus                                             uint32
 	SkErr                                              int32
+	// PeerFin is set once the peer's FIN was received: the kernel counts
+	// it as one byte in BytesReceived.
+	PeerFin bool
 }
 
 // ErrShortRecord is returned for a ring-buffer record smaller than an event.
@@ -153,6 +156,7 @@ func decodeEvent(raw []byte, ev *Event) error {
 		TotalRetrans:  r.TotalRetrans,
 		SRTTus:        r.SrttUs >> 3,
 		SkErr:         r.SkErr,
+		PeerFin:       r.PeerFin != 0,
 		Owner:         Process{PID: r.Pid, TID: r.Tid, UID: r.Uid, Comm: commString(r.Comm[:])},
 	}
 	if ev.Family == snapshot.FamilyInet {

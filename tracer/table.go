@@ -48,7 +48,6 @@ type Conn struct {
 	// Listener is set for a listening socket (not a connection).
 	Listener bool
 
-	sawPeerFin bool
 	lastNs     uint64
 }
 
@@ -270,10 +269,6 @@ func (t *Table) Apply(ev *Event) (tr Transition, ok bool) {
 		c.Listener = true
 		t.listeners[ev.Local] = c.Owner
 	}
-	switch ev.NewState {
-	case stateCloseWait, stateClosing, stateLastAck:
-		c.sawPeerFin = true
-	}
 
 	tr = Transition{OldState: ev.OldState, NewState: ev.NewState, TimeNs: ev.TimeNs, CurPID: ev.CurPID}
 	switch {
@@ -288,8 +283,8 @@ func (t *Table) Apply(ev *Event) (tr Transition, ok bool) {
 	c.SRTTus = ev.SRTTus
 	c.TxBytes = ev.BytesSent - min(ev.BytesRetrans, ev.BytesSent)
 	c.RxBytes = ev.BytesReceived
-	if c.sawPeerFin && c.RxBytes > 0 {
-		c.RxBytes-- // the peer's FIN takes one sequence number
+	if ev.PeerFin && c.RxBytes > 0 {
+		c.RxBytes-- // tcp_fin(): the peer's FIN took one sequence number
 	}
 	if ev.NewState == stateClose && !c.Closed {
 		c.Closed = true

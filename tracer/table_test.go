@@ -71,7 +71,7 @@ func TestTablePassiveOwnerComesFromAccept(t *testing.T) {
 	// A later event that still carries the listener's owner (BPF storage
 	// was cloned from the listener) must not take the connection back.
 	last := stateEv(5, 20, stateLastAck, stateClose, OwnerListener, 1, DirPassive)
-	last.BytesSent, last.BytesReceived, last.BytesRetrans = 50, 101, 0
+	last.BytesSent, last.BytesReceived, last.BytesRetrans, last.PeerFin = 50, 101, 0, true
 	s.Push(stateEv(5, 15, stateEstablished, stateCloseWait, OwnerListener, 1, DirPassive), emit)
 	s.Push(last, emit)
 	end := got[len(got)-1]

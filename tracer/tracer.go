@@ -47,6 +47,7 @@ type Tracer struct {
 	objs   tracerMaps
 	vars   *ebpf.Collection
 	progs  []*ebpf.Program
+	byName map[string]*ebpf.Program
 	links  []link.Link
 	reader *ringbuf.Reader
 	stats  interface{ Close() error }
@@ -89,7 +90,7 @@ func Open(cfg Config) (*Tracer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating BPF maps: %w", explain(err))
 	}
-	t := &Tracer{vars: coll}
+	t := &Tracer{vars: coll, byName: map[string]*ebpf.Program{}}
 	t.objs = tracerMaps{Counters: coll.Maps["counters"], Events: coll.Maps["events"], SkInfos: coll.Maps["sk_infos"]}
 	if cfg.RunStats {
 		if s, err := ebpf.EnableStats(unix.BPF_STATS_RUN_TIME); err == nil {
@@ -110,6 +111,7 @@ func Open(cfg Config) (*Tracer, error) {
 		delete(c.Programs, name)
 		c.Close()
 		t.progs = append(t.progs, p)
+		t.byName[name] = p
 		return p, nil
 	}
 	try := func(role, hook, prog string, attach func(*ebpf.Program) (link.Link, error), fix string) bool {
@@ -190,7 +192,10 @@ func Open(cfg Config) (*Tracer, error) {
 	}
 	// State changes: tp_btf, else the classic tracepoint, else a kprobe.
 	stateOK := firstOf("state",
-		[]hook{{"tp_btf/inet_sock_set_state", "set_state_btf", tracing, "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"}},
+		[]hook{
+			{"tp_btf/inet_sock_set_state", "set_state_btf", tracing, "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"},
+			{"tp_btf/inet_sock_set_state (nested events)", "set_state_btf2", tracing, "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"},
+		},
 		[]hook{{"tracepoint/sock/inet_sock_set_state", "set_state_tp", tracepoint("sock", "inet_sock_set_state"), "needs tracefs at " + cfg.TracefsDir + " and Linux 4.16+"}},
 		[]hook{{"kprobe/tcp_set_state", "set_state_kprobe", kprobe, "needs a kernel built with CONFIG_KPROBES"}},
 	)
@@ -268,12 +273,16 @@ type Counters struct {
 	RingFull    uint64 // events lost: the ring buffer was full
 	StorageFail uint64 // sockets whose per-socket state could not be stored
 	AcceptMiss  uint64 // accepts whose socket could not be resolved
+	Recovered   uint64 // state events caught by the second program
+	// RecursionLost counts state events the kernel ran neither program for
+	// (recursion misses of the first program not recovered by the second).
+	RecursionLost uint64
 }
 
 // Counters reads the loss counters.
 func (t *Tracer) Counters() (Counters, error) {
 	var c Counters
-	dst := []*uint64{&c.Events, &c.RingFull, &c.StorageFail, &c.AcceptMiss}
+	dst := []*uint64{&c.Events, &c.RingFull, &c.StorageFail, &c.AcceptMiss, &c.Recovered}
 	for i, p := range dst {
 		var per []uint64
 		if err := t.objs.Counters.Lookup(uint32(i), &per); err != nil {
@@ -281,6 +290,28 @@ func (t *Tracer) Counters() (Counters, error) {
 		}
 		for _, v := range per {
 			*p += v
+		}
+	}
+	for _, name := range []string{"set_state_btf", "set_state_tp", "set_state_kprobe"} {
+		p := t.byName[name]
+		if p == nil {
+			continue
+		}
+		st, err := p.Stats()
+		if err != nil {
+			continue
+		}
+		if name != "set_state_btf" {
+			c.RecursionLost += st.RecursionMisses
+		} else if st.RecursionMisses > c.Recovered {
+			c.RecursionLost += st.RecursionMisses - c.Recovered
+		}
+	}
+	for _, name := range []string{"accept4_exit", "accept_exit", "sys_exit_btf"} {
+		if p := t.byName[name]; p != nil {
+			if st, err := p.Stats(); err == nil {
+				c.RecursionLost += st.RecursionMisses
+			}
 		}
 	}
 	return c, nil

@@ -20,7 +20,8 @@ const (
 	tracerCounterCOUNTER_RINGBUF_FULL tracerCounter = 1
 	tracerCounterCOUNTER_STORAGE_FAIL tracerCounter = 2
 	tracerCounterCOUNTER_ACCEPT_MISS  tracerCounter = 3
-	tracerCounterCOUNTER_MAX          tracerCounter = 4
+	tracerCounterCOUNTER_RECOVERED    tracerCounter = 4
+	tracerCounterCOUNTER_MAX          tracerCounter = 5
 )
 
 type tracerEvent struct {
@@ -49,7 +50,8 @@ type tracerEvent struct {
 	NewState      uint8
 	OwnerSource   uint8
 	Active        uint8
-	Pad           [5]uint8
+	PeerFin       uint8
+	Pad           [4]uint8
 	Saddr         [16]uint8
 	Daddr         [16]uint8
 	Comm          [16]int8
@@ -93,10 +95,12 @@ type tracerSkInfo struct {
 const (
 	tracerMapCounters          = "counters"
 	tracerMapEvents            = "events"
+	tracerMapInFirst           = "in_first"
 	tracerMapSkInfos           = "sk_infos"
 	tracerProgAccept4Exit      = "accept4_exit"
 	tracerProgAcceptExit       = "accept_exit"
 	tracerProgSetStateBtf      = "set_state_btf"
+	tracerProgSetStateBtf2     = "set_state_btf2"
 	tracerProgSetStateKprobe   = "set_state_kprobe"
 	tracerProgSetStateTp       = "set_state_tp"
 	tracerProgSysExitBtf       = "sys_exit_btf"
@@ -154,6 +158,7 @@ type tracerProgramSpecs struct {
 	Accept4Exit    *ebpf.ProgramSpec `ebpf:"accept4_exit"`
 	AcceptExit     *ebpf.ProgramSpec `ebpf:"accept_exit"`
 	SetStateBtf    *ebpf.ProgramSpec `ebpf:"set_state_btf"`
+	SetStateBtf2   *ebpf.ProgramSpec `ebpf:"set_state_btf2"`
 	SetStateKprobe *ebpf.ProgramSpec `ebpf:"set_state_kprobe"`
 	SetStateTp     *ebpf.ProgramSpec `ebpf:"set_state_tp"`
 	SysExitBtf     *ebpf.ProgramSpec `ebpf:"sys_exit_btf"`
@@ -165,6 +170,7 @@ type tracerProgramSpecs struct {
 type tracerMapSpecs struct {
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Events   *ebpf.MapSpec `ebpf:"events"`
+	InFirst  *ebpf.MapSpec `ebpf:"in_first"`
 	SkInfos  *ebpf.MapSpec `ebpf:"sk_infos"`
 }
 
@@ -203,6 +209,7 @@ func (o *tracerObjects) Close() error {
 type tracerMaps struct {
 	Counters *ebpf.Map `ebpf:"counters"`
 	Events   *ebpf.Map `ebpf:"events"`
+	InFirst  *ebpf.Map `ebpf:"in_first"`
 	SkInfos  *ebpf.Map `ebpf:"sk_infos"`
 }
 
@@ -210,6 +217,7 @@ func (m *tracerMaps) Close() error {
 	return _TracerClose(
 		m.Counters,
 		m.Events,
+		m.InFirst,
 		m.SkInfos,
 	)
 }
@@ -234,6 +242,7 @@ type tracerPrograms struct {
 	Accept4Exit    *ebpf.Program `ebpf:"accept4_exit"`
 	AcceptExit     *ebpf.Program `ebpf:"accept_exit"`
 	SetStateBtf    *ebpf.Program `ebpf:"set_state_btf"`
+	SetStateBtf2   *ebpf.Program `ebpf:"set_state_btf2"`
 	SetStateKprobe *ebpf.Program `ebpf:"set_state_kprobe"`
 	SetStateTp     *ebpf.Program `ebpf:"set_state_tp"`
 	SysExitBtf     *ebpf.Program `ebpf:"sys_exit_btf"`
@@ -244,6 +253,7 @@ func (p *tracerPrograms) Close() error {
 		p.Accept4Exit,
 		p.AcceptExit,
 		p.SetStateBtf,
+		p.SetStateBtf2,
 		p.SetStateKprobe,
 		p.SetStateTp,
 		p.SysExitBtf,

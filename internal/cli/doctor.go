@@ -75,8 +75,8 @@ func runDoctor(env Env, stats time.Duration) error {
 	}
 	c, cerr := tr.Counters()
 	if cerr == nil {
-		fmt.Fprintf(out, "events: %d, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved)\n",
-			c.Events, c.RingFull, c.StorageFail, c.AcceptMiss)
+		fmt.Fprintf(out, "events: %d, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved), %d (kernel recursion); nested events recovered: %d\n",
+			c.Events, c.RingFull, c.StorageFail, c.AcceptMiss, c.RecursionLost, c.Recovered)
 	}
 	return nil
 }

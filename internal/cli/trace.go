@@ -258,8 +258,8 @@ func reportLoss(w io.Writer, tr *tracer.Tracer, table *tracer.Table) {
 		fmt.Fprintf(w, "bpfnetstat: reading loss counters: %v\n", err)
 		return
 	}
-	fmt.Fprintf(w, "bpfnetstat: %d events, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved), %d (user space), %d (table evictions)\n",
-		c.Events, c.RingFull, c.StorageFail, c.AcceptMiss, tr.UserDrops, table.Evictions)
+	fmt.Fprintf(w, "bpfnetstat: %d events, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved), %d (kernel recursion), %d (user space), %d (table evictions)\n",
+		c.Events, c.RingFull, c.StorageFail, c.AcceptMiss, c.RecursionLost, tr.UserDrops, table.Evictions)
 }
 
 // seedFromSnapshot gives connections older than the tracer their owners.

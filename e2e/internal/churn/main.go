@@ -21,10 +21,10 @@
 //	backlog   listens on 127.0.0.1:0 and [::1]:0 and never accepts
 //	client    makes its share of the connections, one after the other
 //
-// The processes started by run (and the acceptors started by server) read
-// their stdin to EOF and stop then; Pdeathsig backs that up. The workload
-// never sleeps to synchronise: it waits for the states it needs in
-// /proc/net/tcp and tcp6.
+// Clients exit when their connections are done; the listening processes
+// (and the acceptors) stop when their stdin reaches EOF, which Pdeathsig
+// backs up. The workload never sleeps to synchronise: it waits for the
+// socket states it needs in /proc/net/tcp and tcp6.
 package main
 
 import (
