@@ -48,7 +48,7 @@ type Conn struct {
 	// Listener is set for a listening socket (not a connection).
 	Listener bool
 
-	lastNs     uint64
+	lastNs uint64
 }
 
 // DurationNs is the connection's life from first sight to close (or to nowNs).
