@@ -31,6 +31,25 @@ type Owners interface {
 	Lookup(inode uint64) (snapshot.Owner, bool)
 }
 
+// SocketOwners can also name the owner of a socket that has no inode
+// (TIME_WAIT, orphans), from its addresses.
+type SocketOwners interface {
+	Owners
+	LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool)
+}
+
+// ownerOf is the owner shown for a row.
+func (c *Classic) ownerOf(s *snapshot.Socket) (snapshot.Owner, bool) {
+	switch o := c.owners.(type) {
+	case nil:
+		return snapshot.Owner{}, false
+	case SocketOwners:
+		return o.LookupSocket(s)
+	default:
+		return o.Lookup(s.Inode)
+	}
+}
+
 // ClassicOptions are the netstat flags that shape socket rows.
 type ClassicOptions struct {
 	NumericHosts bool // -n, --numeric-hosts
@@ -249,7 +268,7 @@ func (c *Classic) InetRow(s *snapshot.Socket) []byte {
 	}
 	if c.opt.Programs {
 		b = append(b, ' ')
-		b = c.appendProgram(b, s.Inode)
+		b = c.appendProgram(b, s)
 	}
 	if c.opt.Timers {
 		b = append(b, ' ')
@@ -262,12 +281,8 @@ func (c *Classic) InetRow(s *snapshot.Socket) []byte {
 
 // appendProgram appends the PID/Program name cell: "PID/name" cut to 19
 // bytes (before escaping, as netstat cuts the raw bytes), left-aligned in 20.
-func (c *Classic) appendProgram(b []byte, inode uint64) []byte {
-	var ow snapshot.Owner
-	ok := false
-	if c.owners != nil {
-		ow, ok = c.owners.Lookup(inode)
-	}
+func (c *Classic) appendProgram(b []byte, s *snapshot.Socket) []byte {
+	ow, ok := c.ownerOf(s)
 	if !ok {
 		return appendLeft(b, "-", 20)
 	}
@@ -396,6 +411,45 @@ func (c *Classic) hostText(a netip.Addr) string {
 	return c.names.Host6(a)
 }
 
+// GhostRow renders a connection that opened and closed between two
+// refreshes (bpfnetstat -c --recent): an Internet row whose state is
+// CLOSED, with its owner and, after the last column, its lifetime.
+func (c *Classic) GhostRow(s *snapshot.Socket, owner *snapshot.Owner, lifetimeMs float64) []byte {
+	saved := c.owners
+	c.owners = fixedOwner{owner}
+	b := c.InetRow(s)
+	c.owners = saved
+	// The state column holds netstat's "CLOSE" (state 7): make it CLOSED.
+	const col = 6 + 7 + 7 // Proto, Recv-Q, Send-Q with their spaces
+	if i := bytesIndexAfter(b, "CLOSE      ", col); i >= 0 {
+		copy(b[i:], "CLOSED     ")
+	}
+	b = b[:len(b)-1]
+	b = append(b, " lifetime="...)
+	b = strconv.AppendFloat(b, lifetimeMs, 'f', 3, 64)
+	b = append(b, "ms\n"...)
+	c.buf = b
+	return b
+}
+
+type fixedOwner struct{ o *snapshot.Owner }
+
+func (f fixedOwner) Lookup(uint64) (snapshot.Owner, bool) {
+	if f.o == nil {
+		return snapshot.Owner{}, false
+	}
+	return *f.o, true
+}
+
+func bytesIndexAfter(b []byte, sub string, from int) int {
+	for i := from; i+len(sub) <= len(b); i++ {
+		if string(b[i:i+len(sub)]) == sub {
+			return i
+		}
+	}
+	return -1
+}
+
 // UnixRow appends one UNIX row (with its newline) and returns the buffer.
 func (c *Classic) UnixRow(s *snapshot.Socket) []byte {
 	b := c.buf[:0]
@@ -433,7 +487,7 @@ func (c *Classic) UnixRow(s *snapshot.Socket) []byte {
 	if c.opt.Programs {
 		b = append(b, ' ')
 		if s.HasInode {
-			b = c.appendProgram(b, s.Inode)
+			b = c.appendProgram(b, s)
 		} else {
 			b = appendLeft(b, "-", 20)
 		}

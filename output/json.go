@@ -25,12 +25,16 @@ type SocketJSON struct {
 	Inode         uint64     `json:"inode"`
 	PID           int        `json:"pid,omitempty"`
 	Program       string     `json:"program,omitempty"`
+	OwnerSource   string     `json:"owner_source,omitempty"` // "fd", or how a TIME_WAIT row's owner is known
 	Timer         *TimerJSON `json:"timer,omitempty"`
 	// UNIX sockets.
 	RefCount *uint64  `json:"refcnt,omitempty"`
 	Flags    []string `json:"flags,omitempty"`
 	Type     string   `json:"type,omitempty"`
 	Path     *string  `json:"path,omitempty"`
+	// LifetimeMS is set on rows of connections that opened and closed
+	// between two refreshes (-c --recent); their state is CLOSED.
+	LifetimeMS *float64 `json:"lifetime_ms,omitempty"`
 }
 
 // TimerJSON is an Internet socket's timer (netstat -o).
@@ -61,7 +65,14 @@ func (j *JSONWriter) Socket(s *snapshot.Socket) error {
 	if j.err != nil {
 		return j.err
 	}
-	b, err := json.Marshal(j.c.socketJSON(s))
+	return j.write(j.c.socketJSON(s))
+}
+
+func (j *JSONWriter) write(row SocketJSON) error {
+	if j.err != nil {
+		return j.err
+	}
+	b, err := json.Marshal(row)
 	if err != nil {
 		j.err = err
 		return err
@@ -77,6 +88,18 @@ func (j *JSONWriter) Socket(s *snapshot.Socket) error {
 	}
 	_, j.err = j.w.Write(b)
 	return j.err
+}
+
+// Ghost writes a connection that lived between two refreshes.
+func (j *JSONWriter) Ghost(s *snapshot.Socket, owner *snapshot.Owner, lifetimeMs float64) error {
+	saved := j.c.owners
+	j.c.owners = fixedOwner{owner}
+	row := j.c.socketJSON(s)
+	j.c.owners = saved
+	row.State = "CLOSED"
+	row.Timer = nil
+	row.LifetimeMS = &lifetimeMs
+	return j.write(row)
 }
 
 // Close ends the array.
@@ -95,10 +118,12 @@ func (j *JSONWriter) Close() error {
 
 func (c *Classic) socketJSON(s *snapshot.Socket) SocketJSON {
 	out := SocketJSON{Protocol: s.Proto.String(), Family: s.Family.String(), Inode: s.Inode}
-	if c.owners != nil {
-		if ow, ok := c.owners.Lookup(s.Inode); ok && s.Inode != 0 {
-			out.PID = ow.PID
-			out.Program = Escape(ow.Name)
+	if ow, ok := c.ownerOf(s); ok {
+		out.PID = ow.PID
+		out.Program = Escape(ow.Name)
+		out.OwnerSource = ow.Source
+		if out.OwnerSource == "" {
+			out.OwnerSource = "fd"
 		}
 	}
 	if s.Proto == snapshot.ProtoUnix {

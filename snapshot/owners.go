@@ -156,6 +156,12 @@ func (fs FS) readProcSockets(pid string, buf []byte) procSockets {
 	return ps
 }
 
+// ProgramName is the name netstat -p shows for a process, from
+// ROOT/PID/cmdline; false when the process is gone.
+func (fs FS) ProgramName(pid int) (string, bool) {
+	return fs.programName(strconv.Itoa(pid))
+}
+
 // programName reads ROOT/PID/cmdline as netstat does: at most 511 bytes,
 // argv[0] up to the first NUL, and the part after the last '/' when argv[0]
 // starts with '/'.

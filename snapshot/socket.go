@@ -124,8 +124,13 @@ type Socket struct {
 	HasInode bool
 }
 
-// Owner is the process that holds a socket open.
+// Owner is the process that holds (or held) a socket.
 type Owner struct {
 	PID  int
 	Name string // argv[0] as netstat shows it (basename when absolute)
+	// Source says how the owner is known: "" for the /proc fd scan;
+	// the tracer's sources ("connect", "accept", "listener", ...) or
+	// "remembered" (seen at an earlier refresh) for sockets without an
+	// inode, such as TIME_WAIT.
+	Source string
 }

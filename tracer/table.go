@@ -96,6 +96,9 @@ type Table struct {
 	// tuples maps the 4-tuple of sockets seen in a start-up snapshot to
 	// their owner, for connections older than the tracer.
 	tuples map[[2]netip.AddrPort]Process
+	// byTuple finds a connection by its 4-tuple (local, remote), for joining
+	// /proc rows, which have no cookie.
+	byTuple map[[2]netip.AddrPort]uint64
 }
 
 // NewTable returns an empty table.
@@ -106,7 +109,7 @@ func NewTable(cfg TableConfig) *Table {
 	if cfg.TimeWaitNs == 0 {
 		cfg.TimeWaitNs = 60e9
 	}
-	return &Table{cfg: cfg, conns: make(map[uint64]*Conn), listeners: make(map[netip.AddrPort]Process), tuples: make(map[[2]netip.AddrPort]Process)}
+	return &Table{cfg: cfg, conns: make(map[uint64]*Conn), listeners: make(map[netip.AddrPort]Process), tuples: make(map[[2]netip.AddrPort]Process), byTuple: make(map[[2]netip.AddrPort]uint64)}
 }
 
 // Len is the number of connections held, closed ones included.
@@ -116,6 +119,23 @@ func (t *Table) Len() int { return len(t.conns) }
 func (t *Table) Get(cookie uint64) (*Conn, bool) {
 	c, ok := t.conns[cookie]
 	return c, ok
+}
+
+// ByTuple returns the connection with a 4-tuple.
+func (t *Table) ByTuple(local, remote netip.AddrPort) (*Conn, bool) {
+	cookie, ok := t.byTuple[[2]netip.AddrPort{local, remote}]
+	if !ok {
+		return nil, false
+	}
+	return t.Get(cookie)
+}
+
+func (t *Table) forget(c *Conn) {
+	delete(t.conns, c.Cookie)
+	k := [2]netip.AddrPort{c.Local, c.Remote}
+	if t.byTuple[k] == c.Cookie {
+		delete(t.byTuple, k)
+	}
 }
 
 // Each calls fn for every connection.
@@ -186,7 +206,7 @@ func (t *Table) evict(nowNs uint64) bool {
 	if victim == nil {
 		return false
 	}
-	delete(t.conns, victim.Cookie)
+	t.forget(victim)
 	t.Evictions++
 	return true
 }
@@ -195,9 +215,9 @@ func (t *Table) evict(nowNs uint64) bool {
 // returns how many it dropped.
 func (t *Table) Expire(nowNs uint64) int {
 	n := 0
-	for k, c := range t.conns {
+	for _, c := range t.conns {
 		if c.Closed && nowNs > c.CloseNs+t.cfg.TimeWaitNs {
-			delete(t.conns, k)
+			t.forget(c)
 			n++
 		}
 	}
@@ -224,6 +244,9 @@ func (t *Table) Apply(ev *Event) (tr Transition, ok bool) {
 	}
 	if ev.Remote.Port() != 0 || !c.Remote.IsValid() {
 		c.Remote = ev.Remote
+	}
+	if c.Local.Port() != 0 && c.Remote.Port() != 0 {
+		t.byTuple[[2]netip.AddrPort{c.Local, c.Remote}] = c.Cookie
 	}
 	if ev.Direction != DirUnknown {
 		c.Direction = ev.Direction

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/snapshot/names"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
 // classicOptions are netstat's flags after parsing, with net-tools' names
@@ -28,6 +30,7 @@ type classicOptions struct {
 	bluetooth                                                     int
 	afname                                                        string
 	json                                                          bool
+	recent                                                        bool // --recent: ghost rows of connections between refreshes
 
 	// name prefixes bpfnetstat's own stderr messages: "netstat" under that
 	// name (byte-compatible), "bpfnetstat" otherwise.
@@ -60,7 +63,7 @@ func parseClassic(prog string, args []string, env Env) (*classicOptions, error) 
 	if classic {
 		o.name = "netstat"
 	}
-	long := append(netstatLong[:len(netstatLong):len(netstatLong)], longOpt{"json", false, 'J'})
+	long := append(netstatLong[:len(netstatLong):len(netstatLong)], longOpt{"json", false, 'J'}, longOpt{"recent", false, 'R'})
 	var stop error
 	getopt(prog, args, netstatShort, long, env.Getenv("POSIXLY_CORRECT") != "", func(p parsedOpt) bool {
 		switch p.val {
@@ -149,6 +152,8 @@ func parseClassic(prog string, args []string, env Env) (*classicOptions, error) 
 			stop = errExit{1}
 		case 'J':
 			o.json = true
+		case 'R':
+			o.recent = true
 		case '?':
 			io.WriteString(env.Stderr, p.errMsg)
 			writeUsage(env.Stderr, env.Stderr)
@@ -326,7 +331,12 @@ type socketRun struct {
 	jsonw  *output.JSONWriter
 	owners *snapshot.Owners
 	loaded bool
-	bogus  [5]string
+	// merged is set in bpfnetstat's continuous mode: owners for TIME_WAIT
+	// rows from the tracer or earlier refreshes.
+	merged *tracer.Owners
+	live   *tracer.Live
+	// lastNs is when the previous listing started (monotonic ns).
+	lastNs uint64
 }
 
 func runSockets(o *classicOptions, env Env) int {
@@ -350,6 +360,12 @@ func runSockets(o *classicOptions, env Env) int {
 		ClockTicks:   100,
 		NumericHost6: names.NumericHost6,
 	}, resolver, nil)
+	if o.cnt > 0 && o.name != "netstat" {
+		r.startMerged()
+		if r.live != nil {
+			defer r.live.Close()
+		}
+	}
 	for {
 		if o.json {
 			r.jsonw = output.NewJSONWriter(r.out, r.render)
@@ -369,6 +385,62 @@ func runSockets(o *classicOptions, env Env) int {
 		r.loaded = false
 		r.owners = nil
 		r.render.SetOwners(nil)
+	}
+}
+
+// startMerged starts the tracer for bpfnetstat's continuous mode, or says
+// once what is missing without it.
+func (r *socketRun) startMerged() {
+	r.merged = tracer.NewOwners(r.fs, nil)
+	r.lastNs = monoNow()
+	if r.o.prg == 0 && !r.o.recent {
+		return
+	}
+	live, _, err := tracer.StartLive(tracer.Config{NetNS: ownNetNS()})
+	if err != nil {
+		fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", whyNoBPF(err))
+		return
+	}
+	r.live = live
+	r.merged = tracer.NewOwners(r.fs, live)
+}
+
+// ghostRows prints, after the live rows, the TCP connections that opened
+// and closed since the previous listing (--recent): state CLOSED, with
+// their lifetime.
+func (r *socketRun) ghostRows() {
+	now := monoNow()
+	from := r.lastNs
+	r.lastNs = now
+	if r.live == nil {
+		return
+	}
+	conns := r.live.ClosedBetween(from, now)
+	sort.Slice(conns, func(i, j int) bool { return conns[i].CloseNs < conns[j].CloseNs })
+	for i := range conns {
+		c := &conns[i]
+		v6 := c.Family == snapshot.FamilyInet6
+		if (v6 && r.o.arg != 0 && r.o.inet6 == 0) || (!v6 && r.o.arg != 0 && r.o.inet == 0) {
+			continue
+		}
+		s := snapshot.Socket{Proto: snapshot.ProtoTCP, Family: c.Family, Local: c.Local, Remote: c.Remote, State: 7, UID: int64(c.Owner.UID)}
+		if !r.render.InetListed(&s) {
+			continue
+		}
+		var owner *snapshot.Owner
+		if c.Owner.PID != 0 {
+			name, ok := r.fs.ProgramName(int(c.Owner.PID))
+			if !ok {
+				name = c.Owner.Comm
+			}
+			owner = &snapshot.Owner{PID: int(c.Owner.PID), Name: name, Source: c.OwnerSource.String()}
+		}
+		lifetime := float64(c.DurationNs(0)) / 1e6
+		if r.jsonw != nil {
+			r.jsonw.Ghost(&s, owner, lifetime)
+			continue
+		}
+		r.out.Write(r.render.GhostRow(&s, owner, lifetime))
 	}
 }
 
@@ -410,6 +482,9 @@ func (r *socketRun) once() int {
 				return rc
 			}
 		}
+	}
+	if o.recent && (o.arg == 0 || o.tcp > 0) {
+		r.ghostRows()
 	}
 	if o.igmp > 0 {
 		r.out.Flush()
@@ -464,7 +539,12 @@ func (r *socketRun) loadOwners() {
 	}
 	r.loaded = true
 	r.owners = r.fs.ReadOwners()
-	r.render.SetOwners(r.owners)
+	if r.merged != nil {
+		r.merged.Refresh(r.owners)
+		r.render.SetOwners(r.merged)
+	} else {
+		r.render.SetOwners(r.owners)
+	}
 	switch {
 	case r.owners.ProcErr != nil || (r.owners.Denied && r.owners.Len() == 0):
 		fmt.Fprintf(r.env.Stderr, "(No info could be read for \"-p\": geteuid()=%d but you should be root.)\n", r.env.Geteuid())

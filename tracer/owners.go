@@ -1,0 +1,88 @@
+package tracer
+
+import (
+	"net/netip"
+
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
+)
+
+// Owners names the owners of the rows of refreshing views. /proc's fd scan
+// names every socket that has an inode; a TIME_WAIT row (and an orphaned
+// FIN_WAIT2 or CLOSE row) has none, so netstat prints "-". For those,
+// Owners asks the live tracer by 4-tuple and, failing that (no BPF, or a
+// connection older than the tracer), remembers the owner that the same
+// 4-tuple had at the previous refresh.
+type Owners struct {
+	fs   snapshot.FS
+	proc *snapshot.Owners
+	live *Live // nil without BPF
+	prev map[[2]netip.AddrPort]snapshot.Owner
+	cur  map[[2]netip.AddrPort]snapshot.Owner
+	// names caches program names of tracer-reported PIDs for one refresh.
+	names map[uint32]string
+}
+
+// NewOwners returns an owner source over a proc root and an optional live
+// tracer.
+func NewOwners(fs snapshot.FS, live *Live) *Owners {
+	return &Owners{fs: fs, live: live, cur: map[[2]netip.AddrPort]snapshot.Owner{}}
+}
+
+// Refresh starts a new listing with a fresh /proc owner map; what the last
+// listing saw becomes what is remembered.
+func (o *Owners) Refresh(proc *snapshot.Owners) {
+	o.proc = proc
+	o.prev, o.cur = o.cur, make(map[[2]netip.AddrPort]snapshot.Owner, len(o.cur))
+	o.names = map[uint32]string{}
+}
+
+// Proc is the current /proc owner map.
+func (o *Owners) Proc() *snapshot.Owners { return o.proc }
+
+// Lookup is the /proc answer for an inode.
+func (o *Owners) Lookup(inode uint64) (snapshot.Owner, bool) {
+	return o.proc.Lookup(inode)
+}
+
+// LookupSocket names a row's owner.
+func (o *Owners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
+	if s.Proto != snapshot.ProtoTCP {
+		return o.proc.Lookup(s.Inode)
+	}
+	key := [2]netip.AddrPort{s.Local, s.Remote}
+	if s.Inode != 0 {
+		ow, ok := o.proc.Lookup(s.Inode)
+		if ok {
+			o.cur[key] = ow
+		}
+		return ow, ok
+	}
+	if o.live != nil {
+		if c, ok := o.live.ByTuple(s.Local, s.Remote); ok && c.Owner.PID != 0 {
+			ow := snapshot.Owner{PID: int(c.Owner.PID), Name: o.name(c.Owner), Source: c.OwnerSource.String()}
+			o.cur[key] = ow
+			return ow, true
+		}
+	}
+	if ow, ok := o.prev[key]; ok {
+		if ow.Source == "" {
+			ow.Source = "remembered"
+		}
+		o.cur[key] = ow
+		return ow, true
+	}
+	return snapshot.Owner{}, false
+}
+
+// name is netstat's program name for a PID while it lives, else its comm.
+func (o *Owners) name(p Process) string {
+	if n, ok := o.names[p.PID]; ok {
+		return n
+	}
+	n, ok := o.fs.ProgramName(int(p.PID))
+	if !ok {
+		n = p.Comm
+	}
+	o.names[p.PID] = n
+	return n
+}
