@@ -1,7 +1,8 @@
 #!/bin/sh
 # install-test-deps.sh: install what the end-to-end suite (e2e/) needs on
 # Debian 12: the reference netstat (net-tools), ip netns (iproute2),
-# setpriv and timeout (util-linux, coreutils) and sysctl (procps).
+# setpriv and timeout (util-linux, coreutils), sysctl (procps) and tmux
+# (a real terminal for bpfnetstat watch).
 #
 # Idempotent and quiet when everything is present; runs apt-get update only
 # when a package is missing. Needs root.
@@ -9,7 +10,7 @@ set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-packages="net-tools iproute2 util-linux coreutils procps"
+packages="net-tools iproute2 util-linux coreutils procps tmux"
 
 missing=""
 for p in $packages; do

@@ -101,6 +101,6 @@ func newRootCmd(env Env) *cobra.Command {
 			return nil
 		},
 	})
-	root.AddCommand(newTraceCmd(env, false), newTraceCmd(env, true), newDoctorCmd(env))
+	root.AddCommand(newTraceCmd(env, false), newTraceCmd(env, true), newDoctorCmd(env), newWatchCmd(env), newTimewaitCmd(env))
 	return root
 }
