@@ -272,19 +272,11 @@ func runClassic(o *classicOptions, env Env) int {
 	case o.mas > 0:
 		return runMasquerade(o, env)
 	case o.sta > 0:
-		af := o.afname
-		if af == "" {
-			af = "inet"
-		}
-		if af != "inet" && af != "inet6" {
-			fmt.Fprintf(env.Stdout, "netstat: No statistics support for specified address family: %s\n", af)
-			return 1
-		}
-		return notYet(env, "statistics (-s)")
+		return runStatistics(o, env)
 	case o.rou > 0:
 		return runRoutes(o, env)
 	case o.intf > 0:
-		return notYet(env, "the interface table (-i)")
+		return runInterfaces(o, env)
 	}
 	return runSockets(o, env)
 }
@@ -292,33 +284,6 @@ func runClassic(o *classicOptions, env Env) int {
 func notYet(env Env, what string) int {
 	fmt.Fprintf(env.Stderr, "bpfnetstat: %s is not implemented yet\n", what)
 	return 1
-}
-
-func runMasquerade(o *classicOptions, env Env) int {
-	path := snapshot.NewFS(env.ProcRoot).Path("net", "ip_masquerade")
-	if _, err := os.Stat(path); err != nil {
-		fmt.Fprintf(env.Stderr, "%s: no support for `ip_masquerade' on this system.\n", o.name)
-		return 1
-	}
-	return notYet(env, "masquerade (-M)")
-}
-
-func runRoutes(o *classicOptions, env Env) int {
-	af := o.afname
-	if af == "" {
-		af = "inet"
-	}
-	for _, name := range strings.Split(af, ",") {
-		switch name {
-		case "unix", "ec", "ash":
-			fmt.Fprintf(env.Stderr, "No routing for address family `%s'.\n", name)
-			return 3
-		case "bluetooth":
-			fmt.Fprintf(env.Stderr, "Address family `%s' not supported.\n", name)
-			return 3
-		}
-	}
-	return notYet(env, "the routing table (-r)")
 }
 
 // socketRun is one invocation of the socket listing.
@@ -487,8 +452,9 @@ func (r *socketRun) once() int {
 		r.ghostRows()
 	}
 	if o.igmp > 0 {
-		r.out.Flush()
-		return notYet(r.env, "multicast group listing (-g)")
+		if rc := r.groupsBlock(); rc != 0 {
+			return rc
+		}
 	}
 	if o.arg == 0 || o.unx > 0 {
 		r.loadOwners()
