@@ -75,6 +75,8 @@ type Classic struct {
 	names  Names
 	owners Owners
 	buf    []byte
+	// scratch for the host and port texts of one cell
+	hostBuf, portBuf []byte
 }
 
 // NewClassic returns a renderer. owners may be nil when -p is not given.
@@ -264,7 +266,7 @@ func (c *Classic) InetRow(s *snapshot.Socket) []byte {
 		}
 		b = appendLeft(b, user, 10)
 		b = append(b, ' ')
-		b = appendLeft(b, strconv.FormatUint(s.Inode, 10), 10)
+		b = appendLeftUint(b, s.Inode, 10)
 	}
 	if c.opt.Programs {
 		b = append(b, ' ')
@@ -349,33 +351,29 @@ func (c *Classic) appendTimer(b []byte, s *snapshot.Socket) []byte {
 }
 
 // appendHostPort appends netstat's "host:port" cell, truncated to 23
-// columns without -W (net-tools' addr_do_one), padded to 23.
+// columns without -W (net-tools' addr_do_one), padded to 23. Host and port
+// are formatted into scratch buffers: no allocation per row.
 func (c *Classic) appendHostPort(b []byte, ap netip.AddrPort, db string) []byte {
-	host := c.hostText(ap.Addr())
-	var port string
+	host := c.appendHost(c.hostBuf[:0], ap.Addr())
+	c.hostBuf = host
+	port := c.portBuf[:0]
 	switch {
 	case ap.Port() == 0:
-		port = "*"
+		port = append(port, '*')
 	case c.opt.NumericPorts:
-		port = strconv.Itoa(int(ap.Port()))
+		port = strconv.AppendUint(port, uint64(ap.Port()), 10)
 	default:
-		name, ok := c.names.Service(ap.Port(), db)
-		if ok {
-			port = name
+		if name, ok := c.names.Service(ap.Port(), db); ok {
+			port = append(port, name...)
 		} else {
-			port = strconv.Itoa(int(ap.Port()))
+			port = strconv.AppendUint(port, uint64(ap.Port()), 10)
 		}
 	}
+	c.portBuf = port
 	start := len(b)
 	if !c.opt.Wide && len(host)+len(port) > 22 {
-		pl := len(port)
-		if pl > 18 {
-			pl = 18
-		}
-		hl := 22 - pl
-		if hl > len(host) {
-			hl = len(host)
-		}
+		pl := min(len(port), 18)
+		hl := min(22-pl, len(host))
 		b = append(b, host[:hl]...)
 		b = append(b, ':')
 		b = append(b, port[:pl]...)
@@ -394,21 +392,25 @@ func (c *Classic) appendHostPort(b []byte, ap netip.AddrPort, db string) []byte 
 	return b
 }
 
-// hostText is the host part of an Internet address as netstat prints it.
-func (c *Classic) hostText(a netip.Addr) string {
+// appendHost appends the host part of an Internet address as netstat
+// prints it.
+func (c *Classic) appendHost(b []byte, a netip.Addr) []byte {
 	if a.Is4() {
 		if c.opt.NumericHosts || a.IsUnspecified() {
-			return a.String()
+			return a.AppendTo(b)
 		}
-		return c.names.Host4(a)
+		return append(b, c.names.Host4(a)...)
 	}
 	if c.opt.NumericHosts {
-		return c.opt.NumericHost6(a)
+		if a.Is4In6() {
+			return a.Unmap().AppendTo(b) // inet_ntop's ::ffff:a.b.c.d, cut at the last ':'
+		}
+		return append(b, c.opt.NumericHost6(a)...)
 	}
 	if a.IsUnspecified() {
-		return "[::]"
+		return append(b, "[::]"...)
 	}
-	return c.names.Host6(a)
+	return append(b, c.names.Host6(a)...)
 }
 
 // GhostRow renders a connection that opened and closed between two
@@ -479,7 +481,7 @@ func (c *Classic) UnixRow(s *snapshot.Socket) []byte {
 	b = append(b, ' ')
 	path := s.Path
 	if s.HasInode {
-		b = appendLeft(b, strconv.FormatUint(s.Inode, 10), 8)
+		b = appendLeftUint(b, s.Inode, 8)
 	} else {
 		b = append(b, "-       "...)
 		path = strconv.FormatUint(s.Inode, 10)
@@ -538,6 +540,16 @@ func unixStateName(s *snapshot.Socket) string {
 func appendLeft(b []byte, s string, width int) []byte {
 	b = append(b, s...)
 	for i := len(s); i < width; i++ {
+		b = append(b, ' ')
+	}
+	return b
+}
+
+// appendLeftUint appends v left-aligned in a field of at least width.
+func appendLeftUint(b []byte, v uint64, width int) []byte {
+	start := len(b)
+	b = strconv.AppendUint(b, v, 10)
+	for len(b)-start < width {
 		b = append(b, ' ')
 	}
 	return b
