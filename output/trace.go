@@ -11,18 +11,23 @@ import (
 	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
+// ConnJSON holds the fields trace and life lines share.
+type ConnJSON struct {
+	Time   string `json:"time"`
+	PID    uint32 `json:"pid"`
+	TID    uint32 `json:"tid"`
+	UID    uint32 `json:"uid"`
+	Comm   string `json:"comm"`
+	Family string `json:"family"`
+	LAddr  string `json:"laddr"`
+	LPort  uint16 `json:"lport"`
+	RAddr  string `json:"raddr"`
+	RPort  uint16 `json:"rport"`
+}
+
 // TraceJSON is one state transition as a JSON line (bpfnetstat trace --json).
 type TraceJSON struct {
-	Time        string  `json:"time"`
-	PID         uint32  `json:"pid"`
-	TID         uint32  `json:"tid"`
-	UID         uint32  `json:"uid"`
-	Comm        string  `json:"comm"`
-	Family      string  `json:"family"`
-	LAddr       string  `json:"laddr"`
-	LPort       uint16  `json:"lport"`
-	RAddr       string  `json:"raddr"`
-	RPort       uint16  `json:"rport"`
+	ConnJSON
 	OldState    string  `json:"old_state"`
 	NewState    string  `json:"new_state"`
 	MS          float64 `json:"ms"` // time spent in old_state
@@ -34,16 +39,7 @@ type TraceJSON struct {
 
 // LifeJSON is one finished connection as a JSON line (bpfnetstat life --json).
 type LifeJSON struct {
-	Time        string  `json:"time"` // when it closed
-	PID         uint32  `json:"pid"`
-	TID         uint32  `json:"tid"`
-	UID         uint32  `json:"uid"`
-	Comm        string  `json:"comm"`
-	Family      string  `json:"family"`
-	LAddr       string  `json:"laddr"`
-	LPort       uint16  `json:"lport"`
-	RAddr       string  `json:"raddr"`
-	RPort       uint16  `json:"rport"`
+	ConnJSON            // time is when it closed
 	Direction   string  `json:"direction"`
 	TxBytes     uint64  `json:"tx_bytes"`
 	RxBytes     uint64  `json:"rx_bytes"`
@@ -54,6 +50,14 @@ type LifeJSON struct {
 	Error       string  `json:"error,omitempty"`
 	Cookie      uint64  `json:"cookie"`
 	NetNS       uint32  `json:"netns"`
+}
+
+func (e *EventWriter) connJSON(c *tracer.Conn, monoNs uint64) ConnJSON {
+	return ConnJSON{
+		Time: e.wall(monoNs).Format(time.RFC3339Nano), PID: c.Owner.PID, TID: c.Owner.TID, UID: c.Owner.UID,
+		Comm: Escape(c.Owner.Comm), Family: c.Family.String(),
+		LAddr: addrText(c.Local.Addr()), LPort: c.Local.Port(), RAddr: addrText(c.Remote.Addr()), RPort: c.Remote.Port(),
+	}
 }
 
 // EventWriter renders tracer output: trace and life lines, text or JSON.
@@ -94,9 +98,7 @@ func (e *EventWriter) Trace(tr *tracer.Transition) error {
 	ms := float64(tr.InOldNs) / 1e6
 	if e.JSON {
 		b, err := json.Marshal(TraceJSON{
-			Time: e.wall(tr.TimeNs).Format(time.RFC3339Nano), PID: c.Owner.PID, TID: c.Owner.TID, UID: c.Owner.UID,
-			Comm: Escape(c.Owner.Comm), Family: c.Family.String(),
-			LAddr: addrText(c.Local.Addr()), LPort: c.Local.Port(), RAddr: addrText(c.Remote.Addr()), RPort: c.Remote.Port(),
+			ConnJSON: e.connJSON(c, tr.TimeNs),
 			OldState: TCPStateName(tr.OldState), NewState: TCPStateName(tr.NewState), MS: ms,
 			Direction: c.Direction.String(), OwnerSource: c.OwnerSource.String(), Cookie: c.Cookie, NetNS: c.NetNS,
 		})
@@ -145,9 +147,7 @@ func (e *EventWriter) Life(c *tracer.Conn) error {
 	}
 	if e.JSON {
 		b, err := json.Marshal(LifeJSON{
-			Time: e.wall(c.CloseNs).Format(time.RFC3339Nano), PID: c.Owner.PID, TID: c.Owner.TID, UID: c.Owner.UID,
-			Comm: Escape(c.Owner.Comm), Family: c.Family.String(),
-			LAddr: addrText(c.Local.Addr()), LPort: c.Local.Port(), RAddr: addrText(c.Remote.Addr()), RPort: c.Remote.Port(),
+			ConnJSON:  e.connJSON(c, c.CloseNs),
 			Direction: c.Direction.String(), TxBytes: c.TxBytes, RxBytes: c.RxBytes, DurationMS: ms,
 			OwnerSource: c.OwnerSource.String(), Retransmits: c.Retransmits, SRTTus: c.SRTTus, Error: errText,
 			Cookie: c.Cookie, NetNS: c.NetNS,
