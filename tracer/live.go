@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Live runs a tracer in the background and keeps its connection table
@@ -20,6 +22,9 @@ type Live struct {
 	opens, closes atomic.Uint64
 	stop          chan struct{}
 	done          chan struct{}
+	// drainedAt is a monotonic time before which every event submitted to
+	// the ring buffer has been applied; lastTs the newest event applied.
+	drainedAt, lastTs atomic.Uint64
 }
 
 // StartLive opens the tracer and starts folding its events into a table.
@@ -49,9 +54,12 @@ func (l *Live) run() {
 			return
 		default:
 		}
-		l.tr.SetDeadline(time.Now().Add(100 * time.Millisecond))
+		before := monoNow()
+		l.tr.SetDeadline(time.Now().Add(10 * time.Millisecond))
 		err := l.tr.Read(&ev)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// Nothing came: all that was submitted before the read is in.
+			l.drainedAt.Store(before)
 			continue
 		}
 		if err != nil {
@@ -69,11 +77,28 @@ func (l *Live) run() {
 			}
 		}
 		if time.Since(lastExpire) > 5*time.Second {
-			l.table.Expire(tr.TimeNs)
+			l.table.Expire(monoNow())
 			lastExpire = time.Now()
 		}
 		l.mu.Unlock()
+		l.lastTs.Store(ev.TimeNs)
 	}
+}
+
+// Sync waits (at most 300 ms) until the events of everything that
+// happened before targetNs (monotonic) are in the table.
+func (l *Live) Sync(targetNs uint64) {
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for l.drainedAt.Load() < targetNs && l.lastTs.Load() < targetNs+1e6 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// monoNow is CLOCK_MONOTONIC in ns, the clock of bpf_ktime_get_ns.
+func monoNow() uint64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return uint64(ts.Nano())
 }
 
 // Close stops the reader and detaches the programs; safe to call twice.
@@ -116,14 +141,39 @@ func (l *Live) Conns() []Conn {
 	return out
 }
 
-// ClosedBetween returns the connections that were born after fromNs and
-// closed before toNs (monotonic ns): those no snapshot could see.
-func (l *Live) ClosedBetween(fromNs, toNs uint64) []Conn {
+// Seen identifies the connections a listing showed open: by cookie where
+// the snapshot source has one (sock_diag), else by 4-tuple.
+type Seen struct {
+	Cookies map[uint64]struct{}
+	Tuples  map[[2]netip.AddrPort]struct{}
+}
+
+// NewSeen returns an empty set.
+func NewSeen() *Seen {
+	return &Seen{Cookies: map[uint64]struct{}{}, Tuples: map[[2]netip.AddrPort]struct{}{}}
+}
+
+// TakeGhosts marks what a listing showed open, then returns the closed
+// connections that no listing has shown open or as a ghost, and marks them
+// shown: the connections that lived and died between two looks, each
+// returned exactly once.
+func (l *Live) TakeGhosts(seen *Seen) []Conn {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for k := range seen.Cookies {
+		if c, ok := l.table.Get(k); ok {
+			c.Shown = true
+		}
+	}
+	for k := range seen.Tuples {
+		if c, ok := l.table.ByTuple(k[0], k[1]); ok {
+			c.Shown = true
+		}
+	}
 	var out []Conn
 	l.table.Each(func(c *Conn) {
-		if c.Closed && !c.Listener && c.BirthNs > fromNs && c.CloseNs <= toNs {
+		if c.Closed && !c.Shown && !c.Listener {
+			c.Shown = true
 			out = append(out, *c)
 		}
 	})

@@ -47,6 +47,9 @@ type Conn struct {
 	ViaTimeWait bool
 	// Listener is set for a listening socket (not a connection).
 	Listener bool
+	// Shown is set once a refreshing view has listed the connection, live
+	// or as a ghost row.
+	Shown bool
 
 	lastNs uint64
 }

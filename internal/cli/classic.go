@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -300,8 +301,9 @@ type socketRun struct {
 	// rows from the tracer or earlier refreshes.
 	merged *tracer.Owners
 	live   *tracer.Live
-	// lastNs is when the previous listing started (monotonic ns).
-	lastNs uint64
+	// seen collects the TCP connections the current listing shows live
+	// (--recent), so that they are not shown again as ghosts.
+	seen *tracer.Seen
 }
 
 func runSockets(o *classicOptions, env Env) int {
@@ -357,7 +359,6 @@ func runSockets(o *classicOptions, env Env) int {
 // once what is missing without it.
 func (r *socketRun) startMerged() {
 	r.merged = tracer.NewOwners(r.fs, nil)
-	r.lastNs = monoNow()
 	if r.o.prg == 0 && !r.o.recent {
 		return
 	}
@@ -368,19 +369,25 @@ func (r *socketRun) startMerged() {
 	}
 	r.live = live
 	r.merged = tracer.NewOwners(r.fs, live)
+	if r.o.recent {
+		r.seen = tracer.NewSeen()
+	}
 }
 
 // ghostRows prints, after the live rows, the TCP connections that opened
 // and closed since the previous listing (--recent): state CLOSED, with
 // their lifetime.
 func (r *socketRun) ghostRows() {
-	now := monoNow()
-	from := r.lastNs
-	r.lastNs = now
 	if r.live == nil {
 		return
 	}
-	conns := r.live.ClosedBetween(from, now)
+	// Everything that closed before now is in the table once Sync returns;
+	// what this listing showed live is not a ghost, nor what an earlier one
+	// showed; what closes later is a ghost of the next listing.
+	r.live.Sync(monoNow())
+	conns := r.live.TakeGhosts(r.seen)
+	r.seen = tracer.NewSeen()
+	names := map[uint32]string{}
 	sort.Slice(conns, func(i, j int) bool { return conns[i].CloseNs < conns[j].CloseNs })
 	for i := range conns {
 		c := &conns[i]
@@ -394,9 +401,12 @@ func (r *socketRun) ghostRows() {
 		}
 		var owner *snapshot.Owner
 		if c.Owner.PID != 0 {
-			name, ok := r.fs.ProgramName(int(c.Owner.PID))
+			name, ok := names[c.Owner.PID]
 			if !ok {
-				name = c.Owner.Comm
+				if name, ok = r.fs.ProgramName(int(c.Owner.PID)); !ok {
+					name = c.Owner.Comm
+				}
+				names[c.Owner.PID] = name
 			}
 			owner = &snapshot.Owner{PID: int(c.Owner.PID), Name: name, Source: c.OwnerSource.String()}
 		}
@@ -602,6 +612,15 @@ func (r *socketRun) inetRow(s *snapshot.Socket, bad *snapshot.LineError) {
 	if bad != nil {
 		fmt.Fprintf(r.env.Stderr, "warning, got bogus %s line.\n", bogusName(bad))
 		return
+	}
+	// A connection listed while open is not a ghost later; its TIME_WAIT
+	// remnant does not count: the connection itself was never seen.
+	if r.seen != nil && s.Proto == snapshot.ProtoTCP && s.State != 6 {
+		if s.Cookie != 0 {
+			r.seen.Cookies[s.Cookie] = struct{}{}
+		} else {
+			r.seen.Tuples[[2]netip.AddrPort{s.Local, s.Remote}] = struct{}{}
+		}
 	}
 	if !r.render.InetListed(s) {
 		return
