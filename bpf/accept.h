@@ -62,7 +62,7 @@ static __always_inline int on_accept_exit(long fd)
 	e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 	fill_tuple(e, sk);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 

@@ -144,7 +144,7 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 	}
 	fill_tuple(e, sk);
 	fill_counters(e, sk);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -187,7 +187,7 @@ static __always_inline int on_set_state_raw(struct sock *sk, int oldstate, int n
 	}
 	fill_tuple(e, sk);
 	fill_counters(e, sk);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 

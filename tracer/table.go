@@ -84,6 +84,9 @@ type TableConfig struct {
 	// TimeWaitNs is how long a closed connection is kept for the TIME_WAIT
 	// socket that may outlive it; 0 means 60 s (TCP_TIMEWAIT_LEN).
 	TimeWaitNs uint64
+	// DropClosed forgets a connection as soon as it closes, for consumers
+	// that only stream transitions (trace, life) and never look back.
+	DropClosed bool
 }
 
 // Table is the live connection table, keyed by socket cookie. It is not
@@ -102,6 +105,11 @@ type Table struct {
 	// byTuple finds a connection by its 4-tuple (local, remote), for joining
 	// /proc rows, which have no cookie.
 	byTuple map[[2]netip.AddrPort]uint64
+	// closed holds cookies in the order their connections closed, so that
+	// expiry and eviction take the oldest in O(1) (a scan of the whole
+	// table per new connection made the tracer fall behind under churn).
+	closed     []uint64
+	closedHead int
 }
 
 // NewTable returns an empty table.
@@ -184,42 +192,54 @@ func (t *Table) conn(cookie uint64, nowNs uint64) *Conn {
 		return c
 	}
 	if len(t.conns) >= t.cfg.MaxConns {
-		if !t.evict(nowNs) {
-			t.Evictions++
-			return nil
-		}
+		t.Expire(nowNs)
+	}
+	if len(t.conns) >= t.cfg.MaxConns && !t.evict(nowNs) {
+		return nil
 	}
 	c = &Conn{Cookie: cookie, Direction: DirUnknown}
 	t.conns[cookie] = c
 	return c
 }
 
-// evict makes room: expired closed entries first, else the oldest closed
-// one, else the least recently updated one.
+// evict makes room: the oldest closed connection, else any one.
 func (t *Table) evict(nowNs uint64) bool {
-	if t.Expire(nowNs) > 0 {
-		return true
-	}
-	var victim *Conn
-	for _, c := range t.conns {
-		if victim == nil || (c.Closed && !victim.Closed) || (c.Closed == victim.Closed && c.lastNs < victim.lastNs) {
-			victim = c
+	for t.closedHead < len(t.closed) {
+		cookie := t.closed[t.closedHead]
+		t.popClosed()
+		if c, ok := t.conns[cookie]; ok && c.Closed {
+			t.forget(c)
+			t.Evictions++
+			return true
 		}
 	}
-	if victim == nil {
-		return false
+	for _, c := range t.conns { // no closed one: any, O(1)
+		t.forget(c)
+		t.Evictions++
+		return true
 	}
-	t.forget(victim)
-	t.Evictions++
-	return true
+	return false
+}
+
+func (t *Table) popClosed() {
+	t.closedHead++
+	if t.closedHead > 4096 && t.closedHead*2 > len(t.closed) {
+		t.closed = append(t.closed[:0], t.closed[t.closedHead:]...)
+		t.closedHead = 0
+	}
 }
 
 // Expire drops closed connections whose TIME_WAIT has surely ended, and
 // returns how many it dropped.
 func (t *Table) Expire(nowNs uint64) int {
 	n := 0
-	for _, c := range t.conns {
-		if c.Closed && nowNs > c.CloseNs+t.cfg.TimeWaitNs {
+	for t.closedHead < len(t.closed) {
+		c, ok := t.conns[t.closed[t.closedHead]]
+		if ok && c.Closed && nowNs <= c.CloseNs+t.cfg.TimeWaitNs {
+			break
+		}
+		t.popClosed()
+		if ok && c.Closed {
 			t.forget(c)
 			n++
 		}
@@ -321,6 +341,13 @@ func (t *Table) Apply(ev *Event) (tr Transition, ok bool) {
 		if ev.OldState == stateListen {
 			delete(t.listeners, c.Local)
 		}
+		tr.Conn = *c
+		if t.cfg.DropClosed {
+			t.forget(c)
+		} else {
+			t.closed = append(t.closed, c.Cookie)
+		}
+		return tr, true
 	}
 	tr.Conn = *c
 	return tr, true

@@ -134,3 +134,27 @@ func TestTableSnapshotSeedsOlderConnections(t *testing.T) {
 		t.Errorf("seeded owner: %+v", tr.Conn)
 	}
 }
+
+func TestTableDropClosedForgetsAtClose(t *testing.T) {
+	tab := NewTable(TableConfig{DropClosed: true})
+	tab.Apply(stateEv(1, 10, stateClose, stateSynSent, OwnerConnect, 1, DirActive))
+	tr, ok := tab.Apply(stateEv(1, 20, stateSynSent, stateClose, OwnerConnect, 1, DirActive))
+	if !ok || !tr.NewlyDone || tr.Conn.Owner.PID != 1 || tab.Len() != 0 {
+		t.Errorf("close: ok %v done %v, table len %d", ok, tr.NewlyDone, tab.Len())
+	}
+}
+
+// BenchmarkTableChurn applies the events of many short connections to a
+// full table: the cost per event must not grow with the table.
+func BenchmarkTableChurn(b *testing.B) {
+	tab := NewTable(TableConfig{MaxConns: 65536})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c := uint64(i + 1)
+		ts := uint64(i) * 10
+		tab.Apply(stateEv(c, ts+1, stateClose, stateSynSent, OwnerConnect, 1, DirActive))
+		tab.Apply(stateEv(c, ts+2, stateSynSent, stateEstablished, OwnerConnect, 1, DirActive))
+		tab.Apply(stateEv(c, ts+3, stateEstablished, stateFinWait1, OwnerConnect, 1, DirActive))
+		tab.Apply(stateEv(c, ts+4, stateFinWait1, stateClose, OwnerConnect, 1, DirActive))
+	}
+}

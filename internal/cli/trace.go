@@ -153,7 +153,8 @@ func runTrace(o *traceOptions, env Env) error {
 	}
 	defer tr.Close()
 
-	table := tracer.NewTable(tracer.TableConfig{})
+	// trace and life only stream: a closed connection is forgotten at once.
+	table := tracer.NewTable(tracer.TableConfig{DropClosed: true})
 	seedFromSnapshot(table)
 	stream := tracer.NewStream(table, 0)
 	var attached []string
