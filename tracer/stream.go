@@ -37,13 +37,21 @@ func waitingForAccept(c *Conn) bool {
 func (s *Stream) Push(ev *Event, emit func(*Transition)) {
 	tr, ok := s.Table.Apply(ev)
 	c, known := s.Table.Get(ev.Cookie)
+	h := s.pending[ev.Cookie]
 	if !known {
-		if ok {
+		// Closed and forgotten (Table.DropClosed), or no room: what is
+		// held goes out now, in order, with the owner it has.
+		if h != nil {
+			if ok {
+				h.trs = append(h.trs, tr)
+			}
+			last := h.trs[len(h.trs)-1].Conn
+			s.release(ev.Cookie, &last, emit)
+		} else if ok {
 			emit(&tr)
 		}
 		return
 	}
-	h := s.pending[ev.Cookie]
 	if ok {
 		if h == nil && waitingForAccept(c) {
 			h = &held{since: ev.TimeNs}

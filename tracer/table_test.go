@@ -158,3 +158,22 @@ func BenchmarkTableChurn(b *testing.B) {
 		tab.Apply(stateEv(c, ts+4, stateFinWait1, stateClose, OwnerConnect, 1, DirActive))
 	}
 }
+
+func TestStreamKeepsOrderWhenClosedConnectionIsDropped(t *testing.T) {
+	tab := NewTable(TableConfig{DropClosed: true})
+	var got []Transition
+	s := NewStream(tab, 100)
+	emit := func(tr *Transition) { got = append(got, *tr) }
+	s.Push(stateEv(9, 10, stateListen, stateSynRecv, OwnerListener, 7, DirPassive), emit)
+	s.Push(stateEv(9, 11, stateSynRecv, stateEstablished, OwnerListener, 7, DirPassive), emit)
+	s.Push(stateEv(9, 12, stateEstablished, stateCloseWait, OwnerListener, 7, DirPassive), emit)
+	s.Push(stateEv(9, 13, stateCloseWait, stateClose, OwnerListener, 7, DirPassive), emit)
+	if len(got) != 4 || s.Pending() != 0 {
+		t.Fatalf("got %d transitions, %d pending", len(got), s.Pending())
+	}
+	for i, tr := range got {
+		if tr.TimeNs != uint64(10+i) || tr.Conn.Owner.PID != 7 {
+			t.Errorf("transition %d: time %d owner %d", i, tr.TimeNs, tr.Conn.Owner.PID)
+		}
+	}
+}
