@@ -20,6 +20,8 @@ type Owners struct {
 	cur  map[[2]netip.AddrPort]snapshot.Owner
 	// names caches program names of tracer-reported PIDs for one refresh.
 	names map[uint32]string
+	// caughtUp is set once this listing has waited for the tracer.
+	caughtUp bool
 }
 
 // NewOwners returns an owner source over a proc root and an optional live
@@ -31,9 +33,13 @@ func NewOwners(fs snapshot.FS, live *Live) *Owners {
 // Refresh starts a new listing with a fresh /proc owner map; what the last
 // listing saw becomes what is remembered.
 func (o *Owners) Refresh(proc *snapshot.Owners) {
+	if o.live != nil {
+		o.live.Sync(monoNow()) // what closed before this listing is known
+	}
 	o.proc = proc
 	o.prev, o.cur = o.cur, make(map[[2]netip.AddrPort]snapshot.Owner, len(o.cur))
 	o.names = map[uint32]string{}
+	o.caughtUp = false
 }
 
 // Proc is the current /proc owner map.
@@ -58,7 +64,15 @@ func (o *Owners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 		return ow, ok
 	}
 	if o.live != nil {
-		if c, ok := o.live.ByTuple(s.Local, s.Remote); ok && c.Owner.PID != 0 {
+		c, ok := o.live.ByTuple(s.Local, s.Remote)
+		if !ok && !o.caughtUp {
+			// It may have closed since the listing began: catch up, once
+			// per listing (rows older than the tracer would all miss).
+			o.live.Sync(monoNow())
+			o.caughtUp = true
+			c, ok = o.live.ByTuple(s.Local, s.Remote)
+		}
+		if ok && c.Owner.PID != 0 {
 			ow := snapshot.Owner{PID: int(c.Owner.PID), Name: o.name(c.Owner), Source: c.OwnerSource.String()}
 			o.cur[key] = ow
 			return ow, true
