@@ -10,6 +10,5 @@
 //
 //	BPFNETSTAT_E2E_OURS=PATH        use this binary instead of building ./cmd/bpfnetstat
 //	                                (PATH=/usr/bin/netstat checks the harness itself)
-//	BPFNETSTAT_E2E_SYSTEM_VIEWS=1   also run the -r/-i/-s/-g/-M comparisons
 //	BPFNETSTAT_E2E_KEEP=1           keep namespaces, /etc/netns files and the farm for inspection
 package e2e

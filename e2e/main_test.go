@@ -15,7 +15,6 @@ import (
 const (
 	envRequireRoot = "BPFNETSTAT_REQUIRE_ROOT"
 	envOurs        = "BPFNETSTAT_E2E_OURS"
-	envSystemViews = "BPFNETSTAT_E2E_SYSTEM_VIEWS"
 	envKeep        = "BPFNETSTAT_E2E_KEEP"
 )
 

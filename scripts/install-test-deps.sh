@@ -10,7 +10,7 @@ set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-packages="net-tools iproute2 util-linux coreutils procps tmux"
+packages="net-tools iproute2 util-linux coreutils procps tmux nftables"
 
 missing=""
 for p in $packages; do
