@@ -1,6 +1,8 @@
 // Package snapshot takes point-in-time readings of the kernel's socket tables
 // and of the processes that own sockets: /proc/net/{tcp,tcp6,udp,udp6,
-// udplite,udplite6,raw,raw6,unix}, /proc/*/fd, and (later) sock_diag.
+// udplite,udplite6,raw,raw6,unix}, sock_diag, /proc/*/fd; and of the other
+// tables netstat shows: routes, interfaces, statistics, multicast groups
+// and conntrack's NAT-ed connections.
 //
 // It owns the Socket model that every other source (sock_diag, the eBPF
 // tracer) fills too. It is a leaf package: it must not import the tracer,
