@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +20,10 @@ import (
 // for an inode held by several processes (a forked server) the first one
 // found wins.
 type Owners struct {
-	byInode map[uint64]Owner
+	// byInode indexes procs: an int32 per socket instead of a copy of the
+	// owner keeps -p's memory near netstat's at 200k sockets.
+	byInode map[uint64]int32
+	procs   []Owner
 	// Denied is set when some /proc/PID/fd could not be opened for lack of
 	// permission (EACCES): netstat then warns that it is not complete.
 	Denied bool
@@ -31,8 +36,11 @@ func (o *Owners) Lookup(inode uint64) (Owner, bool) {
 	if o == nil {
 		return Owner{}, false
 	}
-	ow, ok := o.byInode[inode]
-	return ow, ok
+	i, ok := o.byInode[inode]
+	if !ok {
+		return Owner{}, false
+	}
+	return o.procs[i], true
 }
 
 // Len is the number of socket inodes with a known owner.
@@ -55,7 +63,7 @@ type procSockets struct {
 // Processes are read in parallel, but the result is the one a sequential
 // scan in readdir order gives.
 func (fs FS) ReadOwners() *Owners {
-	o := &Owners{byInode: make(map[uint64]Owner)}
+	o := &Owners{}
 	dir, err := os.Open(fs.Path())
 	if err != nil {
 		o.ProcErr = err
@@ -86,7 +94,7 @@ func (fs FS) ReadOwners() *Owners {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			buf := make([]byte, 64)
+			buf := make([]byte, 32<<10) // getdents buffer, reused
 			for {
 				mu.Lock()
 				i := next
@@ -101,21 +109,34 @@ func (fs FS) ReadOwners() *Owners {
 	}
 	wg.Wait()
 
+	total := 0
+	for i := range results {
+		total += len(results[i].inodes)
+	}
+	o.byInode = make(map[uint64]int32, total)
 	for i := range results {
 		r := &results[i]
 		if r.denied {
 			o.Denied = true
 		}
+		if len(r.inodes) == 0 {
+			continue
+		}
+		idx := int32(len(o.procs))
+		o.procs = append(o.procs, r.owner)
 		for _, ino := range r.inodes {
 			if _, dup := o.byInode[ino]; !dup {
-				o.byInode[ino] = r.owner
+				o.byInode[ino] = idx
 			}
 		}
+		r.inodes = nil
 	}
 	return o
 }
 
 // readProcSockets lists the socket inodes of one process, in fd order.
+// It reads the fd directory with getdents and the links with readlinkat
+// into the worker's buffers: no allocation per fd.
 func (fs FS) readProcSockets(pid string, buf []byte) procSockets {
 	var ps procSockets
 	fdPath := fs.Path() + "/" + pid + "/fd"
@@ -124,34 +145,46 @@ func (fs FS) readProcSockets(pid string, buf []byte) procSockets {
 		ps.denied = errors.Is(err, syscall.EACCES)
 		return ps
 	}
-	f := os.NewFile(uintptr(dfd), fdPath)
-	defer f.Close()
-	fds, _ := f.Readdirnames(-1)
+	defer unix.Close(dfd)
+	var link [32]byte
 	haveName := false
-	for _, fd := range fds {
-		if fd == "" || fd[0] < '0' || fd[0] > '9' {
-			continue
+	for {
+		n, err := unix.Getdents(dfd, buf)
+		if err != nil || n <= 0 {
+			break
 		}
-		// netstat reads at most 29 bytes of the link target.
-		n, err := unix.Readlinkat(dfd, fd, buf[:29])
-		if err != nil {
-			continue
-		}
-		ino, ok := socketInode(buf[:n])
-		if !ok {
-			continue
-		}
-		if !haveName {
-			name, ok := fs.programName(pid)
-			if !ok {
-				// netstat retries the cmdline at the next socket fd.
+		for off := 0; off+19 < n; {
+			reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
+			if reclen == 0 || off+reclen > n {
+				break
+			}
+			name := buf[off+19 : off+reclen] // NUL-terminated, NUL-padded
+			off += reclen
+			if name[0] < '0' || name[0] > '9' {
 				continue
 			}
-			pidNum, _ := strconv.Atoi(pid)
-			ps.owner = Owner{PID: pidNum, Name: name}
-			haveName = true
+			// netstat reads at most 29 bytes of the link target.
+			r, _, errno := unix.Syscall6(unix.SYS_READLINKAT, uintptr(dfd),
+				uintptr(unsafe.Pointer(&name[0])), uintptr(unsafe.Pointer(&link[0])), 29, 0, 0)
+			if errno != 0 {
+				continue
+			}
+			ino, ok := socketInode(link[:r])
+			if !ok {
+				continue
+			}
+			if !haveName {
+				name, ok := fs.programName(pid)
+				if !ok {
+					// netstat retries the cmdline at the next socket fd.
+					continue
+				}
+				pidNum, _ := strconv.Atoi(pid)
+				ps.owner = Owner{PID: pidNum, Name: name}
+				haveName = true
+			}
+			ps.inodes = append(ps.inodes, ino)
 		}
-		ps.inodes = append(ps.inodes, ino)
 	}
 	return ps
 }
@@ -198,9 +231,43 @@ func socketInode(target []byte) (uint64, bool) {
 	default:
 		return 0, false
 	}
-	v, err := strconv.ParseUint(string(digits), 0, 64)
-	if err != nil || v == ^uint64(0) {
+	v, ok := parseUintBase0(digits)
+	if !ok || v == ^uint64(0) {
 		return 0, false
+	}
+	return v, true
+}
+
+// parseUintBase0 is strtoul(s, &end, 0) demanding that all of s is used:
+// "0x" hex, a leading 0 octal, else decimal. It does not allocate.
+func parseUintBase0(s []byte) (uint64, bool) {
+	base := uint64(10)
+	switch {
+	case len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'):
+		base, s = 16, s[2:]
+	case len(s) > 1 && s[0] == '0':
+		base, s = 8, s[1:]
+	}
+	if len(s) == 0 {
+		return 0, false
+	}
+	var v uint64
+	for _, c := range s {
+		var d uint64
+		switch {
+		case c >= '0' && c <= '9':
+			d = uint64(c - '0')
+		case c >= 'a' && c <= 'f':
+			d = uint64(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			d = uint64(c-'A') + 10
+		default:
+			return 0, false
+		}
+		if d >= base || v > (^uint64(0)-d)/base {
+			return 0, false
+		}
+		v = v*base + d
 	}
 	return v, true
 }
