@@ -55,7 +55,9 @@ func (l *Live) run() {
 		default:
 		}
 		before := monoNow()
-		l.tr.SetDeadline(time.Now().Add(10 * time.Millisecond))
+		// A short poll: events are submitted without wake-ups below a
+		// batch, and Sync waits for a poll that finds the ring empty.
+		l.tr.SetDeadline(time.Now().Add(time.Millisecond))
 		err := l.tr.Read(&ev)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			// Nothing came: all that was submitted before the read is in.
@@ -126,6 +128,17 @@ func (l *Live) ByTuple(local, remote netip.AddrPort) (Conn, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, ok := l.table.ByTuple(local, remote)
+	if !ok {
+		return Conn{}, false
+	}
+	return *c, true
+}
+
+// ByCookie returns a copy of the connection with a socket cookie.
+func (l *Live) ByCookie(cookie uint64) (Conn, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.table.Get(cookie)
 	if !ok {
 		return Conn{}, false
 	}

@@ -20,8 +20,9 @@ type Owners struct {
 	cur  map[[2]netip.AddrPort]snapshot.Owner
 	// names caches program names of tracer-reported PIDs for one refresh.
 	names map[uint32]string
-	// caughtUp is set once this listing has waited for the tracer.
-	caughtUp bool
+	// syncSpent bounds how long a listing waits for the tracer to catch
+	// up (monotonic ns).
+	syncSpent uint64
 }
 
 // NewOwners returns an owner source over a proc root and an optional live
@@ -39,7 +40,7 @@ func (o *Owners) Refresh(proc *snapshot.Owners) {
 	o.proc = proc
 	o.prev, o.cur = o.cur, make(map[[2]netip.AddrPort]snapshot.Owner, len(o.cur))
 	o.names = map[uint32]string{}
-	o.caughtUp = false
+	o.syncSpent = 0
 }
 
 // Proc is the current /proc owner map.
@@ -64,13 +65,24 @@ func (o *Owners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 		return ow, ok
 	}
 	if o.live != nil {
-		c, ok := o.live.ByTuple(s.Local, s.Remote)
-		if !ok && !o.caughtUp {
-			// It may have closed since the listing began: catch up, once
-			// per listing (rows older than the tracer would all miss).
-			o.live.Sync(monoNow())
-			o.caughtUp = true
-			c, ok = o.live.ByTuple(s.Local, s.Remote)
+		// The timewait socket keeps the connection's cookie: an exact join
+		// where the snapshot came from sock_diag; the 4-tuple otherwise.
+		lookup := func() (Conn, bool) {
+			if s.Cookie != 0 {
+				if c, ok := o.live.ByCookie(s.Cookie); ok {
+					return c, true
+				}
+			}
+			return o.live.ByTuple(s.Local, s.Remote)
+		}
+		c, ok := lookup()
+		if now := monoNow(); !ok && o.syncSpent < 100e6 {
+			// It may have closed since the listing began: catch up. Rows
+			// older than the tracer all miss, so the waiting is bounded
+			// per listing.
+			o.live.Sync(now)
+			o.syncSpent += monoNow() - now
+			c, ok = lookup()
 		}
 		if ok && c.Owner.PID != 0 {
 			ow := snapshot.Owner{PID: int(c.Owner.PID), Name: o.name(c.Owner), Source: c.OwnerSource.String()}
