@@ -1,7 +1,7 @@
 # bpfnetstat developer targets. `make help` lists them.
 GO ?= go
 
-.PHONY: help build test unit e2e bench generate generate-check lint
+.PHONY: help build test unit e2e bench bench-churn generate generate-check lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -19,8 +19,12 @@ unit: ## unit tests only, with the race detector
 e2e: ## the differential end-to-end suite against the real netstat (root)
 	$(GO) test -count=1 ./e2e/...
 
-bench: ## parser and renderer benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem ./snapshot/... ./output/...
+bench: ## Go benchmarks (parsers, renderers, table), then bpfnetstat vs netstat vs ss (root)
+	$(GO) test -run '^$$' -bench . -benchmem ./snapshot/... ./output/... ./tracer/...
+	./scripts/bench-snapshot.sh $(N)
+
+bench-churn: ## maximum connection churn with the tracer off and on (root)
+	./scripts/bench-churn.sh
 
 generate: ## regenerate the BPF objects (needs clang: scripts/install-bpf-deps.sh)
 	$(GO) generate ./tracer/...
