@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -180,14 +179,4 @@ func decodeInetDiag(b []byte, family Family, s *Socket) error {
 		attrs = attrs[(l+3)&^3:]
 	}
 	return nil
-}
-
-// DiagAvailable reports whether sock_diag answers for TCP here; an error
-// says why not.
-func DiagAvailable() error {
-	err := EachTCPDiag(FamilyInet, DiagOptions{}, func(*Socket) {})
-	if err != nil && errors.Is(err, os.ErrPermission) {
-		return err
-	}
-	return err
 }

@@ -114,9 +114,6 @@ func (l *Live) Close() error {
 	return l.tr.Close()
 }
 
-// Hooks reports the hooks that were probed.
-func (l *Live) Hooks() []HookStatus { return l.tr.Hooks }
-
 // Counters reads the tracer's loss counters.
 func (l *Live) Counters() (Counters, error) { return l.tr.Counters() }
 
@@ -143,15 +140,6 @@ func (l *Live) ByCookie(cookie uint64) (Conn, bool) {
 		return Conn{}, false
 	}
 	return *c, true
-}
-
-// Conns returns a copy of every connection in the table.
-func (l *Live) Conns() []Conn {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := make([]Conn, 0, l.table.Len())
-	l.table.Each(func(c *Conn) { out = append(out, *c) })
-	return out
 }
 
 // Seen identifies the connections a listing showed open: by cookie where

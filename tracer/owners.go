@@ -43,9 +43,6 @@ func (o *Owners) Refresh(proc *snapshot.Owners) {
 	o.syncSpent = 0
 }
 
-// Proc is the current /proc owner map.
-func (o *Owners) Proc() *snapshot.Owners { return o.proc }
-
 // Lookup is the /proc answer for an inode.
 func (o *Owners) Lookup(inode uint64) (snapshot.Owner, bool) {
 	return o.proc.Lookup(inode)
