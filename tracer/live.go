@@ -1,9 +1,7 @@
 package tracer
 
 import (
-	"errors"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,29 +44,11 @@ func StartLive(cfg Config) (*Live, []HookStatus, error) {
 
 func (l *Live) run() {
 	defer close(l.done)
-	var ev Event
 	lastExpire := time.Now()
-	for {
-		select {
-		case <-l.stop:
-			return
-		default:
-		}
-		before := monoNow()
-		// A short poll: events are submitted without wake-ups below a
-		// batch, and Sync waits for a poll that finds the ring empty.
-		l.tr.SetDeadline(time.Now().Add(time.Millisecond))
-		err := l.tr.Read(&ev)
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			// Nothing came: all that was submitted before the read is in.
-			l.drainedAt.Store(before)
-			continue
-		}
-		if err != nil {
-			return
-		}
+	// A 1 ms poll: Sync waits for a poll that finds the ring empty.
+	l.tr.Run(l.stop, time.Millisecond, func(before uint64) { l.drainedAt.Store(before) }, func(ev *Event) {
 		l.mu.Lock()
-		tr, ok := l.table.Apply(&ev)
+		tr, ok := l.table.Apply(ev)
 		if ok {
 			if tr.OldState == stateClose && (tr.NewState == stateSynSent || tr.NewState == stateSynRecv) ||
 				tr.OldState == stateListen && tr.NewState == stateSynRecv {
@@ -79,12 +59,12 @@ func (l *Live) run() {
 			}
 		}
 		if time.Since(lastExpire) > 5*time.Second {
-			l.table.Expire(monoNow())
+			l.table.Expire(MonotonicNow())
 			lastExpire = time.Now()
 		}
 		l.mu.Unlock()
 		l.lastTs.Store(ev.TimeNs)
-	}
+	})
 }
 
 // Sync waits (at most 300 ms) until the events of everything that
@@ -96,8 +76,9 @@ func (l *Live) Sync(targetNs uint64) {
 	}
 }
 
-// monoNow is CLOCK_MONOTONIC in ns, the clock of bpf_ktime_get_ns.
-func monoNow() uint64 {
+// MonotonicNow is CLOCK_MONOTONIC in ns, the clock of bpf_ktime_get_ns
+// and of every time in Event, Conn and Transition.
+func MonotonicNow() uint64 {
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
 	return uint64(ts.Nano())

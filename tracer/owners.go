@@ -35,7 +35,7 @@ func NewOwners(fs snapshot.FS, live *Live) *Owners {
 // listing saw becomes what is remembered.
 func (o *Owners) Refresh(proc *snapshot.Owners) {
 	if o.live != nil {
-		o.live.Sync(monoNow()) // what closed before this listing is known
+		o.live.Sync(MonotonicNow()) // what closed before this listing is known
 	}
 	o.proc = proc
 	o.prev, o.cur = o.cur, make(map[[2]netip.AddrPort]snapshot.Owner, len(o.cur))
@@ -73,12 +73,12 @@ func (o *Owners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 			return o.live.ByTuple(s.Local, s.Remote)
 		}
 		c, ok := lookup()
-		if now := monoNow(); !ok && o.syncSpent < 100e6 {
+		if now := MonotonicNow(); !ok && o.syncSpent < 100e6 {
 			// It may have closed since the listing began: catch up. Rows
 			// older than the tracer all miss, so the waiting is bounded
 			// per listing.
 			o.live.Sync(now)
-			o.syncSpent += monoNow() - now
+			o.syncSpent += MonotonicNow() - now
 			c, ok = lookup()
 		}
 		if ok && c.Owner.PID != 0 {

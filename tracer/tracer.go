@@ -264,6 +264,47 @@ func (t *Tracer) Read(ev *Event) error {
 	}
 }
 
+// Run reads events and calls fn for each until stop is closed; then it
+// drains what the ring buffer already holds and returns nil (or the first
+// read error). Events below the wake-up batch are only seen when a read
+// times out, so poll bounds their delay and how soon a stop is noticed.
+// idle, if not nil, is called after a poll that found the ring empty,
+// with the monotonic time the poll began: every event submitted before it
+// has been passed to fn.
+func (t *Tracer) Run(stop <-chan struct{}, poll time.Duration, idle func(beforeNs uint64), fn func(*Event)) error {
+	var ev Event
+	stopping := false
+	for {
+		if !stopping {
+			select {
+			case <-stop:
+				stopping = true
+			default:
+			}
+		}
+		before := MonotonicNow()
+		if stopping {
+			t.SetDeadline(time.Now())
+		} else {
+			t.SetDeadline(time.Now().Add(poll))
+		}
+		err := t.Read(&ev)
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			if stopping {
+				return nil
+			}
+			if idle != nil {
+				idle(before)
+			}
+		case err != nil:
+			return err
+		default:
+			fn(&ev)
+		}
+	}
+}
+
 // SetDeadline makes a blocked Read return os.ErrDeadlineExceeded.
 func (t *Tracer) SetDeadline(d time.Time) { t.reader.SetDeadline(d) }
 

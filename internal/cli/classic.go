@@ -384,7 +384,7 @@ func (r *socketRun) ghostRows() {
 	// Everything that closed before now is in the table once Sync returns;
 	// what this listing showed live is not a ghost, nor what an earlier one
 	// showed; what closes later is a ghost of the next listing.
-	r.live.Sync(monoNow())
+	r.live.Sync(tracer.MonotonicNow())
 	conns := r.live.TakeGhosts(r.seen)
 	r.seen = tracer.NewSeen()
 	names := map[uint32]string{}

@@ -52,7 +52,7 @@ func (m *mergedSource) Close() {
 // rows reads the TCP tables once.
 func (m *mergedSource) rows() []liveRow {
 	m.owners.Refresh(m.fs.ReadOwners())
-	now := monoNow()
+	now := tracer.MonotonicNow()
 	var out []liveRow
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
 		m.fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -107,12 +106,6 @@ func ownNetNS() uint32 {
 	return uint32(st.Ino)
 }
 
-func monoNow() uint64 {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return uint64(ts.Nano())
-}
-
 // whyNoBPF says in one line why the tracer cannot run and what would fix it.
 func whyNoBPF(err error) string {
 	switch {
@@ -133,7 +126,7 @@ func runTrace(o *traceOptions, env Env) error {
 		netns = 0
 	}
 	w := &output.EventWriter{W: env.Stdout, JSON: o.JSON, NetNS: o.AllNamespaces}
-	w.WallOffsetNs = time.Now().UnixNano() - int64(monoNow())
+	w.WallOffsetNs = time.Now().UnixNano() - int64(tracer.MonotonicNow())
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -183,37 +176,20 @@ func runTrace(o *traceOptions, env Env) error {
 		w.Trace(t)
 	}
 
-	// The reader wakes up every 100 ms to notice a stop; once stopping, it
-	// drains what the ring buffer already holds, then closes the channel.
+	// The reader hands events over a channel; once told to stop, it drains
+	// what the ring buffer already holds, then closes the channel.
 	events := make(chan tracer.Event, 4096)
 	readErr := make(chan error, 1)
-	var stopping atomic.Bool
+	stopReading := make(chan struct{})
 	go func() {
 		defer close(events)
-		var ev tracer.Event
-		for {
-			if stopping.Load() {
-				tr.SetDeadline(time.Now())
-			} else {
-				tr.SetDeadline(time.Now().Add(100 * time.Millisecond))
-			}
-			err := tr.Read(&ev)
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				if stopping.Load() {
-					return
-				}
-				continue
-			}
-			if err != nil {
-				readErr <- err
-				return
-			}
-			events <- ev
+		if err := tr.Run(stopReading, 100*time.Millisecond, nil, func(ev *tracer.Event) { events <- *ev }); err != nil {
+			readErr <- err
 		}
 	}()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	lastExpire := monoNow()
+	lastExpire := tracer.MonotonicNow()
 	var stopErr error
 loop:
 	for {
@@ -224,7 +200,7 @@ loop:
 			}
 			stream.Push(&ev, emit)
 		case <-tick.C:
-			now := monoNow()
+			now := tracer.MonotonicNow()
 			stream.Flush(now, emit)
 			if now-lastExpire > 5e9 {
 				table.Expire(now)
@@ -240,7 +216,7 @@ loop:
 		}
 	}
 	// Drain what is already in the ring buffer, then detach.
-	stopping.Store(true)
+	close(stopReading)
 	for ev := range events {
 		stream.Push(&ev, emit)
 	}
@@ -301,7 +277,7 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, sigs chan os.Si
 	poll := func() map[key]seen {
 		owners := fs.ReadOwners()
 		cur := map[key]seen{}
-		now := monoNow()
+		now := tracer.MonotonicNow()
 		for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
 			fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
 				if s == nil || s.State == 10 {
@@ -348,7 +324,7 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, sigs chan os.Si
 		case <-tick.C:
 		}
 		cur := poll()
-		now := monoNow()
+		now := tracer.MonotonicNow()
 		for k, v := range cur {
 			p, ok := prev[k]
 			if !ok || p.state == v.state {
