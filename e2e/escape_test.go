@@ -12,17 +12,45 @@ import (
 // padding that followed it inside its column (the 20-column PID/Program
 // name cell) shrinks by what escaping added, down to none; the one space
 // that separates it from a following column stays.
+//
+// A newline inside a program name splits netstat's row in two (whether it
+// does depends on the PID's width, since netstat cuts "PID/name" to 19
+// bytes). Such a newline is found by what follows it: every row and
+// header of the socket views starts with a known word, a name's tail does
+// not. It is carried through escaping as a same-width stand-in byte.
 func escapedLikeBpfnetstat(r result) result {
-	lines := strings.SplitAfter(r.stdout, "\n")
+	lines := joinSplitNames(strings.SplitAfter(r.stdout, "\n"))
 	for i, line := range lines {
 		body := strings.TrimSuffix(line, "\n")
 		if output.Escape(body) == body {
 			continue
 		}
-		lines[i] = escapeLine(body) + line[len(body):]
+		lines[i] = strings.ReplaceAll(escapeLine(body), `\x01`, `\x0a`) + line[len(body):]
 	}
 	r.stdout = strings.Join(lines, "")
 	return r
+}
+
+// rowStarts are the first words of every line the socket views print.
+var rowStarts = []string{"Active ", "Proto ", "tcp", "udp", "raw", "unix", "\n"}
+
+// joinSplitNames glues a line that does not start like a row back onto the
+// line before it, with \x01 standing for the newline that split them.
+func joinSplitNames(lines []string) []string {
+	out := lines[:0:0]
+	for i, line := range lines {
+		isRow := i == 0 || line == ""
+		for _, w := range rowStarts {
+			isRow = isRow || strings.HasPrefix(line, w)
+		}
+		if isRow || len(out) == 0 {
+			out = append(out, line)
+			continue
+		}
+		prev := out[len(out)-1]
+		out[len(out)-1] = strings.TrimSuffix(prev, "\n") + "\x01" + line
+	}
+	return out
 }
 
 func escapeLine(line string) string {
@@ -62,6 +90,10 @@ func TestEscapeLine(t *testing.T) {
 		"unix 9      -  /run/a\x1bb":      `unix 9      -  /run/a\x1bb`,
 		"x 12/ab\x07              \n":     "x 12/ab\\x07           \n",
 		"plain line stays":                "plain line stays",
+		// A 3-digit PID leaves room for the name's newline (and a
+		// 2-digit one for a byte after it): netstat's row splits.
+		"tcp  LISTEN      699/evil\x1b[31m\xffname\n \ntcp  x\n": "tcp  LISTEN      699/evil\\x1b[31m\\xffname\\x0a\ntcp  x\n",
+		"tcp  LISTEN      69/evil\x1b[31m\xffname\nl\nudp  x\n":  "tcp  LISTEN      69/evil\\x1b[31m\\xffname\\x0al\nudp  x\n",
 	}
 	for in, want := range tests {
 		if got := escapedLikeBpfnetstat(result{stdout: in}).stdout; got != want {
