@@ -43,6 +43,16 @@ func (o *Owners) Lookup(inode uint64) (Owner, bool) {
 	return o.procs[i], true
 }
 
+// Each calls fn for every socket inode with a known owner, in no order.
+func (o *Owners) Each(fn func(inode uint64, owner Owner)) {
+	if o == nil {
+		return
+	}
+	for ino, i := range o.byInode {
+		fn(ino, o.procs[i])
+	}
+}
+
 // Len is the number of socket inodes with a known owner.
 func (o *Owners) Len() int {
 	if o == nil {
@@ -132,6 +142,45 @@ func (fs FS) ReadOwners() *Owners {
 		r.inodes = nil
 	}
 	return o
+}
+
+// SocketFD is one socket descriptor a process holds.
+type SocketFD struct {
+	PID   int32
+	Inode uint64
+}
+
+// OwnersFromFDs builds the map ReadOwners builds from descriptors another
+// scan found (bpfnetstat's task_file iterator): scan calls its function in
+// ascending PID order, the order /proc is listed in, so that for a shared
+// socket the same process wins. Program names still come from
+// ROOT/PID/cmdline, read once per process; a process that is gone by then
+// is skipped, as the /proc walk skips it.
+func (fs FS) OwnersFromFDs(scan func(fn func(pid int32, inode uint64)) error) (*Owners, error) {
+	var fds []SocketFD
+	if err := scan(func(pid int32, inode uint64) {
+		fds = append(fds, SocketFD{PID: pid, Inode: inode})
+	}); err != nil {
+		return nil, err
+	}
+	o := &Owners{byInode: make(map[uint64]int32, len(fds))}
+	cur, idx := int32(-1), int32(-1)
+	for _, fd := range fds {
+		if fd.PID != cur {
+			cur, idx = fd.PID, -1
+			if name, ok := fs.programName(strconv.Itoa(int(fd.PID))); ok {
+				idx = int32(len(o.procs))
+				o.procs = append(o.procs, Owner{PID: int(fd.PID), Name: name})
+			}
+		}
+		if idx < 0 {
+			continue
+		}
+		if _, dup := o.byInode[fd.Inode]; !dup {
+			o.byInode[fd.Inode] = idx
+		}
+	}
+	return o, nil
 }
 
 // readProcSockets lists the socket inodes of one process, in fd order.

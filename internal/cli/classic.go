@@ -514,7 +514,7 @@ func (r *socketRun) loadOwners() {
 		return
 	}
 	r.loaded = true
-	r.owners = r.fs.ReadOwners()
+	r.owners = readOwners(r.fs, r.env)
 	if r.merged != nil {
 		r.merged.Refresh(r.owners)
 		r.render.SetOwners(r.merged)

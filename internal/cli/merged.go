@@ -27,12 +27,13 @@ type liveRow struct {
 // through tracer.Owners, and the live tracer when there is one.
 type mergedSource struct {
 	fs     snapshot.FS
+	env    Env
 	owners *tracer.Owners
 	live   *tracer.Live
 }
 
 func newMergedSource(env Env, stderr func(string)) *mergedSource {
-	m := &mergedSource{fs: snapshot.NewFS(env.ProcRoot)}
+	m := &mergedSource{fs: snapshot.NewFS(env.ProcRoot), env: env}
 	live, _, err := tracer.StartLive(tracer.Config{NetNS: ownNetNS()})
 	if err != nil {
 		stderr(fmt.Sprintf("bpfnetstat: %s; working from /proc snapshots: TIME_WAIT owners come only from earlier refreshes, and connections between refreshes, ages and byte counts are not known", whyNoBPF(err)))
@@ -51,7 +52,7 @@ func (m *mergedSource) Close() {
 
 // rows reads the TCP tables once.
 func (m *mergedSource) rows() []liveRow {
-	m.owners.Refresh(m.fs.ReadOwners())
+	m.owners.Refresh(readOwners(m.fs, m.env))
 	now := tracer.MonotonicNow()
 	var out []liveRow
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {

@@ -148,7 +148,7 @@ func runTrace(o *traceOptions, env Env) error {
 
 	// trace and life only stream: a closed connection is forgotten at once.
 	table := tracer.NewTable(tracer.TableConfig{DropClosed: true})
-	seedFromSnapshot(table)
+	seedFromSnapshot(table, env)
 	stream := tracer.NewStream(table, 0)
 	var attached []string
 	for _, h := range tr.Hooks {
@@ -240,9 +240,9 @@ func reportLoss(w io.Writer, tr *tracer.Tracer, table *tracer.Table) {
 }
 
 // seedFromSnapshot gives connections older than the tracer their owners.
-func seedFromSnapshot(table *tracer.Table) {
-	fs := snapshot.NewFS("")
-	owners := fs.ReadOwners()
+func seedFromSnapshot(table *tracer.Table, env Env) {
+	fs := snapshot.NewFS(env.ProcRoot)
+	owners := readOwners(fs, env)
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
 		fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
 			if s == nil {
@@ -275,7 +275,7 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, sigs chan os.Si
 	fs := snapshot.NewFS(env.ProcRoot)
 	prev := map[key]seen{}
 	poll := func() map[key]seen {
-		owners := fs.ReadOwners()
+		owners := readOwners(fs, env)
 		cur := map[key]seen{}
 		now := tracer.MonotonicNow()
 		for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
