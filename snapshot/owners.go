@@ -144,41 +144,33 @@ func (fs FS) ReadOwners() *Owners {
 	return o
 }
 
-// SocketFD is one socket descriptor a process holds.
-type SocketFD struct {
-	PID   int32
-	Inode uint64
-}
-
 // OwnersFromFDs builds the map ReadOwners builds from descriptors another
-// scan found (bpfnetstat's task_file iterator): scan calls its function in
+// scan finds (bpfnetstat's task_file iterator): scan calls its function in
 // ascending PID order, the order /proc is listed in, so that for a shared
 // socket the same process wins. Program names still come from
 // ROOT/PID/cmdline, read once per process; a process that is gone by then
-// is skipped, as the /proc walk skips it.
+// is skipped, as the /proc walk skips it. The map is filled as the scan
+// goes: nothing is held per descriptor but the map's own entry.
 func (fs FS) OwnersFromFDs(scan func(fn func(pid int32, inode uint64)) error) (*Owners, error) {
-	var fds []SocketFD
-	if err := scan(func(pid int32, inode uint64) {
-		fds = append(fds, SocketFD{PID: pid, Inode: inode})
-	}); err != nil {
-		return nil, err
-	}
-	o := &Owners{byInode: make(map[uint64]int32, len(fds))}
+	o := &Owners{byInode: make(map[uint64]int32)}
 	cur, idx := int32(-1), int32(-1)
-	for _, fd := range fds {
-		if fd.PID != cur {
-			cur, idx = fd.PID, -1
-			if name, ok := fs.programName(strconv.Itoa(int(fd.PID))); ok {
+	err := scan(func(pid int32, inode uint64) {
+		if pid != cur {
+			cur, idx = pid, -1
+			if name, ok := fs.programName(strconv.Itoa(int(pid))); ok {
 				idx = int32(len(o.procs))
-				o.procs = append(o.procs, Owner{PID: int(fd.PID), Name: name})
+				o.procs = append(o.procs, Owner{PID: int(pid), Name: name})
 			}
 		}
 		if idx < 0 {
-			continue
+			return
 		}
-		if _, dup := o.byInode[fd.Inode]; !dup {
-			o.byInode[fd.Inode] = idx
+		if _, dup := o.byInode[inode]; !dup {
+			o.byInode[inode] = idx
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	return o, nil
 }
