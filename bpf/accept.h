@@ -49,12 +49,10 @@ static __always_inline int on_accept_exit(long fd)
 	}
 	count(COUNTER_EVENTS);
 	__builtin_memset(e, 0, sizeof(*e));
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
 	e->kind = EVENT_ACCEPT;
 	e->ts_ns = bpf_ktime_get_ns();
 	e->cookie = cookie;
-	e->pid = pid_tgid >> 32;
-	e->tid = (__u32)pid_tgid;
+	current_ids(&e->pid, &e->tid);
 	e->cur_pid = e->pid;
 	e->uid = (__u32)bpf_get_current_uid_gid();
 	e->owner_source = OWNER_ACCEPT;

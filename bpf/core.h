@@ -108,10 +108,26 @@ struct files_struct {
 	struct fdtable *fdt;
 };
 
+struct pid_namespace {
+	struct ns_common ns;
+};
+
+struct upid {
+	int nr;
+	struct pid_namespace *ns;
+};
+
+struct pid {
+	unsigned int level;
+	struct upid numbers[1];
+};
+
 struct task_struct {
 	int pid;
 	int tgid;
 	struct files_struct *files;
+	struct pid *thread_pid;
+	struct task_struct *group_leader;
 };
 
 struct pt_regs {

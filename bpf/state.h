@@ -24,9 +24,7 @@ enum {
 
 static __always_inline void set_owner_current(struct sk_info *info, __u8 source)
 {
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	info->pid = pid_tgid >> 32;
-	info->tid = (__u32)pid_tgid;
+	current_ids(&info->pid, &info->tid);
 	info->uid = (__u32)bpf_get_current_uid_gid();
 	info->owner_source = source;
 	bpf_get_current_comm(info->comm, sizeof(info->comm));
@@ -128,7 +126,7 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 	e->cookie = cookie;
 	e->old_state = oldstate;
 	e->new_state = newstate;
-	e->cur_pid = bpf_get_current_pid_tgid() >> 32;
+	e->cur_pid = current_pid();
 	if (info) {
 		e->birth_ns = info->birth_ns;
 		e->state_ns = info->state_ns;
@@ -173,7 +171,7 @@ static __always_inline int on_set_state_raw(struct sock *sk, int oldstate, int n
 	e->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	e->old_state = oldstate;
 	e->new_state = newstate;
-	e->cur_pid = bpf_get_current_pid_tgid() >> 32;
+	e->cur_pid = current_pid();
 	e->active = 2;
 	if (oldstate == TCP_CLOSE && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN)) {
 		struct sk_info info = {};

@@ -9,6 +9,7 @@
 #include <bpf/bpf_core_read.h>
 #include "tracer.h"
 #include "maps.h"
+#include "pidns.h"
 #include "state.h"
 #include "accept.h"
 

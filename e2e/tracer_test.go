@@ -73,25 +73,38 @@ const (
 
 // TestTracer runs the workload once under both tracers and checks their
 // output in subtests.
-func TestTracer(t *testing.T) {
+func TestTracer(t *testing.T) { trRunWorkload(t, false) }
+
+// TestTracerPIDNamespace runs the same workload and checks with the
+// tracers and the workload inside one PID namespace of their own, with its
+// own /proc, as in a container: every PID that trace and life print must
+// be the namespace's number (the one the workload reports for itself), not
+// the initial namespace's that the kernel's BPF helpers give.
+func TestTracerPIDNamespace(t *testing.T) { trRunWorkload(t, true) }
+
+func trRunWorkload(t *testing.T, inPIDNS bool) {
 	trRequireRoot(t)
 	testStart := time.Now()
 	bins := trBuild(t)
 	ns := trNewNetns(t)
+	enter := []string{"ip", "netns", "exec", ns.name}
+	if inPIDNS {
+		enter = trNewPIDNamespace(t, ns)
+	}
 
 	// One after the other, so that each one's BPF programs are those that
 	// appear while it starts.
-	life := trStartTracer(t, ns, bins.ours, "life", "--json")
-	trace := trStartTracer(t, ns, bins.ours, "trace", "--json")
+	life := trStartTracer(t, enter, bins.ours, "life", "--json")
+	trace := trStartTracer(t, enter, bins.ours, "trace", "--json")
 
 	recDir := t.TempDir()
 	runStart := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), trRunTimeout)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns.name, bins.churn, "run", "-out", recDir,
+	out, err := exec.CommandContext(ctx, enter[0], append(enter[1:], bins.churn, "run", "-out", recDir,
 		"-acceptors", strconv.Itoa(trAcceptors), "-clients", strconv.Itoa(trClients),
 		"-conns", strconv.Itoa(trConnsPer), "-refused", strconv.Itoa(trRefusedPer), "-backlog", strconv.Itoa(trBacklogPer),
-		"-refused-port", strconv.Itoa(trRefusedPort), "-seed", "1").CombinedOutput()
+		"-refused-port", strconv.Itoa(trRefusedPort), "-seed", "1")...).CombinedOutput()
 	runWall := time.Since(runStart)
 	if err != nil || strings.TrimSpace(string(out)) != "done" {
 		t.Fatalf("churn run: %v\n%s", err, out)
@@ -331,9 +344,48 @@ type trTracer struct {
 
 const trAttachedPrefix = "bpfnetstat: tracing TCP connections ("
 
-// trStartTracer starts bpfnetstat in the namespace and waits for its
-// attach line.
-func trStartTracer(t *testing.T, ns *trNetns, bin string, args ...string) *trTracer {
+// trNewPIDNamespace starts a process that holds a new PID namespace (with
+// its own /proc, in a new mount namespace) inside network namespace ns, and
+// returns the command prefix that runs a program in all three.
+func trNewPIDNamespace(t *testing.T, ns *trNetns) []string {
+	t.Helper()
+	holder := exec.Command("ip", "netns", "exec", ns.name, "unshare", "--pid", "--fork", "--mount-proc", "--kill-child", "sleep", "3600")
+	if err := holder.Start(); err != nil {
+		t.Fatalf("unshare: %v", err)
+	}
+	t.Cleanup(func() {
+		holder.Process.Kill()
+		holder.Wait()
+	})
+	// ip execs unshare, whose child (PID 1 in the new namespace) is the
+	// one to enter.
+	var inner int
+	for deadline := time.Now().Add(10 * time.Second); inner == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the PID namespace holder did not start")
+		}
+		inner = trChildOf(holder.Process.Pid)
+	}
+	return []string{"nsenter", "-t", strconv.Itoa(inner), "-n", "-p", "-m"}
+}
+
+// trChildOf returns a child process of pid, 0 if it has none (yet).
+func trChildOf(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	child, _ := strconv.Atoi(f[0])
+	return child
+}
+
+// trStartTracer starts bpfnetstat under the command prefix enter and waits
+// for its attach line.
+func trStartTracer(t *testing.T, enter []string, bin string, args ...string) *trTracer {
 	t.Helper()
 	before := trProgs()
 	tr := &trTracer{name: args[0], attached: make(chan struct{}), exited: make(chan struct{})}
@@ -343,7 +395,7 @@ func trStartTracer(t *testing.T, ns *trNetns, bin string, args ...string) *trTra
 		t.Fatal(err)
 	}
 	defer stdout.Close()
-	tr.cmd = exec.Command("ip", append([]string{"netns", "exec", ns.name, bin}, args...)...)
+	tr.cmd = exec.Command(enter[0], append(append(enter[1:len(enter):len(enter)], bin), args...)...)
 	tr.cmd.Stdout = stdout
 	tr.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := tr.cmd.StderrPipe()
@@ -406,7 +458,18 @@ func (tr *trTracer) waitAttached(t *testing.T) {
 // it to drain and exit.
 func (tr *trTracer) stop(t *testing.T, sig syscall.Signal) {
 	t.Helper()
-	syscall.Kill(-tr.cmd.Process.Pid, sig)
+	if tr.cmd.Args[0] == "nsenter" {
+		// nsenter forks bpfnetstat into the PID namespace and dies at once
+		// on the signal: only bpfnetstat gets it, and nsenter passes on
+		// its exit status.
+		child := trChildOf(tr.cmd.Process.Pid)
+		if child == 0 {
+			t.Fatalf("bpfnetstat %s: nsenter (pid %d) has no child to signal; stderr:\n%s", tr.name, tr.cmd.Process.Pid, tr.stderrText())
+		}
+		syscall.Kill(child, sig)
+	} else {
+		syscall.Kill(-tr.cmd.Process.Pid, sig)
+	}
 	select {
 	case <-tr.exited:
 	case <-time.After(trStopTimeout):

@@ -80,6 +80,15 @@ func Open(cfg Config) (*Tracer, error) {
 	if err := spec.Variables["target_netns"].Set(cfg.NetNS); err != nil {
 		return nil, fmt.Errorf("setting target_netns: %w", err)
 	}
+	pidnsIno, initialPIDNS, err := OwnPIDNamespace()
+	if err != nil {
+		return nil, fmt.Errorf("finding bpfnetstat's PID namespace: %w", err)
+	}
+	if !initialPIDNS {
+		if err := spec.Variables["pidns_ino"].Set(pidnsIno); err != nil {
+			return nil, fmt.Errorf("setting pidns_ino: %w", err)
+		}
+	}
 	spec.Maps["events"].MaxEntries = cfg.RingBytes
 
 	// Maps first, alone, so that each program can then be loaded (and

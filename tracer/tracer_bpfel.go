@@ -106,6 +106,7 @@ const (
 	tracerProgSysExitBtf       = "sys_exit_btf"
 	tracerVarAccept4Nr         = "accept4_nr"
 	tracerVarAcceptNr          = "accept_nr"
+	tracerVarPidnsIno          = "pidns_ino"
 	tracerVarTargetNetns       = "target_netns"
 	tracerVarUnusedCounter     = "unused_counter"
 	tracerVarUnusedEvent       = "unused_event"
@@ -180,6 +181,7 @@ type tracerMapSpecs struct {
 type tracerVariableSpecs struct {
 	Accept4Nr         *ebpf.VariableSpec `ebpf:"accept4_nr"`
 	AcceptNr          *ebpf.VariableSpec `ebpf:"accept_nr"`
+	PidnsIno          *ebpf.VariableSpec `ebpf:"pidns_ino"`
 	TargetNetns       *ebpf.VariableSpec `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedEvent       *ebpf.VariableSpec `ebpf:"unused_event"`
@@ -228,6 +230,7 @@ func (m *tracerMaps) Close() error {
 type tracerVariables struct {
 	Accept4Nr         *ebpf.Variable `ebpf:"accept4_nr"`
 	AcceptNr          *ebpf.Variable `ebpf:"accept_nr"`
+	PidnsIno          *ebpf.Variable `ebpf:"pidns_ino"`
 	TargetNetns       *ebpf.Variable `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedEvent       *ebpf.Variable `ebpf:"unused_event"`

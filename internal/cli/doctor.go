@@ -37,6 +37,24 @@ func runDoctor(env Env, stats time.Duration) error {
 	} else {
 		fmt.Fprintf(out, "tracefs: /sys/kernel/tracing\n")
 	}
+	switch ino, initial, err := tracer.OwnPIDNamespace(); {
+	case err != nil:
+		fmt.Fprintf(out, "PID namespace: unknown (%v); fix: mount this namespace's /proc\n", err)
+	case initial:
+		fmt.Fprintf(out, "PID namespace: initial\n")
+	default:
+		fmt.Fprintf(out, "PID namespace: pid:[%d], not the initial one: the tracer translates PIDs into it; -p walks /proc\n", ino)
+	}
+	n := 0
+	if err := tracer.ScanSocketFDs(func(int32, uint64) { n++ }); err != nil {
+		why := err.Error()
+		if os.Geteuid() != 0 {
+			why = "not root"
+		}
+		fmt.Fprintf(out, "owner scan (-p): iter/task_file unavailable (%s); -p walks /proc/*/fd, as netstat does\n", why)
+	} else {
+		fmt.Fprintf(out, "owner scan (-p): iter/task_file works (%d socket descriptors); used as root from %d open files (%d now)\n", n, iteratorMinFiles, openFiles())
+	}
 	tr, err := tracer.Open(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true})
 	if tr == nil {
 		fmt.Fprintf(out, "tracer: cannot load: %v\nfix: %s\n", err, whyNoBPF(err))

@@ -47,23 +47,10 @@ func useOwnerIterator(env Env) bool {
 }
 
 // inInitialPIDNamespace says whether this process's PIDs are those of the
-// initial PID namespace and /proc is that namespace's: /proc/self/status
-// lists one NSpid, and /proc/self names our own PID.
+// initial PID namespace, which the iterator reports, and /proc shows them.
 func inInitialPIDNamespace() bool {
-	self, err := os.Readlink("/proc/self")
-	if err != nil || self != strconv.Itoa(os.Getpid()) {
-		return false
-	}
-	status, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return false
-	}
-	for line := range bytes.SplitSeq(status, []byte("\n")) {
-		if rest, ok := bytes.CutPrefix(line, []byte("NSpid:")); ok {
-			return len(bytes.Fields(rest)) == 1
-		}
-	}
-	return false
+	_, initial, err := tracer.OwnPIDNamespace()
+	return err == nil && initial
 }
 
 // openFiles is the number of file handles allocated on the machine, the
