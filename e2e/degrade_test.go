@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -52,5 +54,40 @@ func TestClassicViewsNeverTouchBPF(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "Active Internet connections (only servers)\n") {
 		t.Errorf("bpfnetstat -tln as nobody: %v\n%s", err, out)
+	}
+}
+
+// TestNetstatDropInLoadsNoBPF: invoked as netstat, bpfnetstat is the
+// classic tool and makes no bpf() system call, even as root with -p (where
+// bpfnetstat may use the task_file iterator) or -c (where it may run the
+// tracer). The same strace shows bpfnetstat's own iterator use when asked
+// for, so the check can fail.
+func TestNetstatDropInLoadsNoBPF(t *testing.T) {
+	requireRoot(t)
+	b := getBinaries(t)
+	bpfCalls := func(t *testing.T, env []string, bin string, args ...string) int {
+		t.Helper()
+		trace := filepath.Join(t.TempDir(), "strace.out")
+		cmd := exec.Command("strace", append([]string{"-f", "-qq", "-e", "trace=bpf", "-o", trace, bin}, args...)...)
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+				t.Fatalf("strace %s %v: %v\n%s", bin, args, err, out)
+			}
+		}
+		text, err := os.ReadFile(trace)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Count(string(text), "bpf(")
+	}
+	netstat := filepath.Join(b.oursDir, "netstat")
+	for _, args := range [][]string{{"-tanp"}, {"-ap"}, {"-tuanpee"}} {
+		if n := bpfCalls(t, nil, netstat, args...); n != 0 {
+			t.Errorf("netstat %v (bpfnetstat as netstat) made %d bpf() calls", args, n)
+		}
+	}
+	if n := bpfCalls(t, []string{"BPFNETSTAT_OWNERS=iter"}, b.ours, "-tanp"); n == 0 {
+		t.Errorf("BPFNETSTAT_OWNERS=iter bpfnetstat -tanp made no bpf() call: the iterator was not used, or strace does not see bpf()")
 	}
 }

@@ -42,7 +42,7 @@ func requireRoot(t *testing.T) {
 	if os.Geteuid() != 0 {
 		reasons = append(reasons, fmt.Sprintf("needs root for network namespaces and /etc/netns (euid %d)", os.Geteuid()))
 	}
-	for _, tool := range []string{realNetstat, "ip", "setpriv", "timeout", "go"} {
+	for _, tool := range []string{realNetstat, "ip", "setpriv", "timeout", "go", "strace"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			reasons = append(reasons, fmt.Sprintf("needs %s (scripts/install-test-deps.sh)", tool))
 		}

@@ -1,8 +1,9 @@
 #!/bin/sh
 # install-test-deps.sh: install what the end-to-end suite (e2e/) needs on
 # Debian 12: the reference netstat (net-tools), ip netns (iproute2),
-# setpriv and timeout (util-linux, coreutils), sysctl (procps) and tmux
-# (a real terminal for bpfnetstat watch).
+# setpriv and timeout (util-linux, coreutils), sysctl (procps), tmux
+# (a real terminal for bpfnetstat watch), nft (nftables, a real NAT for
+# -M) and strace (to show that the netstat drop-in makes no bpf() call).
 #
 # Idempotent and quiet when everything is present; runs apt-get update only
 # when a package is missing. Needs root.
@@ -10,7 +11,7 @@ set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-packages="net-tools iproute2 util-linux coreutils procps tmux nftables"
+packages="net-tools iproute2 util-linux coreutils procps tmux nftables strace"
 
 missing=""
 for p in $packages; do

@@ -22,6 +22,7 @@ const socketFDSize = int(unsafe.Sizeof(ownersSocketFd{}))
 // It needs the rights to load BPF programs (root); the error says why it
 // could not run, and the caller then scans /proc instead.
 func ScanSocketFDs(fn func(pid int32, inode uint64)) error {
+	raiseMemlock()
 	var objs ownersObjects
 	if err := loadOwnersObjects(&objs, nil); err != nil {
 		return fmt.Errorf("loading the task_file iterator: %w", err)

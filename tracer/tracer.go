@@ -11,7 +11,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
 
@@ -70,9 +69,7 @@ func Open(cfg Config) (*Tracer, error) {
 	if cfg.TracefsDir == "" {
 		cfg.TracefsDir = "/sys/kernel/tracing"
 	}
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return nil, fmt.Errorf("removing the memlock limit: %w", err)
-	}
+	raiseMemlock()
 	spec, err := loadTracer()
 	if err != nil {
 		return nil, fmt.Errorf("loading the BPF object: %w", err)
@@ -414,4 +411,14 @@ func (t *Tracer) Close() error {
 		}
 	})
 	return nil
+}
+
+// raiseMemlock lifts RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF
+// maps and programs to (later ones charge the memory cgroup). When it
+// cannot, loading says what failed. cilium/ebpf's rlimit package would do
+// this, but its init creates a BPF map in every process that links it, and
+// the netstat views must make no bpf() call.
+func raiseMemlock() {
+	inf := unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
+	_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &inf)
 }

@@ -514,7 +514,7 @@ func (r *socketRun) loadOwners() {
 		return
 	}
 	r.loaded = true
-	r.owners = readOwners(r.fs, r.env)
+	r.owners = readOwners(r.fs, r.env, r.o.name == "netstat")
 	if r.merged != nil {
 		r.merged.Refresh(r.owners)
 		r.render.SetOwners(r.merged)

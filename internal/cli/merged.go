@@ -52,7 +52,7 @@ func (m *mergedSource) Close() {
 
 // rows reads the TCP tables once.
 func (m *mergedSource) rows() []liveRow {
-	m.owners.Refresh(readOwners(m.fs, m.env))
+	m.owners.Refresh(readOwners(m.fs, m.env, false))
 	now := tracer.MonotonicNow()
 	var out []liveRow
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {

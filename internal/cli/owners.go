@@ -20,14 +20,15 @@ const iteratorMinFiles = 8192
 // kernel's task_file iterator for the same (PID, socket inode) pairs in one
 // pass instead (at 200,000 sockets: 80 ms instead of 450). Both give the
 // same map; the differential suite runs -p through both. The /proc walk
-// stays when the iterator cannot be used or would not help: not root, a
-// proc root other than the live /proc, a PID namespace other than the
-// initial one (the iterator reports initial-namespace PIDs), fewer open
-// files than iteratorMinFiles, or any error loading it.
-// BPFNETSTAT_OWNERS=proc (or BPFNETSTAT_SOURCE=proc, everything from /proc)
-// always walks; BPFNETSTAT_OWNERS=iter uses the iterator whatever the count.
-func readOwners(fs snapshot.FS, env Env) *snapshot.Owners {
-	if useOwnerIterator(env) {
+// stays when the iterator cannot be used or would not help: invoked as
+// netstat (the drop-in loads no BPF), not root, a proc root other than
+// the live /proc, a PID namespace other than the initial one (the iterator
+// reports initial-namespace PIDs), fewer open files than iteratorMinFiles,
+// or any error loading it. BPFNETSTAT_OWNERS=proc (or BPFNETSTAT_SOURCE=proc,
+// everything from /proc) always walks; BPFNETSTAT_OWNERS=iter uses the
+// iterator whenever it can, under either name.
+func readOwners(fs snapshot.FS, env Env, asNetstat bool) *snapshot.Owners {
+	if useOwnerIterator(env, asNetstat) {
 		if o, err := fs.OwnersFromFDs(tracer.ScanSocketFDs); err == nil {
 			return o
 		}
@@ -35,10 +36,12 @@ func readOwners(fs snapshot.FS, env Env) *snapshot.Owners {
 	return fs.ReadOwners()
 }
 
-func useOwnerIterator(env Env) bool {
+func useOwnerIterator(env Env, asNetstat bool) bool {
 	choice := env.Getenv("BPFNETSTAT_OWNERS")
 	switch {
 	case choice == "proc" || env.Getenv("BPFNETSTAT_SOURCE") == "proc":
+		return false
+	case asNetstat && choice != "iter":
 		return false
 	case env.ProcRoot != "/proc" || env.Geteuid() != 0 || !inInitialPIDNamespace():
 		return false

@@ -7,23 +7,27 @@ func TestUseOwnerIterator(t *testing.T) {
 		return Env{ProcRoot: root, Geteuid: func() int { return euid }, Getenv: func(k string) string { return vars[k] }}
 	}
 	never := []struct {
-		name string
-		env  Env
+		name      string
+		env       Env
+		asNetstat bool
 	}{
-		{"not root", env("/proc", 1000, map[string]string{"BPFNETSTAT_OWNERS": "iter"})},
-		{"fixture root", env("/tmp/fixture", 0, map[string]string{"BPFNETSTAT_OWNERS": "iter"})},
-		{"owners from proc", env("/proc", 0, map[string]string{"BPFNETSTAT_OWNERS": "proc"})},
-		{"everything from proc", env("/proc", 0, map[string]string{"BPFNETSTAT_OWNERS": "iter", "BPFNETSTAT_SOURCE": "proc"})},
+		{"not root", env("/proc", 1000, map[string]string{"BPFNETSTAT_OWNERS": "iter"}), false},
+		{"fixture root", env("/tmp/fixture", 0, map[string]string{"BPFNETSTAT_OWNERS": "iter"}), false},
+		{"owners from proc", env("/proc", 0, map[string]string{"BPFNETSTAT_OWNERS": "proc"}), false},
+		{"everything from proc", env("/proc", 0, map[string]string{"BPFNETSTAT_OWNERS": "iter", "BPFNETSTAT_SOURCE": "proc"}), false},
+		{"invoked as netstat", env("/proc", 0, nil), true},
 	}
 	for _, c := range never {
-		if useOwnerIterator(c.env) {
+		if useOwnerIterator(c.env, c.asNetstat) {
 			t.Errorf("%s: chose the iterator", c.name)
 		}
 	}
 	// Asked for, as root on the live /proc: the iterator, when this test
 	// runs in the initial PID namespace.
-	if got, want := useOwnerIterator(env("/proc", 0, map[string]string{"BPFNETSTAT_OWNERS": "iter"})), inInitialPIDNamespace(); got != want {
-		t.Errorf("BPFNETSTAT_OWNERS=iter as root: %v, want %v", got, want)
+	for _, asNetstat := range []bool{false, true} {
+		if got, want := useOwnerIterator(env("/proc", 0, map[string]string{"BPFNETSTAT_OWNERS": "iter"}), asNetstat), inInitialPIDNamespace(); got != want {
+			t.Errorf("BPFNETSTAT_OWNERS=iter as root (as netstat: %v): %v, want %v", asNetstat, got, want)
+		}
 	}
 	if n := openFiles(); n <= 0 {
 		t.Errorf("open files on this machine: %d", n)

@@ -242,7 +242,7 @@ func reportLoss(w io.Writer, tr *tracer.Tracer, table *tracer.Table) {
 // seedFromSnapshot gives connections older than the tracer their owners.
 func seedFromSnapshot(table *tracer.Table, env Env) {
 	fs := snapshot.NewFS(env.ProcRoot)
-	owners := readOwners(fs, env)
+	owners := readOwners(fs, env, false)
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
 		fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
 			if s == nil {
@@ -275,7 +275,7 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, sigs chan os.Si
 	fs := snapshot.NewFS(env.ProcRoot)
 	prev := map[key]seen{}
 	poll := func() map[key]seen {
-		owners := readOwners(fs, env)
+		owners := readOwners(fs, env, false)
 		cur := map[key]seen{}
 		now := tracer.MonotonicNow()
 		for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
