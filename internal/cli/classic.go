@@ -615,10 +615,13 @@ func (r *socketRun) inetRow(s *snapshot.Socket, bad *snapshot.LineError) {
 	}
 	// A connection listed while open is not a ghost later; its TIME_WAIT
 	// remnant does not count: the connection itself was never seen.
+	// A SYN_RECV row is the request socket, whose cookie the socket that
+	// accept() later returns does not inherit: it counts by 4-tuple.
 	if r.seen != nil && s.Proto == snapshot.ProtoTCP && s.State != 6 {
 		if s.Cookie != 0 {
 			r.seen.Cookies[s.Cookie] = struct{}{}
-		} else {
+		}
+		if s.Cookie == 0 || s.State == 3 {
 			r.seen.Tuples[[2]netip.AddrPort{s.Local, s.Remote}] = struct{}{}
 		}
 	}
