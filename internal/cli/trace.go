@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -125,7 +126,12 @@ func runTrace(o *traceOptions, env Env) error {
 	if o.AllNamespaces {
 		netns = 0
 	}
-	w := &output.EventWriter{W: env.Stdout, JSON: o.JSON, NetNS: o.AllNamespaces}
+	// Lines are buffered and written whenever the reader has caught up
+	// with the ring buffer: as prompt as a write per line, without a
+	// system call per line under load.
+	out := bufio.NewWriterSize(env.Stdout, 64<<10)
+	defer out.Flush()
+	w := &output.EventWriter{W: out, JSON: o.JSON, NetNS: o.AllNamespaces}
 	w.WallOffsetNs = time.Now().UnixNano() - int64(tracer.MonotonicNow())
 
 	sigs := make(chan os.Signal, 1)
@@ -142,7 +148,7 @@ func runTrace(o *traceOptions, env Env) error {
 			tr.Close()
 		}
 		fmt.Fprintf(env.Stderr, "bpfnetstat: %s; falling back to polling /proc every %v: connections shorter than that are missed\n", whyNoBPF(err), o.Interval)
-		return runPolling(o, env, w, sigs, deadline)
+		return runPolling(o, env, w, out.Flush, sigs, deadline)
 	}
 	defer tr.Close()
 
@@ -162,6 +168,7 @@ func runTrace(o *traceOptions, env Env) error {
 	} else {
 		w.TraceHeader()
 	}
+	out.Flush()
 
 	emit := func(t *tracer.Transition) {
 		if !o.wants(&t.Conn) {
@@ -199,9 +206,13 @@ loop:
 				break loop
 			}
 			stream.Push(&ev, emit)
+			if len(events) == 0 {
+				out.Flush()
+			}
 		case <-tick.C:
 			now := tracer.MonotonicNow()
 			stream.Flush(now, emit)
+			out.Flush()
 			if now-lastExpire > 5e9 {
 				table.Expire(now)
 				lastExpire = now
@@ -263,7 +274,7 @@ func seedFromSnapshot(table *tracer.Table, env Env) {
 }
 
 // runPolling is the degraded mode: successive /proc snapshots, diffed.
-func runPolling(o *traceOptions, env Env, w *output.EventWriter, sigs chan os.Signal, deadline <-chan time.Time) error {
+func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() error, sigs chan os.Signal, deadline <-chan time.Time) error {
 	type key struct{ l, r netip.AddrPort }
 	type seen struct {
 		state uint8
@@ -312,6 +323,7 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, sigs chan os.Si
 	} else {
 		w.TraceHeader()
 	}
+	flush()
 	prev = poll()
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
@@ -351,5 +363,6 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, sigs chan os.Si
 			}
 		}
 		prev = cur
+		flush()
 	}
 }
