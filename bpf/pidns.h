@@ -19,13 +19,16 @@ volatile const __u32 pidns_ino = 0;
 
 #define MAX_PID_NS_LEVEL 32 /* include/linux/pid_namespace.h */
 
-static __always_inline __u32 pid_in_ns(struct pid *p)
+static __noinline __u32 pid_in_ns(struct pid *p)
 {
 	unsigned int level = 0;
 
 	if (!p || bpf_core_read(&level, sizeof(level), &p->level))
 		return 0;
-	/* Level 0 is the initial namespace: never ours when translating. */
+	/* Level 0 is the initial namespace: never ours when translating.
+	 * A real loop (bounded loops: 5.3+, older than anything else here
+	 * needs), not 31 unrolled copies at each of the four call sites. */
+#pragma clang loop unroll(disable)
 	for (__u32 i = 1; i < MAX_PID_NS_LEVEL; i++) {
 		struct pid_namespace *ns = 0;
 		int nr = 0;
