@@ -59,7 +59,7 @@ static __always_inline int on_accept_exit(long fd)
 	e->active = 0;
 	e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	fill_tuple(e, sk);
+	fill_tuple(0, e, sk);
 	submit(e);
 	return 0;
 }
