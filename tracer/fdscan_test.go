@@ -39,3 +39,21 @@ func TestReadSocketFDs(t *testing.T) {
 		t.Fatal("a read error was not reported")
 	}
 }
+
+// BenchmarkReadSocketFDs decodes what the iterator writes for 200,000
+// socket descriptors.
+func BenchmarkReadSocketFDs(b *testing.B) {
+	var recs [][2]uint64
+	for i := 0; i < 200000; i++ {
+		recs = append(recs, [2]uint64{uint64(100 + i/20000), uint64(1000000 + i)})
+	}
+	raw := socketFDRecords(recs...)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		n := 0
+		if err := readSocketFDs(bytes.NewReader(raw), func(int32, uint64) { n++ }); err != nil || n != len(recs) {
+			b.Fatal(err, n)
+		}
+	}
+}
