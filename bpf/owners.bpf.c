@@ -7,10 +7,14 @@
  * group leader, whose file table /proc/PID/fd lists), every descriptor
  * that is a socket, as (tgid, fd, socket inode). The kernel visits tasks
  * in ascending PID order, the order /proc is listed in, and within a task
- * descriptors in ascending order.
+ * descriptors in ascending order. In a PID namespace other than the
+ * initial one, PIDs are that namespace's (pidns.h), and processes it
+ * cannot see are left out, as its /proc leaves them out.
  */
 #include "core.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "pidns.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -64,9 +68,15 @@ int socket_owners(struct bpf_iter__task_file *ctx)
 	struct inode *inode = ((struct file___owners *)file)->f_inode;
 	if (!inode || (inode->i_mode & S_IFMT) != S_IFSOCK)
 		return 0;
+	__u32 tgid = task->tgid;
+	if (pidns_ino) {
+		tgid = pid_in_ns(task->thread_pid);
+		if (!tgid)
+			return 0;
+	}
 	struct socket_fd rec = {
 		.inode = inode->i_ino,
-		.tgid = task->tgid,
+		.tgid = tgid,
 		.fd = ctx->fd,
 	};
 	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));

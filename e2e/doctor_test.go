@@ -42,7 +42,7 @@ func TestDoctor(t *testing.T) {
 		if err != nil {
 			t.Fatalf("doctor in a PID namespace: %v\n%s", err, out)
 		}
-		if !regexp.MustCompile(`(?m)^PID namespace: pid:\[\d+\], not the initial one: the tracer translates PIDs into it; -p walks /proc$`).Match(out) {
+		if !regexp.MustCompile(`(?m)^PID namespace: pid:\[\d+\], not the initial one: the tracer and the -p iterator translate PIDs into it$`).Match(out) {
 			t.Errorf("doctor in a PID namespace does not say so:\n%s", out)
 		}
 	})

@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -110,4 +114,85 @@ func describeOwner(o snapshot.Owner, ok bool) string {
 		return "none"
 	}
 	return fmt.Sprintf("%d/%q", o.PID, o.Name)
+}
+
+// TestOwnerScansInPIDNamespace: inside a PID namespace with its own /proc
+// (a container), the iterator must report the namespace's PIDs, leave out
+// processes the namespace cannot see, and give a shared socket to the
+// lowest PID there, like the /proc walk: bpfnetstat -anp prints the same
+// bytes either way, with the farm's processes as owners.
+func TestOwnerScansInPIDNamespace(t *testing.T) {
+	requireRoot(t)
+	b := getBinaries(t)
+	// The farm binds addresses that the scenario's namespace has.
+	s := newScenario(t, scenarioOpts{})
+	enter := trNewPIDNamespace(t, &trNetns{name: s.ns.name})
+	dir := t.TempDir()
+	farm := exec.Command(enter[0], append(enter[1:len(enter):len(enter)], b.farm, "-dir", dir)...)
+	stdin, err := farm.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := farm.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var farmErr bytes.Buffer
+	farm.Stderr = &farmErr
+	if err := farm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		farm.Process.Kill()
+		farm.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if line != "ready\n" {
+		t.Fatalf("farm in the PID namespace: %q, %v\n%s", line, err, farmErr.String())
+	}
+	run := func(owners string) string {
+		cmd := exec.Command(enter[0], append(enter[1:len(enter):len(enter)], b.ours, "-anp")...)
+		cmd.Env = append(os.Environ(), "BPFNETSTAT_OWNERS="+owners)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("bpfnetstat -anp (owners from %s): %v", owners, err)
+		}
+		return string(out)
+	}
+	for attempt := 1; ; attempt++ {
+		walk, iter := run("proc"), run("iter")
+		if walk == iter {
+			owned := regexp.MustCompile(`(?m) ([1-9]\d{0,2})/farm +`).FindAllStringSubmatch(iter, -1)
+			if len(owned) < 10 {
+				t.Fatalf("only %d rows owned by the farm with a namespace PID:\n%s", len(owned), iter)
+			}
+			t.Logf("%d rows owned by the farm, PIDs as the namespace numbers them (e.g. %s)", len(owned), owned[0][1])
+			return
+		}
+		if attempt == 3 {
+			t.Fatalf("bpfnetstat -anp inside a PID namespace: owners from the iterator differ from the /proc walk's:\n%s", ownerTextDiff(walk, iter))
+		}
+	}
+}
+
+func ownerTextDiff(walk, iter string) string {
+	a, b := strings.Split(walk, "\n"), strings.Split(iter, "\n")
+	var out []string
+	for i := 0; i < len(a) || i < len(b); i++ {
+		var x, y string
+		if i < len(a) {
+			x = a[i]
+		}
+		if i < len(b) {
+			y = b[i]
+		}
+		if x != y {
+			out = append(out, "walk: "+x, "iter: "+y)
+		}
+	}
+	if len(out) > 40 {
+		out = out[:40]
+	}
+	return strings.Join(out, "\n")
 }

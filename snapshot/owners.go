@@ -145,12 +145,13 @@ func (fs FS) ReadOwners() *Owners {
 }
 
 // OwnersFromFDs builds the map ReadOwners builds from descriptors another
-// scan finds (bpfnetstat's task_file iterator): scan calls its function in
-// ascending PID order, the order /proc is listed in, so that for a shared
-// socket the same process wins. Program names still come from
-// ROOT/PID/cmdline, read once per process; a process that is gone by then
-// is skipped, as the /proc walk skips it. The map is filled as the scan
-// goes: nothing is held per descriptor but the map's own entry.
+// scan finds (bpfnetstat's task_file iterator), given one process after
+// another. A socket shared by several processes goes to the one with the
+// lowest PID: the first one the /proc walk finds, since /proc lists PIDs
+// in ascending order, whatever order the scan visits them in. Program names
+// still come from ROOT/PID/cmdline, read once per process; a process that
+// is gone by then is skipped, as the /proc walk skips it. The map is filled
+// as the scan goes: nothing is held per descriptor but the map's entry.
 func (fs FS) OwnersFromFDs(scan func(fn func(pid int32, inode uint64)) error) (*Owners, error) {
 	o := &Owners{byInode: make(map[uint64]int32)}
 	cur, idx := int32(-1), int32(-1)
@@ -165,7 +166,7 @@ func (fs FS) OwnersFromFDs(scan func(fn func(pid int32, inode uint64)) error) (*
 		if idx < 0 {
 			return
 		}
-		if _, dup := o.byInode[inode]; !dup {
+		if prev, dup := o.byInode[inode]; !dup || o.procs[prev].PID > int(pid) {
 			o.byInode[inode] = idx
 		}
 	})

@@ -16,15 +16,31 @@ const socketFDSize = int(unsafe.Sizeof(ownersSocketFd{}))
 // ScanSocketFDs lists every socket descriptor of every process with one
 // pass of the kernel's task_file iterator (bpf/owners.bpf.c): what netstat
 // -p learns from a readlink of each /proc/PID/fd/N, without a system call
-// per descriptor. fn is called in ascending PID order, and in fd order
-// within a process. PIDs are those of the initial PID namespace.
+// per descriptor. fn is called for one process's descriptors after
+// another, in fd order within a process. PIDs are those of bpfnetstat's
+// PID namespace; processes it cannot see are left out. The kernel visits
+// processes in ascending initial-namespace PID order, which inside a
+// container may differ from the namespace's own order.
 //
 // It needs the rights to load BPF programs (root); the error says why it
 // could not run, and the caller then scans /proc instead.
 func ScanSocketFDs(fn func(pid int32, inode uint64)) error {
 	raiseMemlock()
+	spec, err := loadOwners()
+	if err != nil {
+		return fmt.Errorf("loading the task_file iterator: %w", err)
+	}
+	ino, initial, err := OwnPIDNamespace()
+	if err != nil {
+		return fmt.Errorf("finding bpfnetstat's PID namespace: %w", err)
+	}
+	if !initial {
+		if err := spec.Variables["pidns_ino"].Set(ino); err != nil {
+			return fmt.Errorf("setting pidns_ino: %w", err)
+		}
+	}
 	var objs ownersObjects
-	if err := loadOwnersObjects(&objs, nil); err != nil {
+	if err := spec.LoadAndAssign(&objs, nil); err != nil {
 		return fmt.Errorf("loading the task_file iterator: %w", err)
 	}
 	defer objs.Close()

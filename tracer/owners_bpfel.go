@@ -25,6 +25,7 @@ type ownersSocketFd struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	ownersProgSocketOwners  = "socket_owners"
+	ownersVarPidnsIno       = "pidns_ino"
 	ownersVarUnusedSocketFd = "unused_socket_fd"
 )
 
@@ -83,6 +84,7 @@ type ownersMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type ownersVariableSpecs struct {
+	PidnsIno       *ebpf.VariableSpec `ebpf:"pidns_ino"`
 	UnusedSocketFd *ebpf.VariableSpec `ebpf:"unused_socket_fd"`
 }
 
@@ -116,6 +118,7 @@ func (m *ownersMaps) Close() error {
 //
 // It can be passed to loadOwnersObjects or ebpf.CollectionSpec.LoadAndAssign.
 type ownersVariables struct {
+	PidnsIno       *ebpf.Variable `ebpf:"pidns_ino"`
 	UnusedSocketFd *ebpf.Variable `ebpf:"unused_socket_fd"`
 }
 

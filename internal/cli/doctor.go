@@ -43,7 +43,7 @@ func runDoctor(env Env, stats time.Duration) error {
 	case initial:
 		fmt.Fprintf(out, "PID namespace: initial\n")
 	default:
-		fmt.Fprintf(out, "PID namespace: pid:[%d], not the initial one: the tracer translates PIDs into it; -p walks /proc\n", ino)
+		fmt.Fprintf(out, "PID namespace: pid:[%d], not the initial one: the tracer and the -p iterator translate PIDs into it\n", ino)
 	}
 	n := 0
 	if err := tracer.ScanSocketFDs(func(int32, uint64) { n++ }); err != nil {

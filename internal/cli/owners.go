@@ -22,11 +22,12 @@ const iteratorMinFiles = 8192
 // same map; the differential suite runs -p through both. The /proc walk
 // stays when the iterator cannot be used or would not help: invoked as
 // netstat (the drop-in loads no BPF), not root, a proc root other than
-// the live /proc, a PID namespace other than the initial one (the iterator
-// reports initial-namespace PIDs), fewer open files than iteratorMinFiles,
-// or any error loading it. BPFNETSTAT_OWNERS=proc (or BPFNETSTAT_SOURCE=proc,
-// everything from /proc) always walks; BPFNETSTAT_OWNERS=iter uses the
-// iterator whenever it can, under either name.
+// the live /proc, a /proc of another PID namespace than ours (its numbers
+// are not the ones the iterator gives), fewer open files than
+// iteratorMinFiles, or any error loading it. BPFNETSTAT_OWNERS=proc (or
+// BPFNETSTAT_SOURCE=proc, everything from /proc) always walks;
+// BPFNETSTAT_OWNERS=iter uses the iterator whenever it can, under either
+// name.
 func readOwners(fs snapshot.FS, env Env, asNetstat bool) *snapshot.Owners {
 	if useOwnerIterator(env, asNetstat) {
 		if o, err := fs.OwnersFromFDs(tracer.ScanSocketFDs); err == nil {
@@ -43,17 +44,19 @@ func useOwnerIterator(env Env, asNetstat bool) bool {
 		return false
 	case asNetstat && choice != "iter":
 		return false
-	case env.ProcRoot != "/proc" || env.Geteuid() != 0 || !inInitialPIDNamespace():
+	case env.ProcRoot != "/proc" || env.Geteuid() != 0 || !procIsOurPIDNamespace():
 		return false
 	}
 	return choice == "iter" || openFiles() >= iteratorMinFiles
 }
 
-// inInitialPIDNamespace says whether this process's PIDs are those of the
-// initial PID namespace, which the iterator reports, and /proc shows them.
-func inInitialPIDNamespace() bool {
-	_, initial, err := tracer.OwnPIDNamespace()
-	return err == nil && initial
+// procIsOurPIDNamespace says whether /proc numbers processes as our PID
+// namespace does: /proc/self is then our own PID. (A /proc of an ancestor
+// namespace, such as the host's mounted in a container, shows us under
+// another number.)
+func procIsOurPIDNamespace() bool {
+	self, err := os.Readlink("/proc/self")
+	return err == nil && self == strconv.Itoa(os.Getpid())
 }
 
 // openFiles is the number of file handles allocated on the machine, the

@@ -22,10 +22,10 @@ func TestUseOwnerIterator(t *testing.T) {
 			t.Errorf("%s: chose the iterator", c.name)
 		}
 	}
-	// Asked for, as root on the live /proc: the iterator, when this test
-	// runs in the initial PID namespace.
+	// Asked for, as root on the live /proc: the iterator, when /proc is
+	// this test's PID namespace's.
 	for _, asNetstat := range []bool{false, true} {
-		if got, want := useOwnerIterator(env("/proc", 0, map[string]string{"BPFNETSTAT_OWNERS": "iter"}), asNetstat), inInitialPIDNamespace(); got != want {
+		if got, want := useOwnerIterator(env("/proc", 0, map[string]string{"BPFNETSTAT_OWNERS": "iter"}), asNetstat), procIsOurPIDNamespace(); got != want {
 			t.Errorf("BPFNETSTAT_OWNERS=iter as root (as netstat: %v): %v, want %v", asNetstat, got, want)
 		}
 	}
