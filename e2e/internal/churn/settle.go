@@ -54,11 +54,19 @@ func tcpStates() map[int]int {
 }
 
 // waitStates polls the socket tables until ok holds.
+//
+// ok must hold on three reads in a row: /proc/net/tcp comes in page-sized
+// reads, each resuming at a bucket and offset, so a socket removed while
+// the table is read can make the next one go unseen once (seen here: a
+// FIN_WAIT1 socket missed, the workload stopped early, and its last
+// transitions came after the tracers had stopped).
 func waitStates(ok func(map[int]int) bool, what string) {
 	deadline := time.Now().Add(settleTimeout)
-	for {
+	for held := 0; ; {
 		n := tcpStates()
-		if ok(n) {
+		if !ok(n) {
+			held = 0
+		} else if held++; held == 3 {
 			return
 		}
 		if time.Now().After(deadline) {
