@@ -42,12 +42,17 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* in_first is 1 while set_state_btf runs on this CPU: see tracer.bpf.c. */
+/* Which state programs are running on this CPU: see tracer.bpf.c. */
+struct nesting {
+	__u32 first;  /* set_state_btf is running */
+	__u32 second; /* set_state_btf2 is running */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct nesting);
 } in_first SEC(".maps");
 
 /*

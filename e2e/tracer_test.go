@@ -512,12 +512,12 @@ func (tr *trTracer) checkStderr(t *testing.T) {
 		}
 	}
 	// The kernel skips the first state program for events that arrive
-	// while it runs (recursion misses); the second program catches those.
+	// while it runs (recursion misses); the catcher programs take those.
 	// Whether any event was really lost is what the loss line's "kernel
 	// recursion" count says, and what the exactly-once checks of life and
 	// trace prove.
 	if tr.misses > 0 && !lost {
-		t.Logf("%s; all recovered by the second program", tr.missNote())
+		t.Logf("%s; all recovered by the catcher programs", tr.missNote())
 	}
 }
 

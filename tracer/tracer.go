@@ -201,6 +201,7 @@ func Open(cfg Config) (*Tracer, error) {
 		[]hook{
 			{"tp_btf/inet_sock_set_state", "set_state_btf", tracing, "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"},
 			{"tp_btf/inet_sock_set_state (nested events)", "set_state_btf2", tracing, "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"},
+			{"tp_btf/inet_sock_set_state (nested twice)", "set_state_btf3", tracing, "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"},
 		},
 		[]hook{{"tracepoint/sock/inet_sock_set_state", "set_state_tp", tracepoint("sock", "inet_sock_set_state"), "needs tracefs at " + cfg.TracefsDir + " and Linux 4.16+"}},
 		[]hook{{"kprobe/tcp_set_state", "set_state_kprobe", kprobe, "needs a kernel built with CONFIG_KPROBES"}},
@@ -320,9 +321,11 @@ type Counters struct {
 	RingFull    uint64 // events lost: the ring buffer was full
 	StorageFail uint64 // sockets whose per-socket state could not be stored
 	AcceptMiss  uint64 // accepts whose socket could not be resolved
-	Recovered   uint64 // state events caught by the second program
-	// RecursionLost counts state events the kernel ran neither program for
-	// (recursion misses of the first program not recovered by the second).
+	Recovered   uint64 // state events caught by the catcher programs (nested events)
+	// RecursionLost counts state events the kernel ran no state program
+	// for: the first program's recursion misses that no catcher recovered
+	// (a catcher takes only events the first program skipped, so this is
+	// exact), plus the accept programs' misses.
 	RecursionLost uint64
 }
 

@@ -64,6 +64,12 @@ const (
 	tracerEventKindEVENT_ACCEPT tracerEventKind = 2
 )
 
+type tracerNesting struct {
+	_      structs.HostLayout
+	First  uint32
+	Second uint32
+}
+
 type tracerOwnerSource uint32
 
 const (
@@ -101,6 +107,7 @@ const (
 	tracerProgAcceptExit       = "accept_exit"
 	tracerProgSetStateBtf      = "set_state_btf"
 	tracerProgSetStateBtf2     = "set_state_btf2"
+	tracerProgSetStateBtf3     = "set_state_btf3"
 	tracerProgSetStateKprobe   = "set_state_kprobe"
 	tracerProgSetStateTp       = "set_state_tp"
 	tracerProgSysExitBtf       = "sys_exit_btf"
@@ -160,6 +167,7 @@ type tracerProgramSpecs struct {
 	AcceptExit     *ebpf.ProgramSpec `ebpf:"accept_exit"`
 	SetStateBtf    *ebpf.ProgramSpec `ebpf:"set_state_btf"`
 	SetStateBtf2   *ebpf.ProgramSpec `ebpf:"set_state_btf2"`
+	SetStateBtf3   *ebpf.ProgramSpec `ebpf:"set_state_btf3"`
 	SetStateKprobe *ebpf.ProgramSpec `ebpf:"set_state_kprobe"`
 	SetStateTp     *ebpf.ProgramSpec `ebpf:"set_state_tp"`
 	SysExitBtf     *ebpf.ProgramSpec `ebpf:"sys_exit_btf"`
@@ -246,6 +254,7 @@ type tracerPrograms struct {
 	AcceptExit     *ebpf.Program `ebpf:"accept_exit"`
 	SetStateBtf    *ebpf.Program `ebpf:"set_state_btf"`
 	SetStateBtf2   *ebpf.Program `ebpf:"set_state_btf2"`
+	SetStateBtf3   *ebpf.Program `ebpf:"set_state_btf3"`
 	SetStateKprobe *ebpf.Program `ebpf:"set_state_kprobe"`
 	SetStateTp     *ebpf.Program `ebpf:"set_state_tp"`
 	SysExitBtf     *ebpf.Program `ebpf:"sys_exit_btf"`
@@ -257,6 +266,7 @@ func (p *tracerPrograms) Close() error {
 		p.AcceptExit,
 		p.SetStateBtf,
 		p.SetStateBtf2,
+		p.SetStateBtf3,
 		p.SetStateKprobe,
 		p.SetStateTp,
 		p.SysExitBtf,
