@@ -27,7 +27,7 @@ static __noinline __u32 pid_in_ns(struct pid *p)
 		return 0;
 	/* Level 0 is the initial namespace: never ours when translating.
 	 * A real loop (bounded loops: 5.3+, older than anything else here
-	 * needs), not 31 unrolled copies at each of the four call sites. */
+	 * needs), not 31 unrolled copies. */
 #pragma clang loop unroll(disable)
 	for (__u32 i = 1; i < MAX_PID_NS_LEVEL; i++) {
 		struct pid_namespace *ns = 0;
