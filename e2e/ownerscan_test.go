@@ -171,28 +171,7 @@ func TestOwnerScansInPIDNamespace(t *testing.T) {
 			return
 		}
 		if attempt == 3 {
-			t.Fatalf("bpfnetstat -anp inside a PID namespace: owners from the iterator differ from the /proc walk's:\n%s", ownerTextDiff(walk, iter))
+			t.Fatalf("bpfnetstat -anp inside a PID namespace: owners from the iterator differ from the /proc walk's (-walk +iterator):\n%s", diffLines(walk, iter))
 		}
 	}
-}
-
-func ownerTextDiff(walk, iter string) string {
-	a, b := strings.Split(walk, "\n"), strings.Split(iter, "\n")
-	var out []string
-	for i := 0; i < len(a) || i < len(b); i++ {
-		var x, y string
-		if i < len(a) {
-			x = a[i]
-		}
-		if i < len(b) {
-			y = b[i]
-		}
-		if x != y {
-			out = append(out, "walk: "+x, "iter: "+y)
-		}
-	}
-	if len(out) > 40 {
-		out = out[:40]
-	}
-	return strings.Join(out, "\n")
 }
