@@ -535,32 +535,3 @@ func unixStateName(s *snapshot.Socket) string {
 	}
 	return "UNKNOWN"
 }
-
-// appendLeft appends s left-aligned in a field of at least width columns.
-func appendLeft(b []byte, s string, width int) []byte {
-	b = append(b, s...)
-	for i := len(s); i < width; i++ {
-		b = append(b, ' ')
-	}
-	return b
-}
-
-// appendLeftUint appends v left-aligned in a field of at least width.
-func appendLeftUint(b []byte, v uint64, width int) []byte {
-	start := len(b)
-	b = strconv.AppendUint(b, v, 10)
-	for len(b)-start < width {
-		b = append(b, ' ')
-	}
-	return b
-}
-
-// appendRightInt appends v right-aligned in a field of at least width.
-func appendRightInt(b []byte, v int64, width int) []byte {
-	var tmp [20]byte
-	d := strconv.AppendInt(tmp[:0], v, 10)
-	for i := len(d); i < width; i++ {
-		b = append(b, ' ')
-	}
-	return append(b, d...)
-}

@@ -1,7 +1,6 @@
 package output
 
 import (
-	"net/netip"
 	"strings"
 
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
@@ -21,7 +20,7 @@ func GroupsHeader() []byte {
 func (c *Classic) GroupRow(b []byte, g *snapshot.Group) []byte {
 	b = appendLeft(b, Escape(g.Iface), 15)
 	b = append(b, ' ')
-	b = appendLeftInt(b, g.Users, 6)
+	b = appendLeftInt(b, int64(g.Users), 6)
 	b = append(b, ' ')
 	b = append(b, Escape(routeCut(c.groupHost(g), 127))...)
 	return append(b, '\n')
@@ -58,25 +57,14 @@ func NewGroupJSON(g *snapshot.Group) GroupJSON {
 	return GroupJSON{
 		Interface: Escape(strings.TrimRight(g.Iface, " ")),
 		RefCnt:    g.Users,
-		Group:     groupAddrText(g.Addr),
+		Group:     jsonAddr(g.Addr),
 		Family:    g.Family.String(),
 	}
-}
-
-func groupAddrText(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.String()
 }
 
 // Group writes one membership into the socket listing's array (netstat
 // -g --json, alone or with socket tables): an object with the fields of
 // GroupJSON, told apart from sockets by its "group" field.
 func (j *JSONWriter) Group(g *snapshot.Group) error {
-	if j.err != nil {
-		return j.err
-	}
-	j.n, j.err = writeJSONElement(j.w, j.n, NewGroupJSON(g))
-	return j.err
+	return j.arr.Add(NewGroupJSON(g))
 }

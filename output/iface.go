@@ -111,9 +111,9 @@ func shortRow(b []byte, ifc *snapshot.Interface) []byte {
 	if len(name) > 15 {
 		name = name[:15]
 	}
-	b = ifacePadRight(b, Escape(name), 15)
+	b = appendLeft(b, Escape(name), 15)
 	b = append(b, ' ')
-	b = ifacePadLeft(b, strconv.Itoa(int(ifc.MTU)), 5)
+	b = appendRight(b, strconv.Itoa(int(ifc.MTU)), 5)
 	b = append(b, ' ')
 	if s := ifc.Stats; s != nil {
 		for _, c := range []struct {
@@ -125,32 +125,17 @@ func shortRow(b []byte, ifc *snapshot.Interface) []byte {
 			{s.TxPackets, 8, false}, {s.TxErrors, 6, false}, {s.TxDropped, 6, false}, {s.TxFIFO, 6, false},
 		} {
 			if c.left {
-				b = ifacePadRight(b, strconv.FormatUint(c.v, 10), c.width)
+				b = appendLeft(b, strconv.FormatUint(c.v, 10), c.width)
 			} else {
-				b = ifacePadLeft(b, strconv.FormatUint(c.v, 10), c.width)
+				b = appendRight(b, strconv.FormatUint(c.v, 10), c.width)
 			}
 			b = append(b, ' ')
 		}
 	} else {
-		b = ifacePadRight(b, noStatistics, 56)
+		b = appendLeft(b, noStatistics, 56)
 	}
 	b = append(b, FlagLetters(ifc.Flags)...)
 	return append(b, '\n')
-}
-
-func ifacePadRight(b []byte, s string, width int) []byte {
-	b = append(b, s...)
-	for n := len(s); n < width; n++ {
-		b = append(b, ' ')
-	}
-	return b
-}
-
-func ifacePadLeft(b []byte, s string, width int) []byte {
-	for n := len(s); n < width; n++ {
-		b = append(b, ' ')
-	}
-	return append(b, s...)
 }
 
 // hwType is an entry of net-tools' hardware table (lib/hw.c) as compiled

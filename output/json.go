@@ -3,6 +3,7 @@ package output
 import (
 	"encoding/json"
 	"io"
+	"net/netip"
 
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
@@ -45,34 +46,26 @@ type TimerJSON struct {
 	Timeout     int64   `json:"timeout"`
 }
 
-// JSONWriter streams sockets as one JSON array.
-type JSONWriter struct {
+// JSONArray streams values as one JSON array: "[]" when empty, otherwise
+// "[", one element per line, "]". Every --json snapshot (sockets, routes,
+// interfaces, statistics, groups, -M) is written by it.
+type JSONArray struct {
 	w      io.Writer
-	c      *Classic
 	n      int
 	err    error
 	closed bool
 }
 
-// NewJSONWriter starts an array on w. c supplies the names, owners and the
-// numeric-users choice; its -a/-l filters are the caller's business.
-func NewJSONWriter(w io.Writer, c *Classic) *JSONWriter {
-	return &JSONWriter{w: w, c: c}
-}
+// NewJSONArray starts an array on w; nothing is written before the first
+// element or Close.
+func NewJSONArray(w io.Writer) *JSONArray { return &JSONArray{w: w} }
 
-// Socket writes one socket.
-func (j *JSONWriter) Socket(s *snapshot.Socket) error {
+// Add writes one element.
+func (j *JSONArray) Add(v any) error {
 	if j.err != nil {
 		return j.err
 	}
-	return j.write(j.c.socketJSON(s))
-}
-
-func (j *JSONWriter) write(row SocketJSON) error {
-	if j.err != nil {
-		return j.err
-	}
-	b, err := json.Marshal(row)
+	b, err := json.Marshal(v)
 	if err != nil {
 		j.err = err
 		return err
@@ -82,12 +75,46 @@ func (j *JSONWriter) write(row SocketJSON) error {
 		sep = "[\n"
 	}
 	j.n++
-	if _, err := io.WriteString(j.w, sep); err != nil {
-		j.err = err
-		return err
+	if _, j.err = io.WriteString(j.w, sep); j.err != nil {
+		return j.err
 	}
 	_, j.err = j.w.Write(b)
 	return j.err
+}
+
+// Close ends the array; a second Close writes nothing.
+func (j *JSONArray) Close() error {
+	if j.closed || j.err != nil {
+		return j.err
+	}
+	j.closed = true
+	end := "\n]\n"
+	if j.n == 0 {
+		end = "[]\n"
+	}
+	_, j.err = io.WriteString(j.w, end)
+	return j.err
+}
+
+// JSONWriter streams a socket listing (and -g's memberships) as one JSON
+// array.
+type JSONWriter struct {
+	arr JSONArray
+	c   *Classic
+}
+
+// NewJSONWriter starts an array on w. c supplies the names, owners and the
+// numeric-users choice; its -a/-l filters are the caller's business.
+func NewJSONWriter(w io.Writer, c *Classic) *JSONWriter {
+	return &JSONWriter{arr: JSONArray{w: w}, c: c}
+}
+
+// Socket writes one socket.
+func (j *JSONWriter) Socket(s *snapshot.Socket) error {
+	if j.arr.err != nil {
+		return j.arr.err
+	}
+	return j.arr.Add(j.c.socketJSON(s))
 }
 
 // Ghost writes a connection that lived between two refreshes.
@@ -99,21 +126,19 @@ func (j *JSONWriter) Ghost(s *snapshot.Socket, owner *snapshot.Owner, lifetimeMs
 	row.State = "CLOSED"
 	row.Timer = nil
 	row.LifetimeMS = &lifetimeMs
-	return j.write(row)
+	return j.arr.Add(row)
 }
 
 // Close ends the array.
-func (j *JSONWriter) Close() error {
-	if j.closed || j.err != nil {
-		return j.err
+func (j *JSONWriter) Close() error { return j.arr.Close() }
+
+// jsonAddr is an address in JSON: Go's standard text (IPv6 compressed,
+// IPv4-mapped as ::ffff:a.b.c.d), "" for none.
+func jsonAddr(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
 	}
-	j.closed = true
-	end := "\n]\n"
-	if j.n == 0 {
-		end = "[]\n"
-	}
-	_, j.err = io.WriteString(j.w, end)
-	return j.err
+	return a.String()
 }
 
 func (c *Classic) socketJSON(s *snapshot.Socket) SocketJSON {

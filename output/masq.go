@@ -84,15 +84,6 @@ func appendZero2(b []byte, v uint64) []byte {
 	return strconv.AppendUint(b, v, 10)
 }
 
-func appendRightUint(b []byte, v uint64, width int) []byte {
-	var tmp [20]byte
-	d := strconv.AppendUint(tmp[:0], v, 10)
-	for i := len(d); i < width; i++ {
-		b = append(b, ' ')
-	}
-	return append(b, d...)
-}
-
 // MasqJSON is the stable machine form of one masqueraded connection.
 // Addresses and ports are numeric.
 type MasqJSON struct {

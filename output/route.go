@@ -1,8 +1,6 @@
 package output
 
 import (
-	"encoding/json"
-	"io"
 	"math/bits"
 	"net/netip"
 	"strconv"
@@ -123,12 +121,18 @@ var fib4Letters = []flagLetter{
 	{snapshot.RTFNotCached, "n", "notcached"},
 }
 
+var fib4UpGatewayReject = []flagLetter{
+	{snapshot.RTFUp, "U", "up"}, {snapshot.RTFGateway, "G", "gateway"}, {snapshot.RTFReject, "!", "reject"},
+}
+
 // fib4Names are the JSON names of an IPv4 FIB route's flags.
 func fib4Names(f uint32) []string {
-	names := []string{}
-	for _, l := range append([]flagLetter{
-		{snapshot.RTFUp, "U", "up"}, {snapshot.RTFGateway, "G", "gateway"}, {snapshot.RTFReject, "!", "reject"},
-	}, fib4Letters...) {
+	return appendFlagNames(appendFlagNames([]string{}, f, fib4UpGatewayReject), f, fib4Letters)
+}
+
+// appendFlagNames appends the names of the bits of f in ls, in ls's order.
+func appendFlagNames(names []string, f uint32, ls []flagLetter) []string {
+	for _, l := range ls {
 		if f&l.bit != 0 {
 			names = append(names, l.name)
 		}
@@ -186,59 +190,87 @@ func (r *Routes) FIB4Row(rt *snapshot.Route) []byte {
 	b = append(b, ' ')
 	b = appendLeft(b, FIB4Flags(rt.Flags), 5)
 	b = append(b, ' ')
-	iface := Escape(rt.Iface)
-	switch r.opt.Ext {
-	case 1:
-		b = appendLeftInt(b, rt.Metric, 6)
-		b = append(b, ' ')
-		if reject {
-			b = append(b, "-  "...)
-			b = appendRightInt(b, int64(rt.Use), 7)
-			b = append(b, " -"...)
-			break
-		}
-		b = appendLeftInt(b, rt.RefCnt, 2)
-		b = append(b, ' ')
-		b = appendRightInt(b, int64(rt.Use), 7)
-		b = append(b, ' ')
-		b = append(b, iface...)
-	case 2:
-		if reject {
-			b = append(b, "    - -          - -"...)
-			break
-		}
-		b = appendRightInt(b, int64(rt.MTU), 5)
-		b = append(b, ' ')
-		b = appendLeftInt(b, rt.Window, 5)
-		b = append(b, ' ')
-		b = appendRightInt(b, int64(rt.IRTT), 6)
-		b = append(b, ' ')
-		b = append(b, iface...)
-	default:
-		b = appendLeftInt(b, rt.Metric, 6)
-		b = append(b, ' ')
-		if reject {
-			b = append(b, "-  "...)
-			b = appendRightInt(b, int64(rt.Use), 7)
-			b = append(b, " -        -     -      -"...)
-			break
-		}
-		b = appendLeftInt(b, rt.RefCnt, 3)
-		b = append(b, ' ')
-		b = appendRightInt(b, int64(rt.Use), 6)
-		b = append(b, ' ')
-		// %-6.6s: the interface cut to 6 bytes.
-		b = appendLeft(b, Escape(routeCut(rt.Iface, 6)), 6)
-		b = append(b, "   "...)
-		b = appendLeftInt(b, rt.MTU, 5)
-		b = append(b, ' ')
-		b = appendLeftInt(b, rt.Window, 6)
-		b = append(b, ' ')
-		b = strconv.AppendInt(b, int64(rt.IRTT), 10)
-	}
+	b = r.appendTail(b, rt, reject, routeTailFIB)
 	b = append(b, '\n')
 	r.buf = b
 	return b
+}
+
+// routeTail says which table a row's tail belongs to: the FIB, or the
+// routing cache in its layout.
+type routeTail snapshot.RouteCacheLayout
+
+// routeTailFIB is the FIB's tail; no cache layout has this value.
+const routeTailFIB routeTail = -1
+
+// appendTail appends the columns after Flags in the column set (Ext 1 to
+// 3), which the IPv4 FIB (rprint_fib) and cache (rprint_cache) share but
+// for two things: a reject route of the FIB prints "-" where it has no
+// gateway, reference or interface, and in the widest set the FIB ends
+// with irtt where the cache pads it and adds the columns of its layout.
+func (r *Routes) appendTail(b []byte, rt *snapshot.Route, reject bool, t routeTail) []byte {
+	iface := Escape(rt.Iface)
+	switch r.opt.Ext {
+	case 1:
+		b = appendLeftInt(b, int64(rt.Metric), 6)
+		b = append(b, ' ')
+		if reject {
+			b = append(b, "-  "...)
+			b = appendRightInt(b, int64(rt.Use), 7)
+			return append(b, " -"...)
+		}
+		b = appendLeftInt(b, int64(rt.RefCnt), 2)
+		b = append(b, ' ')
+		b = appendRightInt(b, int64(rt.Use), 7)
+		b = append(b, ' ')
+		return append(b, iface...)
+	case 2:
+		if reject {
+			return append(b, "    - -          - -"...)
+		}
+		b = appendRightInt(b, int64(rt.MTU), 5)
+		b = append(b, ' ')
+		b = appendLeftInt(b, int64(rt.Window), 5)
+		b = append(b, ' ')
+		b = appendRightInt(b, int64(rt.IRTT), 6)
+		b = append(b, ' ')
+		return append(b, iface...)
+	}
+	b = appendLeftInt(b, int64(rt.Metric), 6)
+	b = append(b, ' ')
+	if reject {
+		b = append(b, "-  "...)
+		b = appendRightInt(b, int64(rt.Use), 7)
+		return append(b, " -        -     -      -"...)
+	}
+	b = appendLeftInt(b, int64(rt.RefCnt), 3)
+	b = append(b, ' ')
+	b = appendRightInt(b, int64(rt.Use), 6)
+	b = append(b, ' ')
+	// %-6.6s: the interface cut to 6 bytes.
+	b = appendLeft(b, Escape(routeCut(rt.Iface, 6)), 6)
+	b = append(b, "   "...)
+	b = appendLeftInt(b, int64(rt.MTU), 5)
+	b = append(b, ' ')
+	b = appendLeftInt(b, int64(rt.Window), 6)
+	b = append(b, ' ')
+	if t == routeTailFIB {
+		return strconv.AppendInt(b, int64(rt.IRTT), 10)
+	}
+	b = appendLeftInt(b, int64(rt.IRTT), 5)
+	b = append(b, ' ')
+	if snapshot.RouteCacheLayout(t) == snapshot.RouteCacheLayout20 {
+		b = appendLeftInt(b, int64(rt.HH), 3)
+		b = append(b, ' ')
+		return strconv.AppendInt(b, int64(rt.ARP), 10)
+	}
+	b = appendLeftInt(b, int64(rt.TOS), 3)
+	b = append(b, ' ')
+	b = appendLeftInt(b, int64(rt.HHRef), 3)
+	b = append(b, "   "...)
+	b = appendLeftInt(b, int64(rt.HHUptod), 3)
+	b = append(b, ' ')
+	return appendRight(b, r.host4(rt.SpecDst), 15)
 }
 
 // Cache4Title is the title of the IPv4 routing cache.
@@ -333,53 +365,7 @@ func (r *Routes) Cache4Row(rt *snapshot.Route, layout snapshot.RouteCacheLayout)
 	b = append(b, ' ')
 	b = appendLeft(b, flags, 5)
 	b = append(b, ' ')
-	iface := Escape(rt.Iface)
-	switch r.opt.Ext {
-	case 1:
-		b = appendLeftInt(b, rt.Metric, 6)
-		b = append(b, ' ')
-		b = appendLeftInt(b, rt.RefCnt, 2)
-		b = append(b, ' ')
-		b = appendRightInt(b, int64(rt.Use), 7)
-		b = append(b, ' ')
-		b = append(b, iface...)
-	case 2:
-		b = appendRightInt(b, int64(rt.MTU), 5)
-		b = append(b, ' ')
-		b = appendLeftInt(b, rt.Window, 5)
-		b = append(b, ' ')
-		b = appendRightInt(b, int64(rt.IRTT), 6)
-		b = append(b, ' ')
-		b = append(b, iface...)
-	default:
-		b = appendLeftInt(b, rt.Metric, 6)
-		b = append(b, ' ')
-		b = appendLeftInt(b, rt.RefCnt, 3)
-		b = append(b, ' ')
-		b = appendRightInt(b, int64(rt.Use), 6)
-		b = append(b, ' ')
-		b = appendLeft(b, Escape(routeCut(rt.Iface, 6)), 6)
-		b = append(b, "   "...)
-		b = appendLeftInt(b, rt.MTU, 5)
-		b = append(b, ' ')
-		b = appendLeftInt(b, rt.Window, 6)
-		b = append(b, ' ')
-		b = appendLeftInt(b, rt.IRTT, 5)
-		b = append(b, ' ')
-		if layout == snapshot.RouteCacheLayout20 {
-			b = appendLeftInt(b, rt.HH, 3)
-			b = append(b, ' ')
-			b = strconv.AppendInt(b, int64(rt.ARP), 10)
-		} else {
-			b = appendLeftInt(b, rt.TOS, 3)
-			b = append(b, ' ')
-			b = appendLeftInt(b, rt.HHRef, 3)
-			b = append(b, "   "...)
-			b = appendLeftInt(b, rt.HHUptod, 3)
-			b = append(b, ' ')
-			b = appendRightStr(b, r.host4(rt.SpecDst), 15)
-		}
-	}
+	b = r.appendTail(b, rt, false, routeTail(layout))
 	b = append(b, '\n')
 	r.buf = b
 	return b
@@ -418,15 +404,7 @@ func FIB6Flags(f uint32) string {
 	return string(b)
 }
 
-func fib6Names(f uint32) []string {
-	names := []string{}
-	for _, l := range fib6Letters {
-		if f&l.bit != 0 {
-			names = append(names, l.name)
-		}
-	}
-	return names
-}
+func fib6Names(f uint32) []string { return appendFlagNames([]string{}, f, fib6Letters) }
 
 // host6 is INET6_sprint.
 func (r *Routes) host6(a netip.Addr) string {
@@ -456,9 +434,9 @@ func (r *Routes) FIB6Row(rt *snapshot.Route) []byte {
 	b = append(b, ' ')
 	b = appendLeft(b, FIB6Flags(rt.Flags), 4)
 	b = append(b, ' ')
-	b = appendLeftInt(b, rt.Metric, 3)
+	b = appendLeftInt(b, int64(rt.Metric), 3)
 	b = append(b, ' ')
-	b = appendLeftInt(b, rt.RefCnt, 1)
+	b = appendLeftInt(b, int64(rt.RefCnt), 1)
 	b = append(b, ' ')
 	b = appendRightInt(b, int64(rt.Use), 6)
 	b = append(b, ' ')
@@ -466,22 +444,6 @@ func (r *Routes) FIB6Row(rt *snapshot.Route) []byte {
 	b = append(b, '\n')
 	r.buf = b
 	return b
-}
-
-func appendLeftInt(b []byte, v int32, width int) []byte {
-	start := len(b)
-	b = strconv.AppendInt(b, int64(v), 10)
-	for len(b)-start < width {
-		b = append(b, ' ')
-	}
-	return b
-}
-
-func appendRightStr(b []byte, s string, width int) []byte {
-	for i := len(s); i < width; i++ {
-		b = append(b, ' ')
-	}
-	return append(b, s...)
 }
 
 // RouteJSON is the stable machine form of one route (--json). Addresses
@@ -564,68 +526,8 @@ func FIB6JSON(rt *snapshot.Route, cache bool) RouteJSON {
 	}
 	return RouteJSON{
 		Family: "inet6", Table: table,
-		Destination: FormatAddr6(rt.Dest), PrefixLen: &plen, Gateway: FormatAddr6(rt.Gateway),
+		Destination: jsonAddr(rt.Dest), PrefixLen: &plen, Gateway: jsonAddr(rt.Gateway),
 		Flags: FIB6Flags(rt.Flags), FlagNames: fib6Names(rt.Flags),
 		Metric: rt.Metric, Ref: rt.RefCnt, Use: rt.Use, Iface: Escape(rt.Iface),
 	}
-}
-
-// FormatAddr6 is an IPv6 address in JSON: Go's standard text form.
-func FormatAddr6(a netip.Addr) string {
-	if !a.IsValid() {
-		return ""
-	}
-	return a.String()
-}
-
-// JSONArray streams values as one JSON array: "[]" when empty, otherwise
-// one element per line.
-type JSONArray struct {
-	w   io.Writer
-	n   int
-	err error
-}
-
-// NewJSONArray starts an array on w; nothing is written before the first
-// element or Close.
-func NewJSONArray(w io.Writer) *JSONArray { return &JSONArray{w: w} }
-
-// Add writes one element.
-func (j *JSONArray) Add(v any) error {
-	if j.err != nil {
-		return j.err
-	}
-	j.n, j.err = writeJSONElement(j.w, j.n, v)
-	return j.err
-}
-
-// Close ends the array.
-func (j *JSONArray) Close() error {
-	if j.err != nil {
-		return j.err
-	}
-	end := "\n]\n"
-	if j.n == 0 {
-		end = "[]\n"
-	}
-	_, j.err = io.WriteString(j.w, end)
-	return j.err
-}
-
-// writeJSONElement writes the separator for element n and v, the way
-// JSONWriter lays out its array.
-func writeJSONElement(w io.Writer, n int, v any) (int, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return n, err
-	}
-	sep := ",\n"
-	if n == 0 {
-		sep = "[\n"
-	}
-	if _, err := io.WriteString(w, sep); err != nil {
-		return n + 1, err
-	}
-	_, err = w.Write(b)
-	return n + 1, err
 }

@@ -388,19 +388,12 @@ func statBsearch(tab []statEntry, name string) *statEntry {
 	return nil
 }
 
-func statSpaces(b []byte, n int) []byte {
-	for range n {
-		b = append(b, ' ')
-	}
-	return b
-}
-
 // value is statistics.c's printval.
 func (s *Statistics) value(b []byte, tab []statEntry, name string, v uint64) []byte {
 	e := statBsearch(tab, name)
 	if e == nil {
 		if v != 0 {
-			b = statSpaces(b, statIndent[s.state])
+			b = appendSpaces(b, statIndent[s.state])
 			b = append(b, name...)
 			b = append(b, ": "...)
 			b = strconv.AppendUint(b, v, 10)
@@ -413,7 +406,7 @@ func (s *Statistics) value(b []byte, tab []statEntry, name string, v uint64) []b
 	}
 	kind := e.kind
 	if (kind == kindInHist || kind == kindOutHist) && s.state != kind {
-		b = statSpaces(b, statIndent[s.state])
+		b = appendSpaces(b, statIndent[s.state])
 		b = append(b, histTitle[kind]...)
 		b = append(b, '\n')
 	}
@@ -425,7 +418,7 @@ func (s *Statistics) value(b []byte, tab []statEntry, name string, v uint64) []b
 		show = true
 	}
 	if show {
-		b = statSpaces(b, statIndent[kind])
+		b = appendSpaces(b, statIndent[kind])
 		before, after, _ := strings.Cut(e.text, "%llu")
 		b = append(b, before...)
 		b = strconv.AppendUint(b, v, 10)
@@ -475,18 +468,10 @@ func (c JSONCounters) MarshalJSON() ([]byte, error) {
 // StatsJSON renders sections as a JSON array (one line per section).
 func StatsJSON(secs []StatSectionJSON) []byte {
 	var b bytes.Buffer
-	if len(secs) == 0 {
-		return []byte("[]\n")
+	arr := NewJSONArray(&b)
+	for i := range secs {
+		arr.Add(&secs[i])
 	}
-	for i, s := range secs {
-		if i == 0 {
-			b.WriteString("[\n")
-		} else {
-			b.WriteString(",\n")
-		}
-		line, _ := json.Marshal(s)
-		b.Write(line)
-	}
-	b.WriteString("\n]\n")
+	arr.Close()
 	return b.Bytes()
 }
