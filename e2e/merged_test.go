@@ -37,7 +37,7 @@ package e2e
 //     with the same owner when both name one.
 //   - TestMergedJSON: `bpfnetstat -tanpc --recent --json`: each refresh a
 //     JSON array; TIME_WAIT rows of the client with its pid and
-//     owner_source "connect"; ghost rows with state CLOSED and lifetime_ms,
+//     owner_source "connect"; ghost rows with state CLOSED and duration_ms,
 //     checked like the text ones.
 //   - TestMergedWithoutBPF: `bpfnetstat -tanpc` as nobody (no eBPF): one
 //     stderr line saying why (root), otherwise netstat's own -p warning per
@@ -558,16 +558,16 @@ func mgParseText(lines []mgLine, ghostOK bool) ([]mgRefresh, []string) {
 type mgJSONRow struct {
 	Protocol      string   `json:"protocol"`
 	Family        string   `json:"family"`
-	LocalAddress  string   `json:"local_address"`
-	LocalPort     *uint16  `json:"local_port"`
-	RemoteAddress string   `json:"remote_address"`
-	RemotePort    *uint16  `json:"remote_port"`
+	LocalAddress  string   `json:"laddr"`
+	LocalPort     *uint16  `json:"lport"`
+	RemoteAddress string   `json:"raddr"`
+	RemotePort    *uint16  `json:"rport"`
 	State         string   `json:"state"`
 	Inode         uint64   `json:"inode"`
 	PID           int      `json:"pid"`
 	Program       string   `json:"program"`
 	OwnerSource   string   `json:"owner_source"`
-	LifetimeMS    *float64 `json:"lifetime_ms"`
+	DurationMS    *float64 `json:"duration_ms"`
 }
 
 // mgParseJSON splits bpfnetstat -tanpc --json output into refreshes, one
@@ -608,16 +608,16 @@ func mgParseJSON(lines []mgLine) ([]mgRefresh, []string) {
 			}
 			r.local, r.foreign = netip.AddrPortFrom(la, *j.LocalPort), netip.AddrPortFrom(ra, *j.RemotePort)
 			switch {
-			case j.LifetimeMS != nil:
-				r.ghost, r.lifetime = true, *j.LifetimeMS
+			case j.DurationMS != nil:
+				r.ghost, r.lifetime = true, *j.DurationMS
 				if j.State != "CLOSED" {
-					bad = append(bad, fmt.Sprintf("refresh %d: a row with lifetime_ms has state %q, want CLOSED: %s", k+1, j.State, o))
+					bad = append(bad, fmt.Sprintf("refresh %d: a row with duration_ms has state %q, want CLOSED: %s", k+1, j.State, o))
 				}
 				if j.Inode != 0 {
 					bad = append(bad, fmt.Sprintf("refresh %d: ghost row with an inode: %s", k+1, o))
 				}
 			case j.State == "CLOSED":
-				bad = append(bad, fmt.Sprintf("refresh %d: CLOSED row without lifetime_ms: %s", k+1, o))
+				bad = append(bad, fmt.Sprintf("refresh %d: CLOSED row without duration_ms: %s", k+1, o))
 			case !mgStates[j.State]:
 				bad = append(bad, fmt.Sprintf("refresh %d: state %q: %s", k+1, j.State, o))
 			}

@@ -362,10 +362,10 @@ func checkJSON(t *testing.T, s *scenario) {
 		fields []string
 		want   string // a value some element must have
 	}{
-		{"-r --json", []string{"family", "table", "destination", "genmask", "prefix_len", "gateway", "flags", "flag_names", "metric", "ref", "use", "iface", "mss", "window", "irtt"}, `"destination":"10.20.0.0"`},
-		{"-r -6 --json", []string{"family", "destination", "prefix_len", "gateway", "flags", "flag_names", "metric", "ref", "use", "iface"}, `"gateway":"2001:db8:50::1"`},
+		{"-r --json", []string{"family", "table", "destination", "genmask", "prefix_len", "gateway", "flags", "flag_names", "metric", "refcnt", "use", "iface", "mss", "window", "irtt"}, `"destination":"10.20.0.0"`},
+		{"-r -6 --json", []string{"family", "destination", "prefix_len", "gateway", "flags", "flag_names", "metric", "refcnt", "use", "iface"}, `"gateway":"2001:db8:50::1"`},
 		{"-r -A inet,inet6 -C --json", nil, ""},
-		{"-g --json", []string{"interface", "refcnt", "group", "family"}, `"group":"ff15::1:4"`},
+		{"-g --json", []string{"iface", "refcnt", "group", "family"}, `"group":"ff15::1:4"`},
 	} {
 		r := s.run(t, oursSide, invocation{args: strings.Fields(c.args)})
 		if r.status != "exit status 0" || r.stderr != "" {
@@ -667,7 +667,7 @@ func TestSystemViewsMasquerade(t *testing.T) {
 			`(?m)^prot   expire    initseq delta prevd source               destination          ports$`,
 			`(?m)^tcp +\d+:\d\d\.\d\d +0 +0 +0 172\.29\.1\.2 +172\.29\.2\.2 +\d+ -> echo \(\d+\)$`,
 		}},
-		{"-M --json", []string{`"protocol":"tcp"`, `"nat":\["snat"\]`, `"destination_port":7`, `"reply_destination":"172\.29\.2\.1"`}},
+		{"-M --json", []string{`"protocol":"tcp"`, `"nat":\["snat"\]`, `"dport":7`, `"reply_daddr":"172\.29\.2\.1"`}},
 	} {
 		got := router.run(t, oursSide, invocation{args: strings.Fields(c.args)})
 		if got.status != "exit status 0" || got.stderr != "" {

@@ -45,7 +45,7 @@ func (c *Classic) groupHost(g *snapshot.Group) string {
 
 // GroupJSON is the stable machine form of one multicast membership.
 type GroupJSON struct {
-	Interface string `json:"interface"`
+	Interface string `json:"iface"`
 	RefCnt    int32  `json:"refcnt"`
 	Group     string `json:"group"`  // numeric
 	Family    string `json:"family"` // inet, inet6

@@ -67,8 +67,8 @@ func TestGroupJSON(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, b.String())
 	}
 	want := []map[string]any{
-		{"interface": "lo", "refcnt": float64(1), "group": "224.0.0.1", "family": "inet"},
-		{"interface": "v0", "refcnt": float64(2), "group": "ff02::1", "family": "inet6"},
+		{"iface": "lo", "refcnt": float64(1), "group": "224.0.0.1", "family": "inet"},
+		{"iface": "v0", "refcnt": float64(2), "group": "ff02::1", "family": "inet6"},
 	}
 	if len(v) != 3 || v[0]["protocol"] != "tcp" {
 		t.Fatalf("array %v", v)
@@ -80,7 +80,7 @@ func TestGroupJSON(t *testing.T) {
 	j = NewJSONWriter(&b, c)
 	j.Group(&snapshot.Group{Family: snapshot.FamilyInet, Iface: "lo", Addr: netip.MustParseAddr("224.0.0.1"), Users: 1})
 	j.Close()
-	if got := b.String(); got != "[\n{\"interface\":\"lo\",\"refcnt\":1,\"group\":\"224.0.0.1\",\"family\":\"inet\"}\n]\n" {
+	if got := b.String(); got != "[\n{\"iface\":\"lo\",\"refcnt\":1,\"group\":\"224.0.0.1\",\"family\":\"inet\"}\n]\n" {
 		t.Errorf("groups alone: %q", got)
 	}
 }

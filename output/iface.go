@@ -503,7 +503,7 @@ func hwAllZero(b []byte, n int) bool {
 // -e. They are the kernel's counters, also for a 15-byte name, for which
 // netstat's text shows zeros.
 type InterfaceJSON struct {
-	Name      string   `json:"name"`
+	Name      string   `json:"iface"`
 	MTU       int32    `json:"mtu"`
 	RxOK      *uint64  `json:"rx_ok,omitempty"`
 	RxErr     *uint64  `json:"rx_err,omitempty"`
@@ -519,7 +519,7 @@ type InterfaceJSON struct {
 	// -e only.
 	FlagsValue   *int16           `json:"flags_value,omitempty"` // the signed 16-bit flag word
 	Inet         *InterfaceInet   `json:"inet,omitempty"`
-	Inet6        []InterfaceInet6 `json:"inet6,omitempty"`
+	Inet6        []InterfaceInet6 `json:"inet6,omitzero"`
 	HWType       string           `json:"hw_type,omitempty"` // ether, loop, unspec, ...
 	HWAddress    string           `json:"hw_address,omitempty"`
 	TxQueueLen   *int32           `json:"tx_queue_len,omitempty"`
@@ -577,6 +577,7 @@ func NewInterfaceJSON(ifc *snapshot.Interface, kernel *snapshot.NetDevStats, ine
 		}
 		j.Inet = in
 	}
+	j.Inet6 = []InterfaceInet6{}
 	var st inet6State
 	for _, l := range st.lines(inet6, ifc.Name) {
 		j.Inet6 = append(j.Inet6, InterfaceInet6{Address: host6(l.addr), PrefixLen: l.prefixLen, ScopeID: l.scope, Scope: l.tags})

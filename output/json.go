@@ -14,10 +14,10 @@ import (
 type SocketJSON struct {
 	Protocol      string     `json:"protocol"` // tcp, udp, udplite, raw, unix
 	Family        string     `json:"family"`   // inet, inet6, unix
-	LocalAddress  string     `json:"local_address,omitempty"`
-	LocalPort     *uint16    `json:"local_port,omitempty"`
-	RemoteAddress string     `json:"remote_address,omitempty"`
-	RemotePort    *uint16    `json:"remote_port,omitempty"`
+	LocalAddress  string     `json:"laddr,omitempty"`
+	LocalPort     *uint16    `json:"lport,omitempty"`
+	RemoteAddress string     `json:"raddr,omitempty"`
+	RemotePort    *uint16    `json:"rport,omitempty"`
 	State         string     `json:"state"`
 	RecvQ         *uint64    `json:"recv_q,omitempty"`
 	SendQ         *uint64    `json:"send_q,omitempty"`
@@ -30,12 +30,13 @@ type SocketJSON struct {
 	Timer         *TimerJSON `json:"timer,omitempty"`
 	// UNIX sockets.
 	RefCount *uint64  `json:"refcnt,omitempty"`
-	Flags    []string `json:"flags,omitempty"`
+	Flags    []string `json:"flags,omitzero"` // [] when none; absent for Internet sockets
 	Type     string   `json:"type,omitempty"`
 	Path     *string  `json:"path,omitempty"`
-	// LifetimeMS is set on rows of connections that opened and closed
-	// between two refreshes (-c --recent); their state is CLOSED.
-	LifetimeMS *float64 `json:"lifetime_ms,omitempty"`
+	// DurationMS is set on rows of connections that opened and closed
+	// between two refreshes (-c --recent): how long they lived, as life's
+	// duration_ms. Their state is CLOSED.
+	DurationMS *float64 `json:"duration_ms,omitempty"`
 }
 
 // TimerJSON is an Internet socket's timer (netstat -o).
@@ -125,7 +126,7 @@ func (j *JSONWriter) Ghost(s *snapshot.Socket, owner *snapshot.Owner, lifetimeMs
 	j.c.owners = saved
 	row.State = "CLOSED"
 	row.Timer = nil
-	row.LifetimeMS = &lifetimeMs
+	row.DurationMS = &lifetimeMs
 	return j.arr.Add(row)
 }
 
@@ -156,6 +157,7 @@ func (c *Classic) socketJSON(s *snapshot.Socket) SocketJSON {
 		out.RefCount = &rc
 		out.Path = &path
 		out.Type = unixTypeName(s.Type)
+		out.Flags = []string{}
 		out.State = unixStateName(s)
 		if out.State == "" {
 			out.State = "UNCONNECTED"

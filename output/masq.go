@@ -90,21 +90,21 @@ type MasqJSON struct {
 	Protocol        string  `json:"protocol"`
 	Family          string  `json:"family"`
 	ExpiresSeconds  float64 `json:"expires_seconds"`
-	Source          string  `json:"source"`
-	SourcePort      uint16  `json:"source_port"`
-	Destination     string  `json:"destination"`
-	DestinationPort uint16  `json:"destination_port"`
-	MasqPort        uint16  `json:"masq_port"`
+	Source          string  `json:"saddr"`
+	SourcePort      uint16  `json:"sport"`
+	Destination     string  `json:"daddr"`
+	DestinationPort uint16  `json:"dport"`
+	MasqPort        uint16  `json:"mport"`
 	InitSeq         uint64  `json:"initseq"`
 	Delta           int16   `json:"delta"`
 	PrevDelta       *int16  `json:"prevd,omitempty"`
 	// From conntrack: which side was translated ("snat", "dnat"), the
 	// reply direction as the kernel tracks it, and the protocol state.
-	NAT                  []string `json:"nat,omitempty"`
-	ReplySource          string   `json:"reply_source,omitempty"`
-	ReplySourcePort      *uint16  `json:"reply_source_port,omitempty"`
-	ReplyDestination     string   `json:"reply_destination,omitempty"`
-	ReplyDestinationPort *uint16  `json:"reply_destination_port,omitempty"`
+	NAT                  []string `json:"nat,omitzero"`
+	ReplySource          string   `json:"reply_saddr,omitempty"`
+	ReplySourcePort      *uint16  `json:"reply_sport,omitempty"`
+	ReplyDestination     string   `json:"reply_daddr,omitempty"`
+	ReplyDestinationPort *uint16  `json:"reply_dport,omitempty"`
 	State                string   `json:"state,omitempty"`
 }
 
@@ -120,6 +120,7 @@ func NewMasqJSON(m *snapshot.Masq, hasPDelta bool) MasqJSON {
 		out.PrevDelta = &pd
 	}
 	if ct := m.Conntrack; ct != nil {
+		out.NAT = []string{}
 		if ct.SNAT() {
 			out.NAT = append(out.NAT, "snat")
 		}

@@ -70,12 +70,12 @@ func TestMasqJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []map[string]any{
-		{"protocol": "tcp", "family": "inet", "expires_seconds": 120.0, "source": "10.0.0.2", "source_port": 40000.0,
-			"destination": "192.0.2.1", "destination_port": 80.0, "masq_port": 40001.0, "initseq": 0.0, "delta": 0.0, "prevd": 0.0,
-			"nat": []any{"snat"}, "reply_source": "192.0.2.1", "reply_source_port": 80.0, "reply_destination": "198.51.100.1",
-			"reply_destination_port": 40001.0, "state": "ESTABLISHED"},
-		{"protocol": "udp", "family": "inet", "expires_seconds": 2.5, "source": "10.0.0.3", "source_port": 1.0,
-			"destination": "10.0.0.4", "destination_port": 2.0, "masq_port": 3.0, "initseq": 0.0, "delta": 0.0},
+		{"protocol": "tcp", "family": "inet", "expires_seconds": 120.0, "saddr": "10.0.0.2", "sport": 40000.0,
+			"daddr": "192.0.2.1", "dport": 80.0, "mport": 40001.0, "initseq": 0.0, "delta": 0.0, "prevd": 0.0,
+			"nat": []any{"snat"}, "reply_saddr": "192.0.2.1", "reply_sport": 80.0, "reply_daddr": "198.51.100.1",
+			"reply_dport": 40001.0, "state": "ESTABLISHED"},
+		{"protocol": "udp", "family": "inet", "expires_seconds": 2.5, "saddr": "10.0.0.3", "sport": 1.0,
+			"daddr": "10.0.0.4", "dport": 2.0, "mport": 3.0, "initseq": 0.0, "delta": 0.0},
 	}
 	if diff := cmp.Diff(want, v); diff != "" {
 		t.Errorf("JSON (-want +got):\n%s", diff)

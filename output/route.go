@@ -463,7 +463,7 @@ type RouteJSON struct {
 	Flags     string   `json:"flags"`
 	FlagNames []string `json:"flag_names"`
 	Metric    int32    `json:"metric"`
-	Ref       int32    `json:"ref"`
+	Ref       int32    `json:"refcnt"`
 	Use       int32    `json:"use"`
 	Iface     string   `json:"iface"`
 	// MSS (the kernel's MTU column), Window and IRTT: IPv4 only.

@@ -247,10 +247,10 @@ func TestRouteJSON(t *testing.T) {
 		Gateway: netip.IPv4Unspecified(), Source: netip.MustParseAddr("127.0.0.2"), SpecDst: netip.MustParseAddr("127.0.0.3")}, snapshot.RouteCacheLayout22))
 	arr.Close()
 	want := `[
-{"family":"inet","table":"fib","destination":"10.20.0.0","genmask":"255.255.0.0","prefix_len":16,"gateway":"192.168.50.1","flags":"UG","flag_names":["up","gateway"],"metric":100,"ref":1,"use":7,"iface":"v0","mss":1400,"window":32000,"irtt":50},
-{"family":"inet","table":"fib","destination":"10.20.0.0","genmask":"255.0.255.0","gateway":"0.0.0.0","flags":"!","flag_names":["up","reject"],"metric":100,"ref":1,"use":7,"iface":"*","mss":1400,"window":32000,"irtt":50},
-{"family":"inet6","table":"fib","destination":"2001:db8::","prefix_len":32,"gateway":"::","flags":"Un","flag_names":["up","nonexthop"],"metric":-1,"ref":0,"use":0,"iface":"lo"},
-{"family":"inet","table":"cache","destination":"127.0.0.1","source":"127.0.0.2","gateway":"0.0.0.0","flags":"","flag_names":[],"metric":0,"ref":0,"use":0,"iface":"","mss":0,"window":0,"irtt":0,"tos":0,"hhref":0,"hhuptod":0,"specdst":"127.0.0.3"}
+{"family":"inet","table":"fib","destination":"10.20.0.0","genmask":"255.255.0.0","prefix_len":16,"gateway":"192.168.50.1","flags":"UG","flag_names":["up","gateway"],"metric":100,"refcnt":1,"use":7,"iface":"v0","mss":1400,"window":32000,"irtt":50},
+{"family":"inet","table":"fib","destination":"10.20.0.0","genmask":"255.0.255.0","gateway":"0.0.0.0","flags":"!","flag_names":["up","reject"],"metric":100,"refcnt":1,"use":7,"iface":"*","mss":1400,"window":32000,"irtt":50},
+{"family":"inet6","table":"fib","destination":"2001:db8::","prefix_len":32,"gateway":"::","flags":"Un","flag_names":["up","nonexthop"],"metric":-1,"refcnt":0,"use":0,"iface":"lo"},
+{"family":"inet","table":"cache","destination":"127.0.0.1","source":"127.0.0.2","gateway":"0.0.0.0","flags":"","flag_names":[],"metric":0,"refcnt":0,"use":0,"iface":"","mss":0,"window":0,"irtt":0,"tos":0,"hhref":0,"hhuptod":0,"specdst":"127.0.0.3"}
 ]
 `
 	if diff := cmp.Diff(want, b.String()); diff != "" {

@@ -369,7 +369,7 @@ func TestInterfacesJSON(t *testing.T) {
 	}
 	byName := map[string]map[string]any{}
 	for _, r := range rows {
-		byName[r["name"].(string)] = r
+		byName[r["iface"].(string)] = r
 	}
 	if _, ok := byName["dn0"]; ok {
 		t.Error("an interface that is down is listed without -a")
@@ -388,7 +388,7 @@ func TestInterfacesJSON(t *testing.T) {
 	// netstat shows zeros for a 15-byte name; JSON has the counters.
 	isWithKernel(t, &isFakeKernel{isFixtureKernel: k}, nil)
 	g = isRun("-i --json", Env{ProcRoot: filepath.Join(isIfaceFixtures, "hostile")})
-	if !strings.Contains(g.stdout, `{"name":"averylongifnam0","mtu":1500,"rx_ok":20,"rx_err":30,`) {
+	if !strings.Contains(g.stdout, `{"iface":"averylongifnam0","mtu":1500,"rx_ok":20,"rx_err":30,`) {
 		t.Errorf("15-byte name: the kernel's counters are missing:\n%s", g.stdout)
 	}
 
@@ -399,7 +399,7 @@ func TestInterfacesJSON(t *testing.T) {
 		t.Fatalf("%v:\n%s", err, g.stdout)
 	}
 	for _, r := range rows {
-		byName[r["name"].(string)] = r
+		byName[r["iface"].(string)] = r
 	}
 	tun := byName["tun7"]
 	if tun == nil || tun["hw_type"] != "unspec" || tun["inet"].(map[string]any)["destination"] != "10.200.0.2" {

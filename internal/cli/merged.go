@@ -111,7 +111,7 @@ func ownerKey(r *liveRow) (string, int) {
 // ephemeral ports towards one remote endpoint: the kernel needs a distinct
 // local port per (local address, remote address:port).
 type portPressure struct {
-	Local    string  `json:"local_address"`
+	Local    string  `json:"laddr"`
 	Remote   string  `json:"remote"`
 	TimeWait int     `json:"time_wait"`
 	InUse    int     `json:"in_use"` // all sockets with an ephemeral local port
@@ -148,7 +148,7 @@ type twSummary struct {
 }
 
 func summarize(rows []liveRow, lo, hi int, topN int) twSummary {
-	sum := twSummary{PortRange: [2]int{lo, hi}}
+	sum := twSummary{PortRange: [2]int{lo, hi}, Pressure: []portPressure{}}
 	byOwner := map[string]*count{}
 	byRemote := map[string]*count{}
 	type pk struct {
