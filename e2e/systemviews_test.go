@@ -389,6 +389,11 @@ func checkJSON(t *testing.T, s *scenario) {
 		if c.want != "" && !strings.Contains(r.stdout, c.want) {
 			t.Errorf("%s: no element with %s:\n%s", c.args, c.want, r.stdout)
 		}
+		kind := "routes"
+		if strings.HasPrefix(c.args, "-g") {
+			kind = "groups"
+		}
+		validateArray(t, kind, "bpfnetstat "+c.args, r.stdout)
 	}
 }
 
@@ -677,6 +682,9 @@ func TestSystemViewsMasquerade(t *testing.T) {
 			if !regexp.MustCompile(p).MatchString(got.stdout) {
 				t.Errorf("bpfnetstat %s shows nothing matching %s:\n%s", c.args, p, showEnds(got.stdout))
 			}
+		}
+		if strings.HasSuffix(c.args, "--json") {
+			validateArray(t, "masquerade", "bpfnetstat "+c.args, got.stdout)
 		}
 	}
 	// /proc/net/nf_conntrack, the fallback without netlink, says the same.
