@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -166,19 +167,6 @@ const (
 	unixNoSpace   = 0x40000 // __SO_NOSPACE
 )
 
-var tcpStates = [...]string{
-	"", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
-	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
-}
-
-// TCPStateName is the netstat name of a kernel TCP state number.
-func TCPStateName(state uint8) string {
-	if int(state) < len(tcpStates) {
-		return tcpStates[state]
-	}
-	return "UNKNOWN"
-}
-
 // protoName is the Proto column text of an Internet row.
 func protoName(s *snapshot.Socket) string {
 	v6 := s.Family == snapshot.FamilyInet6
@@ -242,7 +230,7 @@ func (c *Classic) InetRow(s *snapshot.Socket) []byte {
 	b = append(b, ' ')
 	switch s.Proto {
 	case snapshot.ProtoTCP:
-		b = appendLeft(b, TCPStateName(s.State), 11)
+		b = appendLeft(b, conn.State(s.State).String(), 11)
 	case snapshot.ProtoRaw:
 		b = appendLeft(b, strconv.Itoa(int(s.State)), 11)
 	default:

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bpfnetstat/bpfnetstat/conn"
 )
 
 // Live runs a tracer in the background and keeps its connection table
@@ -50,8 +52,8 @@ func (l *Live) run() {
 		l.mu.Lock()
 		tr, ok := l.table.Apply(ev)
 		if ok {
-			if tr.OldState == stateClose && (tr.NewState == stateSynSent || tr.NewState == stateSynRecv) ||
-				tr.OldState == stateListen && tr.NewState == stateSynRecv {
+			if tr.OldState == conn.TCPClose && (tr.NewState == conn.TCPSynSent || tr.NewState == conn.TCPSynRecv) ||
+				tr.OldState == conn.TCPListen && tr.NewState == conn.TCPSynRecv {
 				l.opens.Add(1)
 			}
 			if tr.NewlyDone && !tr.Conn.Listener {
@@ -84,7 +86,7 @@ var monoBase, monoStart = func() (uint64, time.Time) {
 }()
 
 // MonotonicNow is CLOCK_MONOTONIC in ns, the clock of bpf_ktime_get_ns
-// and of every time in Event, Conn and Transition. It is read through Go's
+// and of every time in Event, conn.Conn and conn.Transition. It is read through Go's
 // own monotonic clock (the same CLOCK_MONOTONIC, through the vDSO): a
 // clock_gettime system call per event cost the tracer 14% of its CPU. It
 // lags the kernel's by the few hundred ns between the two first reads,
@@ -111,23 +113,23 @@ func (l *Live) Counters() (Counters, error) { return l.tr.Counters() }
 func (l *Live) Rates() (opens, closes uint64) { return l.opens.Load(), l.closes.Load() }
 
 // ByTuple returns a copy of the connection with a 4-tuple.
-func (l *Live) ByTuple(local, remote netip.AddrPort) (Conn, bool) {
+func (l *Live) ByTuple(local, remote netip.AddrPort) (conn.Conn, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, ok := l.table.ByTuple(local, remote)
 	if !ok {
-		return Conn{}, false
+		return conn.Conn{}, false
 	}
 	return *c, true
 }
 
 // ByCookie returns a copy of the connection with a socket cookie.
-func (l *Live) ByCookie(cookie uint64) (Conn, bool) {
+func (l *Live) ByCookie(cookie uint64) (conn.Conn, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	c, ok := l.table.Get(cookie)
 	if !ok {
-		return Conn{}, false
+		return conn.Conn{}, false
 	}
 	return *c, true
 }
@@ -148,7 +150,7 @@ func NewSeen() *Seen {
 // connections that no listing has shown open or as a ghost, and marks them
 // shown: the connections that lived and died between two looks, each
 // returned exactly once.
-func (l *Live) TakeGhosts(seen *Seen) []Conn {
+func (l *Live) TakeGhosts(seen *Seen) []conn.Conn {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k := range seen.Cookies {
@@ -161,8 +163,8 @@ func (l *Live) TakeGhosts(seen *Seen) []Conn {
 			c.Shown = true
 		}
 	}
-	var out []Conn
-	l.table.Each(func(c *Conn) {
+	var out []conn.Conn
+	l.table.Each(func(c *conn.Conn) {
 		if c.Closed && !c.Shown && !c.Listener {
 			c.Shown = true
 			out = append(out, *c)

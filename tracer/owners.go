@@ -3,6 +3,7 @@ package tracer
 import (
 	"net/netip"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -64,7 +65,7 @@ func (o *Owners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 	if o.live != nil {
 		// The timewait socket keeps the connection's cookie: an exact join
 		// where the snapshot came from sock_diag; the 4-tuple otherwise.
-		lookup := func() (Conn, bool) {
+		lookup := func() (conn.Conn, bool) {
 			if s.Cookie != 0 {
 				if c, ok := o.live.ByCookie(s.Cookie); ok {
 					return c, true
@@ -98,7 +99,7 @@ func (o *Owners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 }
 
 // name is netstat's program name for a PID while it lives, else its comm.
-func (o *Owners) name(p Process) string {
+func (o *Owners) name(p conn.Process) string {
 	if n, ok := o.names[p.PID]; ok {
 		return n
 	}

@@ -1,5 +1,7 @@
 package tracer
 
+import "github.com/bpfnetstat/bpfnetstat/conn"
+
 // Stream turns raw events into attributed transitions. A server socket's
 // early transitions (LISTEN -> SYN_RECV -> ESTABLISHED, all in softirq) are
 // held back until accept() names the process that takes the connection, so
@@ -16,7 +18,7 @@ type Stream struct {
 
 type held struct {
 	since uint64
-	trs   []Transition
+	trs   []conn.Transition
 }
 
 // NewStream returns a stream over a table.
@@ -29,12 +31,12 @@ func NewStream(t *Table, holdNs uint64) *Stream {
 
 // waitingForAccept reports whether a connection's owner may still change
 // to its acceptor.
-func waitingForAccept(c *Conn) bool {
-	return c.Direction == DirPassive && c.OwnerSource.rank() < OwnerAccept.rank() && c.OwnerSource != OwnerSnapshot
+func waitingForAccept(c *conn.Conn) bool {
+	return c.Direction == conn.DirPassive && trust(c.OwnerSource) < trust(conn.OwnerAccept) && c.OwnerSource != conn.OwnerSnapshot
 }
 
 // Push folds one event in and emits the transitions that are ready, in order.
-func (s *Stream) Push(ev *Event, emit func(*Transition)) {
+func (s *Stream) Push(ev *Event, emit func(*conn.Transition)) {
 	tr, ok := s.Table.Apply(ev)
 	c, known := s.Table.Get(ev.Cookie)
 	h := s.pending[ev.Cookie]
@@ -70,7 +72,7 @@ func (s *Stream) Push(ev *Event, emit func(*Transition)) {
 }
 
 // release emits a held connection's transitions with its current owner.
-func (s *Stream) release(cookie uint64, c *Conn, emit func(*Transition)) {
+func (s *Stream) release(cookie uint64, c *conn.Conn, emit func(*conn.Transition)) {
 	h := s.pending[cookie]
 	if h == nil {
 		return
@@ -85,7 +87,7 @@ func (s *Stream) release(cookie uint64, c *Conn, emit func(*Transition)) {
 
 // Flush releases connections held longer than the hold time (all of them
 // when nowNs is ^0), in the order they were first held.
-func (s *Stream) Flush(nowNs uint64, emit func(*Transition)) {
+func (s *Stream) Flush(nowNs uint64, emit func(*conn.Transition)) {
 	keep := s.order[:0]
 	for _, cookie := range s.order {
 		h, ok := s.pending[cookie]

@@ -3,79 +3,8 @@ package tracer
 import (
 	"net/netip"
 
-	"github.com/bpfnetstat/bpfnetstat/snapshot"
+	"github.com/bpfnetstat/bpfnetstat/conn"
 )
-
-// TCP states, as the kernel numbers them.
-const (
-	stateEstablished = 1
-	stateSynSent     = 2
-	stateSynRecv     = 3
-	stateFinWait1    = 4
-	stateFinWait2    = 5
-	stateTimeWait    = 6
-	stateClose       = 7
-	stateCloseWait   = 8
-	stateLastAck     = 9
-	stateListen      = 10
-	stateClosing     = 11
-)
-
-// Conn is one connection in the table.
-type Conn struct {
-	Cookie      uint64
-	Family      snapshot.Family
-	Local       netip.AddrPort
-	Remote      netip.AddrPort
-	NetNS       uint32
-	State       uint8
-	Owner       Process
-	OwnerSource OwnerSource
-	Direction   Direction
-	BirthNs     uint64 // monotonic ns; 0 if older than the tracer
-	StateNs     uint64 // when it entered State
-	Closed      bool
-	CloseNs     uint64
-	// At close: the application's payload bytes, retransmitted segments,
-	// smoothed RTT and, for a failed connect, the socket error.
-	TxBytes, RxBytes uint64
-	Retransmits      uint32
-	SRTTus           uint32
-	Err              int32
-	// ViaTimeWait is set when the connection closed into TIME_WAIT (so its
-	// timewait socket, which keeps the cookie, still stands in the tables).
-	ViaTimeWait bool
-	// Listener is set for a listening socket (not a connection).
-	Listener bool
-	// Shown is set once a refreshing view has listed the connection, live
-	// or as a ghost row.
-	Shown bool
-
-	lastNs uint64
-}
-
-// DurationNs is the connection's life from first sight to close (or to nowNs).
-func (c *Conn) DurationNs(nowNs uint64) uint64 {
-	end := nowNs
-	if c.Closed {
-		end = c.CloseNs
-	}
-	if c.BirthNs == 0 || end < c.BirthNs {
-		return 0
-	}
-	return end - c.BirthNs
-}
-
-// Transition is a state change with everything a trace line needs.
-type Transition struct {
-	Conn      Conn // a copy, as of this transition
-	OldState  uint8
-	NewState  uint8
-	TimeNs    uint64
-	InOldNs   uint64 // time spent in OldState, 0 if unknown
-	CurPID    uint32 // the task that was on the CPU
-	NewlyDone bool   // this transition closed the connection
-}
 
 // TableConfig bounds the table.
 type TableConfig struct {
@@ -93,15 +22,15 @@ type TableConfig struct {
 // safe for concurrent use.
 type Table struct {
 	cfg   TableConfig
-	conns map[uint64]*Conn
+	conns map[uint64]*conn.Conn
 	// Evictions counts connections dropped because the table was full.
 	Evictions uint64
 	// listeners maps a listening address to its owner, for children of
 	// listeners that the tracer did not see start.
-	listeners map[netip.AddrPort]Process
+	listeners map[netip.AddrPort]conn.Process
 	// tuples maps the 4-tuple of sockets seen in a start-up snapshot to
 	// their owner, for connections older than the tracer.
-	tuples map[[2]netip.AddrPort]Process
+	tuples map[[2]netip.AddrPort]conn.Process
 	// byTuple finds a connection by its 4-tuple (local, remote), for joining
 	// /proc rows, which have no cookie.
 	byTuple map[[2]netip.AddrPort]uint64
@@ -120,20 +49,20 @@ func NewTable(cfg TableConfig) *Table {
 	if cfg.TimeWaitNs == 0 {
 		cfg.TimeWaitNs = 60e9
 	}
-	return &Table{cfg: cfg, conns: make(map[uint64]*Conn), listeners: make(map[netip.AddrPort]Process), tuples: make(map[[2]netip.AddrPort]Process), byTuple: make(map[[2]netip.AddrPort]uint64)}
+	return &Table{cfg: cfg, conns: make(map[uint64]*conn.Conn), listeners: make(map[netip.AddrPort]conn.Process), tuples: make(map[[2]netip.AddrPort]conn.Process), byTuple: make(map[[2]netip.AddrPort]uint64)}
 }
 
 // Len is the number of connections held, closed ones included.
 func (t *Table) Len() int { return len(t.conns) }
 
 // Get returns the connection with a cookie.
-func (t *Table) Get(cookie uint64) (*Conn, bool) {
+func (t *Table) Get(cookie uint64) (*conn.Conn, bool) {
 	c, ok := t.conns[cookie]
 	return c, ok
 }
 
 // ByTuple returns the connection with a 4-tuple.
-func (t *Table) ByTuple(local, remote netip.AddrPort) (*Conn, bool) {
+func (t *Table) ByTuple(local, remote netip.AddrPort) (*conn.Conn, bool) {
 	cookie, ok := t.byTuple[[2]netip.AddrPort{local, remote}]
 	if !ok {
 		return nil, false
@@ -141,7 +70,7 @@ func (t *Table) ByTuple(local, remote netip.AddrPort) (*Conn, bool) {
 	return t.Get(cookie)
 }
 
-func (t *Table) forget(c *Conn) {
+func (t *Table) forget(c *conn.Conn) {
 	delete(t.conns, c.Cookie)
 	k := [2]netip.AddrPort{c.Local, c.Remote}
 	if t.byTuple[k] == c.Cookie {
@@ -150,43 +79,46 @@ func (t *Table) forget(c *Conn) {
 }
 
 // Each calls fn for every connection.
-func (t *Table) Each(fn func(*Conn)) {
+func (t *Table) Each(fn func(*conn.Conn)) {
 	for _, c := range t.conns {
 		fn(c)
 	}
 }
 
-// SeedOwner records the owner of a socket that existed before the tracer
-// (from /proc or sock_diag), unless a better owner is known.
-func (t *Table) SeedOwner(cookie uint64, local, remote netip.AddrPort, state uint8, p Process) {
-	c := t.conn(cookie, 0)
-	if c == nil {
-		return
-	}
-	if !c.Local.IsValid() {
-		c.Local, c.Remote, c.State = local, remote, state
-	}
-	setOwner(c, p, OwnerSnapshot)
-}
-
 // SeedTuple records the owner of a connection seen in a start-up snapshot,
 // for joining by 4-tuple when the tracer first sees it.
-func (t *Table) SeedTuple(local, remote netip.AddrPort, p Process) {
+func (t *Table) SeedTuple(local, remote netip.AddrPort, p conn.Process) {
 	t.tuples[[2]netip.AddrPort{local, remote}] = p
 }
 
 // SeedListener records the owner of a listening socket seen in a snapshot.
-func (t *Table) SeedListener(local netip.AddrPort, p Process) {
+func (t *Table) SeedListener(local netip.AddrPort, p conn.Process) {
 	t.listeners[local] = p
 }
 
-func setOwner(c *Conn, p Process, src OwnerSource) {
-	if src.rank() >= c.OwnerSource.rank() && (src != OwnerNone) {
+// trust orders owner sources: an exact owner is never replaced by a weaker
+// guess that arrives later.
+func trust(s conn.OwnerSource) int {
+	switch s {
+	case conn.OwnerConnect, conn.OwnerAccept:
+		return 4
+	case conn.OwnerSnapshot:
+		return 3
+	case conn.OwnerClose:
+		return 2
+	case conn.OwnerListener, conn.OwnerListen:
+		return 1
+	}
+	return 0
+}
+
+func setOwner(c *conn.Conn, p conn.Process, src conn.OwnerSource) {
+	if trust(src) >= trust(c.OwnerSource) && (src != conn.OwnerNone) {
 		c.Owner, c.OwnerSource = p, src
 	}
 }
 
-func (t *Table) conn(cookie uint64, nowNs uint64) *Conn {
+func (t *Table) conn(cookie uint64, nowNs uint64) *conn.Conn {
 	c, ok := t.conns[cookie]
 	if ok {
 		return c
@@ -197,7 +129,7 @@ func (t *Table) conn(cookie uint64, nowNs uint64) *Conn {
 	if len(t.conns) >= t.cfg.MaxConns && !t.evict(nowNs) {
 		return nil
 	}
-	c = &Conn{Cookie: cookie, Direction: DirUnknown}
+	c = &conn.Conn{Cookie: cookie, Direction: conn.DirUnknown}
 	t.conns[cookie] = c
 	return c
 }
@@ -249,7 +181,7 @@ func (t *Table) Expire(nowNs uint64) int {
 
 // Apply folds an event into the table. For a state event it returns the
 // transition (ok true); an accept event only updates the owner.
-func (t *Table) Apply(ev *Event) (tr Transition, ok bool) {
+func (t *Table) Apply(ev *Event) (tr conn.Transition, ok bool) {
 	if ev.Cookie == 0 {
 		return tr, false
 	}
@@ -257,7 +189,6 @@ func (t *Table) Apply(ev *Event) (tr Transition, ok bool) {
 	if c == nil {
 		return tr, false
 	}
-	c.lastNs = ev.TimeNs
 	c.Family = ev.Family
 	c.NetNS = ev.NetNS
 	// The kernel clears the local port once the socket leaves its hash
@@ -271,20 +202,20 @@ func (t *Table) Apply(ev *Event) (tr Transition, ok bool) {
 	if c.Local.Port() != 0 && c.Remote.Port() != 0 {
 		t.byTuple[[2]netip.AddrPort{c.Local, c.Remote}] = c.Cookie
 	}
-	if ev.Direction != DirUnknown {
+	if ev.Direction != conn.DirUnknown {
 		c.Direction = ev.Direction
 	}
-	if ev.BirthNs != 0 && (c.BirthNs == 0 || ev.Direction != DirUnknown) {
+	if ev.BirthNs != 0 && (c.BirthNs == 0 || ev.Direction != conn.DirUnknown) {
 		c.BirthNs = ev.BirthNs
 	}
 	src := ev.OwnerSource
-	if src == OwnerListen && ev.Kind == KindState && ev.NewState != stateListen && ev.OldState != stateListen {
-		src = OwnerListener
+	if src == conn.OwnerListen && ev.Kind == KindState && ev.NewState != conn.TCPListen && ev.OldState != conn.TCPListen {
+		src = conn.OwnerListener
 	}
 	setOwner(c, ev.Owner, src)
-	if c.OwnerSource.rank() < OwnerSnapshot.rank() {
+	if trust(c.OwnerSource) < trust(conn.OwnerSnapshot) {
 		if p, ok := t.tuples[[2]netip.AddrPort{c.Local, c.Remote}]; ok {
-			setOwner(c, p, OwnerSnapshot)
+			setOwner(c, p, conn.OwnerSnapshot)
 		}
 	}
 
@@ -295,28 +226,28 @@ func (t *Table) Apply(ev *Event) (tr Transition, ok bool) {
 		return tr, false
 	}
 
-	if c.BirthNs == 0 && ev.OldState == stateClose && ev.NewState == stateSynSent {
+	if c.BirthNs == 0 && ev.OldState == conn.TCPClose && ev.NewState == conn.TCPSynSent {
 		c.BirthNs = ev.TimeNs
 	}
-	if ev.OldState == stateListen && ev.NewState == stateSynRecv {
-		c.Direction = DirPassive
+	if ev.OldState == conn.TCPListen && ev.NewState == conn.TCPSynRecv {
+		c.Direction = conn.DirPassive
 		if c.BirthNs == 0 {
 			c.BirthNs = ev.TimeNs
 		}
-		if c.OwnerSource == OwnerNone {
+		if c.OwnerSource == conn.OwnerNone {
 			if p, ok := t.listeners[ev.Local]; ok {
-				setOwner(c, p, OwnerListener)
+				setOwner(c, p, conn.OwnerListener)
 			} else if p, ok := t.listeners[netip.AddrPortFrom(unspecified(ev.Local.Addr()), ev.Local.Port())]; ok {
-				setOwner(c, p, OwnerListener)
+				setOwner(c, p, conn.OwnerListener)
 			}
 		}
 	}
-	if ev.NewState == stateListen {
+	if ev.NewState == conn.TCPListen {
 		c.Listener = true
 		t.listeners[ev.Local] = c.Owner
 	}
 
-	tr = Transition{OldState: ev.OldState, NewState: ev.NewState, TimeNs: ev.TimeNs, CurPID: ev.CurPID}
+	tr = conn.Transition{OldState: ev.OldState, NewState: ev.NewState, TimeNs: ev.TimeNs, CurPID: ev.CurPID}
 	switch {
 	case ev.StateNs != 0 && ev.TimeNs >= ev.StateNs:
 		tr.InOldNs = ev.TimeNs - ev.StateNs
@@ -332,13 +263,13 @@ func (t *Table) Apply(ev *Event) (tr Transition, ok bool) {
 	if ev.PeerFin && c.RxBytes > 0 {
 		c.RxBytes-- // tcp_fin(): the peer's FIN took one sequence number
 	}
-	if ev.NewState == stateClose && !c.Closed {
+	if ev.NewState == conn.TCPClose && !c.Closed {
 		c.Closed = true
 		c.CloseNs = ev.TimeNs
 		c.Err = ev.SkErr
-		c.ViaTimeWait = ev.OldState == stateFinWait2 || ev.OldState == stateClosing || ev.OldState == stateFinWait1
+		c.ViaTimeWait = ev.OldState == conn.TCPFinWait2 || ev.OldState == conn.TCPClosing || ev.OldState == conn.TCPFinWait1
 		tr.NewlyDone = true
-		if ev.OldState == stateListen {
+		if ev.OldState == conn.TCPListen {
 			delete(t.listeners, c.Local)
 		}
 		tr.Conn = *c

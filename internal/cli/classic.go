@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/snapshot/names"
@@ -395,7 +396,7 @@ func (r *socketRun) ghostRows() {
 		if (v6 && r.o.arg != 0 && r.o.inet6 == 0) || (!v6 && r.o.arg != 0 && r.o.inet == 0) {
 			continue
 		}
-		s := snapshot.Socket{Proto: snapshot.ProtoTCP, Family: c.Family, Local: c.Local, Remote: c.Remote, State: 7, UID: int64(c.Owner.UID)}
+		s := snapshot.Socket{Proto: snapshot.ProtoTCP, Family: c.Family, Local: c.Local, Remote: c.Remote, State: uint8(conn.TCPClose), UID: int64(c.Owner.UID)}
 		if !r.render.InetListed(&s) {
 			continue
 		}
@@ -617,11 +618,11 @@ func (r *socketRun) inetRow(s *snapshot.Socket, bad *snapshot.LineError) {
 	// remnant does not count: the connection itself was never seen.
 	// A SYN_RECV row is the request socket, whose cookie the socket that
 	// accept() later returns does not inherit: it counts by 4-tuple.
-	if r.seen != nil && s.Proto == snapshot.ProtoTCP && s.State != 6 {
+	if r.seen != nil && s.Proto == snapshot.ProtoTCP && conn.State(s.State) != conn.TCPTimeWait {
 		if s.Cookie != 0 {
 			r.seen.Cookies[s.Cookie] = struct{}{}
 		}
-		if s.Cookie == 0 || s.State == 3 {
+		if s.Cookie == 0 || conn.State(s.State) == conn.TCPSynRecv {
 			r.seen.Tuples[[2]netip.AddrPort{s.Local, s.Remote}] = struct{}{}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
@@ -160,7 +161,7 @@ func summarize(rows []liveRow, lo, hi int, topN int) twSummary {
 		r := &rows[i]
 		s := &r.Sock
 		lp := int(s.Local.Port())
-		if s.State != 10 && lp >= lo && lp <= hi && s.Remote.Port() != 0 {
+		if conn.State(s.State) != conn.TCPListen && lp >= lo && lp <= hi && s.Remote.Port() != 0 {
 			k := pk{s.Local.Addr(), s.Remote}
 			p := press[k]
 			if p == nil {
@@ -168,11 +169,11 @@ func summarize(rows []liveRow, lo, hi int, topN int) twSummary {
 				press[k] = p
 			}
 			p.InUse++
-			if s.State == 6 {
+			if conn.State(s.State) == conn.TCPTimeWait {
 				p.TimeWait++
 			}
 		}
-		if s.State != 6 {
+		if conn.State(s.State) != conn.TCPTimeWait {
 			continue
 		}
 		sum.TimeWait++

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
@@ -64,7 +65,7 @@ func newTraceCmd(env Env, life bool) *cobra.Command {
 	return cmd
 }
 
-func (o *traceOptions) wants(c *tracer.Conn) bool {
+func (o *traceOptions) wants(c *conn.Conn) bool {
 	if o.V4 != o.V6 {
 		if o.V4 && c.Family != snapshot.FamilyInet && !c.Local.Addr().Is4In6() {
 			return false
@@ -170,7 +171,7 @@ func runTrace(o *traceOptions, env Env) error {
 	}
 	out.Flush()
 
-	emit := func(t *tracer.Transition) {
+	emit := func(t *conn.Transition) {
 		if !o.wants(&t.Conn) {
 			return
 		}
@@ -263,8 +264,8 @@ func seedFromSnapshot(table *tracer.Table, env Env) {
 			if !ok || s.Inode == 0 {
 				return
 			}
-			p := tracer.Process{PID: uint32(ow.PID), UID: uint32(s.UID), Comm: ow.Name}
-			if s.State == 10 {
+			p := conn.Process{PID: uint32(ow.PID), UID: uint32(s.UID), Comm: ow.Name}
+			if conn.State(s.State) == conn.TCPListen {
 				table.SeedListener(s.Local, p)
 			} else {
 				table.SeedTuple(s.Local, s.Remote, p)
@@ -277,8 +278,8 @@ func seedFromSnapshot(table *tracer.Table, env Env) {
 func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() error, sigs chan os.Signal, deadline <-chan time.Time) error {
 	type key struct{ l, r netip.AddrPort }
 	type seen struct {
-		state uint8
-		owner tracer.Process
+		state conn.State
+		owner conn.Process
 		since uint64
 		first uint64
 		fam   snapshot.Family
@@ -291,13 +292,13 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() er
 		now := tracer.MonotonicNow()
 		for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
 			fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
-				if s == nil || s.State == 10 {
+				if s == nil || conn.State(s.State) == conn.TCPListen {
 					return
 				}
 				k := key{s.Local, s.Remote}
-				v := seen{state: s.State, since: now, first: now, fam: s.Family}
+				v := seen{state: conn.State(s.State), since: now, first: now, fam: s.Family}
 				if ow, ok := owners.Lookup(s.Inode); ok && s.Inode != 0 {
-					v.owner = tracer.Process{PID: uint32(ow.PID), UID: uint32(s.UID), Comm: ow.Name}
+					v.owner = conn.Process{PID: uint32(ow.PID), UID: uint32(s.UID), Comm: ow.Name}
 				}
 				if p, ok := prev[k]; ok {
 					v.first = p.first
@@ -305,7 +306,7 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() er
 					if v.owner.PID == 0 {
 						v.owner = p.owner
 					}
-					if p.state != s.State {
+					if p.state != v.state {
 						v.since = now
 					}
 				}
@@ -314,9 +315,9 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() er
 		}
 		return cur
 	}
-	conn := func(k key, v seen) tracer.Conn {
-		return tracer.Conn{Family: v.fam, Local: k.l, Remote: k.r, State: v.state, Owner: v.owner,
-			OwnerSource: tracer.OwnerSnapshot, Direction: tracer.DirUnknown, BirthNs: v.first}
+	connOf := func(k key, v seen) conn.Conn {
+		return conn.Conn{Family: v.fam, Local: k.l, Remote: k.r, State: v.state, Owner: v.owner,
+			OwnerSource: conn.OwnerSnapshot, Direction: conn.DirUnknown, BirthNs: v.first}
 	}
 	if o.life {
 		w.LifeHeader()
@@ -342,24 +343,24 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() er
 			if !ok || p.state == v.state {
 				continue
 			}
-			c := conn(k, v)
+			c := connOf(k, v)
 			if !o.life && o.wants(&c) {
-				w.Trace(&tracer.Transition{Conn: c, OldState: p.state, NewState: v.state, TimeNs: now, InOldNs: now - p.since})
+				w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: v.state, TimeNs: now, InOldNs: now - p.since})
 			}
 		}
 		for k, p := range prev {
 			if _, ok := cur[k]; ok {
 				continue
 			}
-			c := conn(k, p)
-			c.Closed, c.CloseNs, c.State = true, now, 7
+			c := connOf(k, p)
+			c.Closed, c.CloseNs, c.State = true, now, conn.TCPClose
 			if !o.wants(&c) {
 				continue
 			}
 			if o.life {
 				w.Life(&c)
 			} else {
-				w.Trace(&tracer.Transition{Conn: c, OldState: p.state, NewState: 7, TimeNs: now, InOldNs: now - p.since, NewlyDone: true})
+				w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: conn.TCPClose, TimeNs: now, InOldNs: now - p.since, NewlyDone: true})
 			}
 		}
 		prev = cur

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/output"
 )
 
@@ -197,7 +198,12 @@ func readKeys(in io.Reader, keys chan<- byte) {
 	}
 }
 
-var stateOrder = map[uint8]int{1: 0, 2: 1, 3: 2, 4: 3, 5: 4, 8: 5, 9: 6, 11: 7, 6: 8, 7: 9, 10: 10}
+// stateOrder is the default sort: connections in their life's order, then
+// what is left of them, listeners last.
+var stateOrder = map[conn.State]int{
+	conn.TCPEstablished: 0, conn.TCPSynSent: 1, conn.TCPSynRecv: 2, conn.TCPFinWait1: 3, conn.TCPFinWait2: 4,
+	conn.TCPCloseWait: 5, conn.TCPLastAck: 6, conn.TCPClosing: 7, conn.TCPTimeWait: 8, conn.TCPClose: 9, conn.TCPListen: 10,
+}
 
 func sortRows(rows []liveRow, by string) {
 	sort.SliceStable(rows, func(i, j int) bool {
@@ -219,7 +225,7 @@ func sortRows(rows []liveRow, by string) {
 			}
 		}
 		if a.Sock.State != b.Sock.State {
-			return stateOrder[a.Sock.State] < stateOrder[b.Sock.State]
+			return stateOrder[conn.State(a.Sock.State)] < stateOrder[conn.State(b.Sock.State)]
 		}
 		return a.Sock.Local.String() < b.Sock.Local.String()
 	})
@@ -285,7 +291,7 @@ func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, s
 			}
 		}
 		fmt.Fprintf(w, "%-5s %-45s %-45s %-11s %-24s %8s %10d %10d %s\n", proto, addrPort(r, false), addrPort(r, true),
-			output.TCPStateName(r.Sock.State), owner, ageText(r.AgeNs), r.Tx, r.Rx, src)
+			conn.State(r.Sock.State).String(), owner, ageText(r.AgeNs), r.Tx, r.Rx, src)
 	}
 	if !tty {
 		w.WriteString("\n")
@@ -325,7 +331,7 @@ func writeWatchJSON(w *bufio.Writer, now time.Time, opensPS, closesPS float64, s
 	for i := range rows {
 		r := &rows[i]
 		c := watchConnJSON{Family: r.Sock.Family.String(), LAddr: r.Sock.Local.Addr().Unmap().String(), LPort: r.Sock.Local.Port(),
-			RAddr: r.Sock.Remote.Addr().Unmap().String(), RPort: r.Sock.Remote.Port(), State: output.TCPStateName(r.Sock.State),
+			RAddr: r.Sock.Remote.Addr().Unmap().String(), RPort: r.Sock.Remote.Port(), State: conn.State(r.Sock.State).String(),
 			AgeMS: int64(r.AgeNs / 1e6), TxBytes: r.Tx, RxBytes: r.Rx, Direction: r.Dir, Inode: r.Sock.Inode}
 		if r.HasOwner {
 			c.PID, c.Program, c.OwnerSource = r.Owner.PID, output.Escape(r.Owner.Name), r.Owner.Source
