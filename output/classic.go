@@ -27,15 +27,15 @@ type Names interface {
 	User(uid int64) (string, bool)
 }
 
-// Owners finds the process that holds a socket.
-type Owners interface {
+// OwnerLookup finds the process that holds a socket inode.
+type OwnerLookup interface {
 	Lookup(inode uint64) (snapshot.Owner, bool)
 }
 
-// SocketOwners can also name the owner of a socket that has no inode
+// SocketOwnerLookup can also name the owner of a socket that has no inode
 // (TIME_WAIT, orphans), from its addresses.
-type SocketOwners interface {
-	Owners
+type SocketOwnerLookup interface {
+	OwnerLookup
 	LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool)
 }
 
@@ -44,7 +44,7 @@ func (c *Classic) ownerOf(s *snapshot.Socket) (snapshot.Owner, bool) {
 	switch o := c.owners.(type) {
 	case nil:
 		return snapshot.Owner{}, false
-	case SocketOwners:
+	case SocketOwnerLookup:
 		return o.LookupSocket(s)
 	default:
 		return o.Lookup(s.Inode)
@@ -74,14 +74,14 @@ type ClassicOptions struct {
 type Classic struct {
 	opt    ClassicOptions
 	names  Names
-	owners Owners
+	owners OwnerLookup
 	buf    []byte
 	// scratch for the host and port texts of one cell
 	hostBuf, portBuf []byte
 }
 
 // NewClassic returns a renderer. owners may be nil when -p is not given.
-func NewClassic(opt ClassicOptions, names Names, owners Owners) *Classic {
+func NewClassic(opt ClassicOptions, names Names, owners OwnerLookup) *Classic {
 	if opt.ClockTicks == 0 {
 		opt.ClockTicks = 100
 	}
@@ -89,7 +89,7 @@ func NewClassic(opt ClassicOptions, names Names, owners Owners) *Classic {
 }
 
 // SetOwners replaces the owner source (netstat rebuilds it every -c round).
-func (c *Classic) SetOwners(o Owners) { c.owners = o }
+func (c *Classic) SetOwners(o OwnerLookup) { c.owners = o }
 
 func (c *Classic) listTitle() string {
 	switch {

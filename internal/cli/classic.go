@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/output"
+	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/snapshot/names"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
@@ -296,11 +298,11 @@ type socketRun struct {
 	out    *bufio.Writer
 	render *output.Classic
 	jsonw  *output.JSONWriter
-	owners *snapshot.Owners
+	owners *owners.Map
 	loaded bool
 	// merged is set in bpfnetstat's continuous mode: owners for TIME_WAIT
 	// rows from the tracer or earlier refreshes.
-	merged *tracer.Owners
+	merged *merged.RowOwners
 	live   *tracer.Live
 	// seen collects the TCP connections the current listing shows live
 	// (--recent), so that they are not shown again as ghosts.
@@ -359,7 +361,7 @@ func runSockets(o *classicOptions, env Env) int {
 // startMerged starts the tracer for bpfnetstat's continuous mode, or says
 // once what is missing without it.
 func (r *socketRun) startMerged() {
-	r.merged = tracer.NewOwners(r.fs, nil)
+	r.merged = merged.NewRowOwners(r.fs, nil)
 	if r.o.prg == 0 && !r.o.recent {
 		return
 	}
@@ -369,7 +371,7 @@ func (r *socketRun) startMerged() {
 		return
 	}
 	r.live = live
-	r.merged = tracer.NewOwners(r.fs, live)
+	r.merged = merged.NewRowOwners(r.fs, live)
 	if r.o.recent {
 		r.seen = tracer.NewSeen()
 	}
@@ -404,7 +406,7 @@ func (r *socketRun) ghostRows() {
 		if c.Owner.PID != 0 {
 			name, ok := names[c.Owner.PID]
 			if !ok {
-				if name, ok = r.fs.ProgramName(int(c.Owner.PID)); !ok {
+				if name, ok = owners.ProgramName(r.fs, int(c.Owner.PID)); !ok {
 					name = c.Owner.Comm
 				}
 				names[c.Owner.PID] = name

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
@@ -53,7 +54,7 @@ func runDoctor(env Env, stats time.Duration) error {
 		}
 		fmt.Fprintf(out, "owner scan (-p): iter/task_file unavailable (%s); -p walks /proc/*/fd, as netstat does\n", why)
 	} else {
-		fmt.Fprintf(out, "owner scan (-p): iter/task_file works (%d socket descriptors); used as root from %d open files (%d now)\n", n, iteratorMinFiles, openFiles())
+		fmt.Fprintf(out, "owner scan (-p): iter/task_file works (%d socket descriptors); used as root from %d open files (%d now)\n", n, owners.IteratorMinFiles, owners.OpenFiles())
 	}
 	tr, err := tracer.Open(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true})
 	if tr == nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
@@ -25,11 +26,11 @@ type liveRow struct {
 }
 
 // mergedSource produces merged snapshots: /proc tables, owners joined
-// through tracer.Owners, and the live tracer when there is one.
+// through merged.RowOwners, and the live tracer when there is one.
 type mergedSource struct {
 	fs     snapshot.FS
 	env    Env
-	owners *tracer.Owners
+	owners *merged.RowOwners
 	live   *tracer.Live
 }
 
@@ -41,7 +42,7 @@ func newMergedSource(env Env, stderr func(string)) *mergedSource {
 	} else {
 		m.live = live
 	}
-	m.owners = tracer.NewOwners(m.fs, m.live)
+	m.owners = merged.NewRowOwners(m.fs, m.live)
 	return m
 }
 

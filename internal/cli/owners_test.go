@@ -1,10 +1,18 @@
 package cli
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/bpfnetstat/bpfnetstat/owners"
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
+)
 
 func TestUseOwnerIterator(t *testing.T) {
 	env := func(root string, euid int, vars map[string]string) Env {
 		return Env{ProcRoot: root, Geteuid: func() int { return euid }, Getenv: func(k string) string { return vars[k] }}
+	}
+	useOwnerIterator := func(env Env, asNetstat bool) bool {
+		return owners.UsesIterator(snapshot.NewFS(env.ProcRoot), ownerOptions(env, asNetstat))
 	}
 	never := []struct {
 		name      string
@@ -25,11 +33,11 @@ func TestUseOwnerIterator(t *testing.T) {
 	// Asked for, as root on the live /proc: the iterator, when /proc is
 	// this test's PID namespace's.
 	for _, asNetstat := range []bool{false, true} {
-		if got, want := useOwnerIterator(env("/proc", 0, map[string]string{"BPFNETSTAT_OWNERS": "iter"}), asNetstat), procIsOurPIDNamespace(); got != want {
+		if got, want := useOwnerIterator(env("/proc", 0, map[string]string{"BPFNETSTAT_OWNERS": "iter"}), asNetstat), owners.ProcIsOurPIDNamespace(); got != want {
 			t.Errorf("BPFNETSTAT_OWNERS=iter as root (as netstat: %v): %v, want %v", asNetstat, got, want)
 		}
 	}
-	if n := openFiles(); n <= 0 {
+	if n := owners.OpenFiles(); n <= 0 {
 		t.Errorf("open files on this machine: %d", n)
 	}
 }

@@ -1,22 +1,24 @@
-package tracer
+package merged
 
 import (
 	"net/netip"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
-// Owners names the owners of the rows of refreshing views. /proc's fd scan
+// RowOwners names the owners of the rows of refreshing views. /proc's fd scan
 // names every socket that has an inode; a TIME_WAIT row (and an orphaned
 // FIN_WAIT2 or CLOSE row) has none, so netstat prints "-". For those,
-// Owners asks the live tracer by 4-tuple and, failing that (no BPF, or a
+// RowOwners asks the live tracer by 4-tuple and, failing that (no BPF, or a
 // connection older than the tracer), remembers the owner that the same
 // 4-tuple had at the previous refresh.
-type Owners struct {
+type RowOwners struct {
 	fs   snapshot.FS
-	proc *snapshot.Owners
-	live *Live // nil without BPF
+	proc *owners.Map
+	live *tracer.Live // nil without BPF
 	prev map[[2]netip.AddrPort]snapshot.Owner
 	cur  map[[2]netip.AddrPort]snapshot.Owner
 	// names caches program names of tracer-reported PIDs for one refresh.
@@ -26,17 +28,17 @@ type Owners struct {
 	syncSpent uint64
 }
 
-// NewOwners returns an owner source over a proc root and an optional live
-// tracer.
-func NewOwners(fs snapshot.FS, live *Live) *Owners {
-	return &Owners{fs: fs, live: live, cur: map[[2]netip.AddrPort]snapshot.Owner{}}
+// NewRowOwners returns an owner source over a proc root and an optional
+// live tracer.
+func NewRowOwners(fs snapshot.FS, live *tracer.Live) *RowOwners {
+	return &RowOwners{fs: fs, live: live, cur: map[[2]netip.AddrPort]snapshot.Owner{}}
 }
 
 // Refresh starts a new listing with a fresh /proc owner map; what the last
 // listing saw becomes what is remembered.
-func (o *Owners) Refresh(proc *snapshot.Owners) {
+func (o *RowOwners) Refresh(proc *owners.Map) {
 	if o.live != nil {
-		o.live.Sync(MonotonicNow()) // what closed before this listing is known
+		o.live.Sync(tracer.MonotonicNow()) // what closed before this listing is known
 	}
 	o.proc = proc
 	o.prev, o.cur = o.cur, make(map[[2]netip.AddrPort]snapshot.Owner, len(o.cur))
@@ -45,12 +47,12 @@ func (o *Owners) Refresh(proc *snapshot.Owners) {
 }
 
 // Lookup is the /proc answer for an inode.
-func (o *Owners) Lookup(inode uint64) (snapshot.Owner, bool) {
+func (o *RowOwners) Lookup(inode uint64) (snapshot.Owner, bool) {
 	return o.proc.Lookup(inode)
 }
 
 // LookupSocket names a row's owner.
-func (o *Owners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
+func (o *RowOwners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 	if s.Proto != snapshot.ProtoTCP {
 		return o.proc.Lookup(s.Inode)
 	}
@@ -74,12 +76,12 @@ func (o *Owners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 			return o.live.ByTuple(s.Local, s.Remote)
 		}
 		c, ok := lookup()
-		if now := MonotonicNow(); !ok && o.syncSpent < 100e6 {
+		if now := tracer.MonotonicNow(); !ok && o.syncSpent < 100e6 {
 			// It may have closed since the listing began: catch up. Rows
 			// older than the tracer all miss, so the waiting is bounded
 			// per listing.
 			o.live.Sync(now)
-			o.syncSpent += MonotonicNow() - now
+			o.syncSpent += tracer.MonotonicNow() - now
 			c, ok = lookup()
 		}
 		if ok && c.Owner.PID != 0 {
@@ -99,11 +101,11 @@ func (o *Owners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 }
 
 // name is netstat's program name for a PID while it lives, else its comm.
-func (o *Owners) name(p conn.Process) string {
+func (o *RowOwners) name(p conn.Process) string {
 	if n, ok := o.names[p.PID]; ok {
 		return n
 	}
-	n, ok := o.fs.ProgramName(int(p.PID))
+	n, ok := owners.ProgramName(o.fs, int(p.PID))
 	if !ok {
 		n = p.Comm
 	}

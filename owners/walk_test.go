@@ -1,4 +1,4 @@
-package snapshot
+package owners
 
 import (
 	"errors"
@@ -6,11 +6,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
 // fakeProc builds a proc root: for each pid its cmdline (absent when
 // nil: the process is gone) and its fd links.
-func fakeProc(t testing.TB, procs map[int]fakeProcess) FS {
+func fakeProc(t testing.TB, procs map[int]fakeProcess) snapshot.FS {
 	t.Helper()
 	root := t.TempDir()
 	for pid, p := range procs {
@@ -32,7 +34,7 @@ func fakeProc(t testing.TB, procs map[int]fakeProcess) FS {
 	if err := os.MkdirAll(filepath.Join(root, "self"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return NewFS(root)
+	return snapshot.NewFS(root)
 }
 
 type fakeProcess = struct {
@@ -40,20 +42,20 @@ type fakeProcess = struct {
 	fds     map[string]string
 }
 
-func TestReadOwners(t *testing.T) {
+func TestWalkProc(t *testing.T) {
 	fs := fakeProc(t, map[int]fakeProcess{
 		10: {[]byte("/usr/sbin/sshd\x00-D\x00"), map[string]string{"0": "/dev/null", "3": "socket:[1001]", "4": "pipe:[7]", "5": "[0000]:1002"}},
 		20: {[]byte("./rel prog\x00"), map[string]string{"3": "socket:[2001]", "4": "socket:[0x7d2]", "5": "socket:[bad]"}},
 		30: {nil, map[string]string{"3": "socket:[3001]"}}, // gone: no cmdline
 		40: {[]byte("quiet\x00"), map[string]string{"0": "/dev/null"}},
 	})
-	o := fs.ReadOwners()
+	o := WalkProc(fs)
 	if o.ProcErr != nil || o.Denied {
 		t.Fatalf("ProcErr %v, Denied %v", o.ProcErr, o.Denied)
 	}
-	want := map[uint64]Owner{1001: {PID: 10, Name: "sshd"}, 1002: {PID: 10, Name: "sshd"}, 2001: {PID: 20, Name: "./rel prog"}, 2002: {PID: 20, Name: "./rel prog"}}
-	got := map[uint64]Owner{}
-	o.Each(func(ino uint64, ow Owner) { got[ino] = ow })
+	want := map[uint64]snapshot.Owner{1001: {PID: 10, Name: "sshd"}, 1002: {PID: 10, Name: "sshd"}, 2001: {PID: 20, Name: "./rel prog"}, 2002: {PID: 20, Name: "./rel prog"}}
+	got := map[uint64]snapshot.Owner{}
+	o.Each(func(ino uint64, ow snapshot.Owner) { got[ino] = ow })
 	if len(got) != len(want) || o.Len() != len(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -70,7 +72,7 @@ func TestReadOwners(t *testing.T) {
 	}
 }
 
-func TestOwnersFromFDs(t *testing.T) {
+func TestFromScan(t *testing.T) {
 	fs := fakeProc(t, map[int]fakeProcess{
 		10: {[]byte("/usr/bin/server\x00"), nil},
 		20: {nil, nil}, // gone before its name was read
@@ -84,11 +86,11 @@ func TestOwnersFromFDs(t *testing.T) {
 		}
 		return nil
 	}
-	o, err := fs.OwnersFromFDs(scan)
+	o, err := FromScan(fs, scan)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[uint64]Owner{1: {PID: 10, Name: "server"}, 2: {PID: 10, Name: "server"}, 4: {PID: 30, Name: "worker"}}
+	want := map[uint64]snapshot.Owner{1: {PID: 10, Name: "server"}, 2: {PID: 10, Name: "server"}, 4: {PID: 30, Name: "worker"}}
 	if o.Len() != len(want) {
 		t.Errorf("%d owners, want %d", o.Len(), len(want))
 	}
@@ -102,14 +104,14 @@ func TestOwnersFromFDs(t *testing.T) {
 	}
 
 	boom := errors.New("iterator failed")
-	if _, err := fs.OwnersFromFDs(func(func(int32, uint64)) error { return boom }); !errors.Is(err, boom) {
+	if _, err := FromScan(fs, func(func(int32, uint64)) error { return boom }); !errors.Is(err, boom) {
 		t.Errorf("scan error: got %v", err)
 	}
 }
 
-// BenchmarkOwnersFromFDs: 200,000 socket descriptors over 10 processes, the
+// BenchmarkFromScan: 200,000 socket descriptors over 10 processes, the
 // -p map of the 100k-connection benchmark.
-func BenchmarkOwnersFromFDs(b *testing.B) {
+func BenchmarkFromScan(b *testing.B) {
 	procs := map[int]fakeProcess{}
 	for pid := 100; pid < 110; pid++ {
 		procs[pid] = fakeProcess{[]byte("/usr/bin/farm\x00"), nil}
@@ -124,9 +126,25 @@ func BenchmarkOwnersFromFDs(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if o, err := fs.OwnersFromFDs(scan); err != nil || o.Len() != n {
+		if o, err := FromScan(fs, scan); err != nil || o.Len() != n {
 			b.Fatal(err, o.Len())
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/socket")
+}
+
+func TestSocketInode(t *testing.T) {
+	tests := map[string]uint64{
+		"socket:[12345]": 12345, "[0000]:77": 77, "socket:[0x10]": 16, "socket:[010]": 8,
+	}
+	for in, want := range tests {
+		if got, ok := socketInode([]byte(in)); !ok || got != want {
+			t.Errorf("socketInode(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"socket:[]", "socket:[12a]", "pipe:[123]", "socket:[18446744073709551615]", "socket:[99999999999999999999]", "anon_inode:[eventfd]"} {
+		if v, ok := socketInode([]byte(bad)); ok {
+			t.Errorf("socketInode(%q) = %d, want failure", bad, v)
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package snapshot
+package owners
 
 import (
 	"bytes"
@@ -13,67 +13,23 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
-
-// Owners maps socket inodes to the process that holds them, read from
-// /proc/*/fd the way netstat -p does: processes in /proc readdir order, and
-// for an inode held by several processes (a forked server) the first one
-// found wins.
-type Owners struct {
-	// byInode indexes procs: an int32 per socket instead of a copy of the
-	// owner keeps -p's memory near netstat's at 200k sockets.
-	byInode map[uint64]int32
-	procs   []Owner
-	// Denied is set when some /proc/PID/fd could not be opened for lack of
-	// permission (EACCES): netstat then warns that it is not complete.
-	Denied bool
-	// ProcErr is set when the proc root itself could not be listed.
-	ProcErr error
-}
-
-// Lookup returns the owner of the socket with the given inode.
-func (o *Owners) Lookup(inode uint64) (Owner, bool) {
-	if o == nil {
-		return Owner{}, false
-	}
-	i, ok := o.byInode[inode]
-	if !ok {
-		return Owner{}, false
-	}
-	return o.procs[i], true
-}
-
-// Each calls fn for every socket inode with a known owner, in no order.
-func (o *Owners) Each(fn func(inode uint64, owner Owner)) {
-	if o == nil {
-		return
-	}
-	for ino, i := range o.byInode {
-		fn(ino, o.procs[i])
-	}
-}
-
-// Len is the number of socket inodes with a known owner.
-func (o *Owners) Len() int {
-	if o == nil {
-		return 0
-	}
-	return len(o.byInode)
-}
 
 // procSockets is what one process contributes to the owner map.
 type procSockets struct {
-	owner  Owner
+	owner  snapshot.Owner
 	inodes []uint64
 	denied bool
 }
 
-// ReadOwners scans ROOT/[0-9]*/fd/* for sockets and ROOT/PID/cmdline for
-// the program name. Processes that vanish during the scan are skipped.
-// Processes are read in parallel, but the result is the one a sequential
-// scan in readdir order gives.
-func (fs FS) ReadOwners() *Owners {
-	o := &Owners{}
+// WalkProc scans ROOT/[0-9]*/fd/* for sockets and ROOT/PID/cmdline for
+// the program name, as netstat -p does. Processes that vanish during the
+// scan are skipped. Processes are read in parallel, but the result is the
+// one a sequential scan in readdir order gives.
+func WalkProc(fs snapshot.FS) *Map {
+	o := &Map{}
 	dir, err := os.Open(fs.Path())
 	if err != nil {
 		o.ProcErr = err
@@ -113,7 +69,7 @@ func (fs FS) ReadOwners() *Owners {
 				if i >= len(pids) {
 					return
 				}
-				results[i] = fs.readProcSockets(pids[i], buf)
+				results[i] = readProcSockets(fs, pids[i], buf)
 			}
 		}()
 	}
@@ -144,42 +100,10 @@ func (fs FS) ReadOwners() *Owners {
 	return o
 }
 
-// OwnersFromFDs builds the map ReadOwners builds from descriptors another
-// scan finds (bpfnetstat's task_file iterator), given one process after
-// another. A socket shared by several processes goes to the one with the
-// lowest PID: the first one the /proc walk finds, since /proc lists PIDs
-// in ascending order, whatever order the scan visits them in. Program names
-// still come from ROOT/PID/cmdline, read once per process; a process that
-// is gone by then is skipped, as the /proc walk skips it. The map is filled
-// as the scan goes: nothing is held per descriptor but the map's entry.
-func (fs FS) OwnersFromFDs(scan func(fn func(pid int32, inode uint64)) error) (*Owners, error) {
-	o := &Owners{byInode: make(map[uint64]int32)}
-	cur, idx := int32(-1), int32(-1)
-	err := scan(func(pid int32, inode uint64) {
-		if pid != cur {
-			cur, idx = pid, -1
-			if name, ok := fs.programName(strconv.Itoa(int(pid))); ok {
-				idx = int32(len(o.procs))
-				o.procs = append(o.procs, Owner{PID: int(pid), Name: name})
-			}
-		}
-		if idx < 0 {
-			return
-		}
-		if prev, dup := o.byInode[inode]; !dup || o.procs[prev].PID > int(pid) {
-			o.byInode[inode] = idx
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
-}
-
 // readProcSockets lists the socket inodes of one process, in fd order.
 // It reads the fd directory with getdents and the links with readlinkat
 // into the worker's buffers: no allocation per fd.
-func (fs FS) readProcSockets(pid string, buf []byte) procSockets {
+func readProcSockets(fs snapshot.FS, pid string, buf []byte) procSockets {
 	var ps procSockets
 	fdPath := fs.Path() + "/" + pid + "/fd"
 	dfd, err := unix.Open(fdPath, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -216,13 +140,13 @@ func (fs FS) readProcSockets(pid string, buf []byte) procSockets {
 				continue
 			}
 			if !haveName {
-				name, ok := fs.programName(pid)
+				name, ok := programName(fs, pid)
 				if !ok {
 					// netstat retries the cmdline at the next socket fd.
 					continue
 				}
 				pidNum, _ := strconv.Atoi(pid)
-				ps.owner = Owner{PID: pidNum, Name: name}
+				ps.owner = snapshot.Owner{PID: pidNum, Name: name}
 				haveName = true
 			}
 			ps.inodes = append(ps.inodes, ino)
@@ -233,14 +157,14 @@ func (fs FS) readProcSockets(pid string, buf []byte) procSockets {
 
 // ProgramName is the name netstat -p shows for a process, from
 // ROOT/PID/cmdline; false when the process is gone.
-func (fs FS) ProgramName(pid int) (string, bool) {
-	return fs.programName(strconv.Itoa(pid))
+func ProgramName(fs snapshot.FS, pid int) (string, bool) {
+	return programName(fs, strconv.Itoa(pid))
 }
 
 // programName reads ROOT/PID/cmdline as netstat does: at most 511 bytes,
 // argv[0] up to the first NUL, and the part after the last '/' when argv[0]
 // starts with '/'.
-func (fs FS) programName(pid string) (string, bool) {
+func programName(fs snapshot.FS, pid string) (string, bool) {
 	f, err := os.Open(fs.Path() + "/" + pid + "/cmdline")
 	if err != nil {
 		return "", false
