@@ -16,10 +16,10 @@ import (
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/merged"
+	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
-	"github.com/bpfnetstat/bpfnetstat/snapshot/names"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 

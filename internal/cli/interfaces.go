@@ -8,9 +8,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
-	"github.com/bpfnetstat/bpfnetstat/snapshot/names"
 )
 
 // openInterfaceKernel is the ioctl source; tests replace it.

@@ -7,9 +7,9 @@ import (
 	"io/fs"
 	"time"
 
+	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
-	"github.com/bpfnetstat/bpfnetstat/snapshot/names"
 )
 
 // runMasquerade is netstat -M.

@@ -11,9 +11,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
-	"github.com/bpfnetstat/bpfnetstat/snapshot/names"
 )
 
 // netstat's route_info and printers' statuses (lib/net-support.h).
