@@ -18,7 +18,7 @@ import (
 type RowOwners struct {
 	fs   snapshot.FS
 	proc *owners.Map
-	live *tracer.Live // nil without BPF
+	live *Live // nil without BPF
 	prev map[[2]netip.AddrPort]snapshot.Owner
 	cur  map[[2]netip.AddrPort]snapshot.Owner
 	// names caches program names of tracer-reported PIDs for one refresh.
@@ -30,7 +30,7 @@ type RowOwners struct {
 
 // NewRowOwners returns an owner source over a proc root and an optional
 // live tracer.
-func NewRowOwners(fs snapshot.FS, live *tracer.Live) *RowOwners {
+func NewRowOwners(fs snapshot.FS, live *Live) *RowOwners {
 	return &RowOwners{fs: fs, live: live, cur: map[[2]netip.AddrPort]snapshot.Owner{}}
 }
 

@@ -1,9 +1,13 @@
-// Package tracer loads bpfnetstat's eBPF programs, attaches them to the TCP
-// state-change stream and the accept syscalls, decodes their records and
-// keeps the live connection table keyed by socket cookie.
+// Package tracer is bpfnetstat's BPF loader and decoder: it loads the eBPF
+// programs, attaches them to the TCP state-change stream and the accept
+// syscalls, and decodes their records into Events carrying the conn
+// model's types; it also runs the -p owner iterator (ScanSocketFDs). What
+// is made of the events (the connection table, owners of rows, ghost
+// rows) is the merged package's.
 //
-// It may use snapshot (for the sockets that existed before it started) but
-// never output or the CLI; it prints nothing.
+// It imports conn and snapshot (for the address family); it must never
+// import merged, owners, output or the command layer, and it prints
+// nothing.
 package tracer
 
 import (

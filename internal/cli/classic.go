@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/output"
@@ -300,13 +297,9 @@ type socketRun struct {
 	jsonw  *output.JSONWriter
 	owners *owners.Map
 	loaded bool
-	// merged is set in bpfnetstat's continuous mode: owners for TIME_WAIT
-	// rows from the tracer or earlier refreshes.
-	merged *merged.RowOwners
-	live   *tracer.Live
-	// seen collects the TCP connections the current listing shows live
-	// (--recent), so that they are not shown again as ghosts.
-	seen *tracer.Seen
+	// listing is set in bpfnetstat's continuous mode: owners for TIME_WAIT
+	// rows from the tracer or earlier refreshes, and ghost rows (--recent).
+	listing *merged.Listing
 }
 
 func runSockets(o *classicOptions, env Env) int {
@@ -332,9 +325,7 @@ func runSockets(o *classicOptions, env Env) int {
 	}, resolver, nil)
 	if o.cnt > 0 && o.name != "netstat" {
 		r.startMerged()
-		if r.live != nil {
-			defer r.live.Close()
-		}
+		defer r.listing.Close()
 	}
 	for {
 		if o.json {
@@ -361,64 +352,37 @@ func runSockets(o *classicOptions, env Env) int {
 // startMerged starts the tracer for bpfnetstat's continuous mode, or says
 // once what is missing without it.
 func (r *socketRun) startMerged() {
-	r.merged = merged.NewRowOwners(r.fs, nil)
-	if r.o.prg == 0 && !r.o.recent {
-		return
+	var live *merged.Live
+	if r.o.prg > 0 || r.o.recent {
+		var err error
+		if live, _, err = merged.StartLive(tracer.Config{NetNS: ownNetNS()}); err != nil {
+			fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", whyNoBPF(err))
+		}
 	}
-	live, _, err := tracer.StartLive(tracer.Config{NetNS: ownNetNS()})
-	if err != nil {
-		fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", whyNoBPF(err))
-		return
-	}
-	r.live = live
-	r.merged = merged.NewRowOwners(r.fs, live)
-	if r.o.recent {
-		r.seen = tracer.NewSeen()
-	}
+	r.listing = merged.NewListing(r.fs, live, r.o.recent)
 }
 
 // ghostRows prints, after the live rows, the TCP connections that opened
 // and closed since the previous listing (--recent): state CLOSED, with
 // their lifetime.
 func (r *socketRun) ghostRows() {
-	if r.live == nil {
+	if r.listing == nil {
 		return
 	}
-	// Everything that closed before now is in the table once Sync returns;
-	// what this listing showed live is not a ghost, nor what an earlier one
-	// showed; what closes later is a ghost of the next listing.
-	r.live.Sync(tracer.MonotonicNow())
-	conns := r.live.TakeGhosts(r.seen)
-	r.seen = tracer.NewSeen()
-	names := map[uint32]string{}
-	sort.Slice(conns, func(i, j int) bool { return conns[i].CloseNs < conns[j].CloseNs })
-	for i := range conns {
-		c := &conns[i]
-		v6 := c.Family == snapshot.FamilyInet6
+	ghosts := r.listing.Ghosts(func(s *snapshot.Socket) bool {
+		v6 := s.Family == snapshot.FamilyInet6
 		if (v6 && r.o.arg != 0 && r.o.inet6 == 0) || (!v6 && r.o.arg != 0 && r.o.inet == 0) {
-			continue
+			return false
 		}
-		s := snapshot.Socket{Proto: snapshot.ProtoTCP, Family: c.Family, Local: c.Local, Remote: c.Remote, State: uint8(conn.TCPClose), UID: int64(c.Owner.UID)}
-		if !r.render.InetListed(&s) {
-			continue
-		}
-		var owner *snapshot.Owner
-		if c.Owner.PID != 0 {
-			name, ok := names[c.Owner.PID]
-			if !ok {
-				if name, ok = owners.ProgramName(r.fs, int(c.Owner.PID)); !ok {
-					name = c.Owner.Comm
-				}
-				names[c.Owner.PID] = name
-			}
-			owner = &snapshot.Owner{PID: int(c.Owner.PID), Name: name, Source: c.OwnerSource.String()}
-		}
-		lifetime := float64(c.DurationNs(0)) / 1e6
+		return r.render.InetListed(s)
+	})
+	for i := range ghosts {
+		g := &ghosts[i]
 		if r.jsonw != nil {
-			r.jsonw.Ghost(&s, owner, lifetime)
+			r.jsonw.Ghost(&g.Sock, g.Owner, g.LifetimeMs)
 			continue
 		}
-		r.out.Write(r.render.GhostRow(&s, owner, lifetime))
+		r.out.Write(r.render.GhostRow(&g.Sock, g.Owner, g.LifetimeMs))
 	}
 }
 
@@ -518,9 +482,9 @@ func (r *socketRun) loadOwners() {
 	}
 	r.loaded = true
 	r.owners = readOwners(r.fs, r.env, r.o.name == "netstat")
-	if r.merged != nil {
-		r.merged.Refresh(r.owners)
-		r.render.SetOwners(r.merged)
+	if r.listing != nil {
+		r.listing.Owners.Refresh(r.owners)
+		r.render.SetOwners(r.listing.Owners)
 	} else {
 		r.render.SetOwners(r.owners)
 	}
@@ -616,17 +580,8 @@ func (r *socketRun) inetRow(s *snapshot.Socket, bad *snapshot.LineError) {
 		fmt.Fprintf(r.env.Stderr, "warning, got bogus %s line.\n", bogusName(bad))
 		return
 	}
-	// A connection listed while open is not a ghost later; its TIME_WAIT
-	// remnant does not count: the connection itself was never seen.
-	// A SYN_RECV row is the request socket, whose cookie the socket that
-	// accept() later returns does not inherit: it counts by 4-tuple.
-	if r.seen != nil && s.Proto == snapshot.ProtoTCP && conn.State(s.State) != conn.TCPTimeWait {
-		if s.Cookie != 0 {
-			r.seen.Cookies[s.Cookie] = struct{}{}
-		}
-		if s.Cookie == 0 || conn.State(s.State) == conn.TCPSynRecv {
-			r.seen.Tuples[[2]netip.AddrPort{s.Local, s.Remote}] = struct{}{}
-		}
+	if r.listing != nil {
+		r.listing.Saw(s)
 	}
 	if !r.render.InetListed(s) {
 		return

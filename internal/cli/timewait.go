@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/output"
 )
 
@@ -44,20 +45,20 @@ func newTimewaitCmd(env Env) *cobra.Command {
 func runTimewait(o *timewaitOptions, env Env) error {
 	src := newMergedSource(env, func(s string) { fmt.Fprintln(env.Stderr, s) })
 	defer src.Close()
-	lo, hi := ephemeralRange(src.fs)
+	lo, hi := merged.EphemeralRange(src.FS())
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	w := bufio.NewWriter(env.Stdout)
-	src.rows() // a first look, so that owners can be remembered
+	src.Rows() // a first look, so that owners can be remembered
 	for n := 1; ; n++ {
 		select {
 		case <-time.After(o.Interval):
 		case <-sigs:
 			return nil
 		}
-		sum := summarize(src.rows(), lo, hi, o.Top)
-		sum.OwnerKnown = src.live != nil
+		sum := merged.Summarize(src.Rows(), lo, hi, o.Top)
+		sum.OwnerKnown = src.Live() != nil
 		if o.JSON {
 			b, _ := json.Marshal(sum)
 			w.Write(append(b, '\n'))
@@ -73,7 +74,7 @@ func runTimewait(o *timewaitOptions, env Env) error {
 	}
 }
 
-func writeTimewaitText(w *bufio.Writer, sum twSummary) {
+func writeTimewaitText(w *bufio.Writer, sum merged.Summary) {
 	fmt.Fprintf(w, "TIME_WAIT sockets: %d\n\nBy owner:\n%8s  %s\n", sum.TimeWait, "COUNT", "PID/Program name")
 	for _, c := range sum.ByOwner {
 		fmt.Fprintf(w, "%8d  %s\n", c.Count, output.Escape(c.Key))

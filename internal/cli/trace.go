@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
@@ -154,9 +155,9 @@ func runTrace(o *traceOptions, env Env) error {
 	defer tr.Close()
 
 	// trace and life only stream: a closed connection is forgotten at once.
-	table := tracer.NewTable(tracer.TableConfig{DropClosed: true})
+	table := merged.NewTable(merged.TableConfig{DropClosed: true})
 	seedFromSnapshot(table, env)
-	stream := tracer.NewStream(table, 0)
+	stream := merged.NewStream(table, 0)
 	var attached []string
 	for _, h := range tr.Hooks {
 		if h.Attached {
@@ -241,7 +242,7 @@ loop:
 }
 
 // reportLoss prints the loss counters: loss is never silent.
-func reportLoss(w io.Writer, tr *tracer.Tracer, table *tracer.Table) {
+func reportLoss(w io.Writer, tr *tracer.Tracer, table *merged.Table) {
 	c, err := tr.Counters()
 	if err != nil {
 		fmt.Fprintf(w, "bpfnetstat: reading loss counters: %v\n", err)
@@ -252,7 +253,7 @@ func reportLoss(w io.Writer, tr *tracer.Tracer, table *tracer.Table) {
 }
 
 // seedFromSnapshot gives connections older than the tracer their owners.
-func seedFromSnapshot(table *tracer.Table, env Env) {
+func seedFromSnapshot(table *merged.Table, env Env) {
 	fs := snapshot.NewFS(env.ProcRoot)
 	owners := readOwners(fs, env, false)
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
@@ -366,4 +367,15 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() er
 		prev = cur
 		flush()
 	}
+}
+
+// newMergedSource starts the merged view's source: the tracer when it
+// loads, else /proc snapshots alone, which stderr says in one line.
+func newMergedSource(env Env, stderr func(string)) *merged.Source {
+	fs := snapshot.NewFS(env.ProcRoot)
+	live, _, err := merged.StartLive(tracer.Config{NetNS: ownNetNS()})
+	if err != nil {
+		stderr(fmt.Sprintf("bpfnetstat: %s; working from /proc snapshots: TIME_WAIT owners come only from earlier refreshes, and connections between refreshes, ages and byte counts are not known", whyNoBPF(err)))
+	}
+	return merged.NewSource(fs, ownerOptions(env, false), live)
 }

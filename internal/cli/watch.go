@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/output"
 )
 
@@ -97,20 +98,20 @@ func runWatch(o *watchOptions, env Env) error {
 	}
 
 	w := bufio.NewWriter(env.Stdout)
-	lo, hi := ephemeralRange(src.fs)
+	lo, hi := merged.EphemeralRange(src.FS())
 	var lastOpens, lastCloses uint64
-	if src.live != nil {
-		lastOpens, lastCloses = src.live.Rates()
+	if src.Live() != nil {
+		lastOpens, lastCloses = src.Live().Rates()
 	}
 	last := time.Now()
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	for n := 1; ; n++ {
-		rows := src.rows()
+		rows := src.Rows()
 		now := time.Now()
 		var opensPS, closesPS float64
-		if src.live != nil {
-			opens, closes := src.live.Rates()
+		if src.Live() != nil {
+			opens, closes := src.Live().Rates()
 			secs := now.Sub(last).Seconds()
 			if secs > 0 {
 				opensPS, closesPS = float64(opens-lastOpens)/secs, float64(closes-lastCloses)/secs
@@ -118,7 +119,7 @@ func runWatch(o *watchOptions, env Env) error {
 			lastOpens, lastCloses = opens, closes
 		}
 		last = now
-		sum := summarize(rows, lo, hi, 3)
+		sum := merged.Summarize(rows, lo, hi, 3)
 		sortRows(rows, o.Sort)
 		if o.JSON {
 			writeWatchJSON(w, now, opensPS, closesPS, sum, rows)
@@ -128,7 +129,7 @@ func runWatch(o *watchOptions, env Env) error {
 				w.WriteString("\x1b[H\x1b[2J")
 				limit = terminalRows(out) - 3
 			}
-			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.live != nil)
+			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.Live() != nil)
 		}
 		if err := w.Flush(); err != nil {
 			return err
@@ -205,13 +206,13 @@ var stateOrder = map[conn.State]int{
 	conn.TCPCloseWait: 5, conn.TCPLastAck: 6, conn.TCPClosing: 7, conn.TCPTimeWait: 8, conn.TCPClose: 9, conn.TCPListen: 10,
 }
 
-func sortRows(rows []liveRow, by string) {
+func sortRows(rows []merged.Row, by string) {
 	sort.SliceStable(rows, func(i, j int) bool {
 		a, b := &rows[i], &rows[j]
 		switch by {
 		case "owner":
-			ka, _ := ownerKey(a)
-			kb, _ := ownerKey(b)
+			ka, _ := merged.OwnerKey(a)
+			kb, _ := merged.OwnerKey(b)
 			if ka != kb {
 				return ka < kb
 			}
@@ -231,7 +232,7 @@ func sortRows(rows []liveRow, by string) {
 	})
 }
 
-func addrPort(r *liveRow, remote bool) string {
+func addrPort(r *merged.Row, remote bool) string {
 	ap := r.Sock.Local
 	if remote {
 		ap = r.Sock.Remote
@@ -257,7 +258,7 @@ func ageText(ns uint64) string {
 	return d.Truncate(time.Minute).String()
 }
 
-func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum twSummary, rows []liveRow, sortBy string, tty bool, limit int, traced bool) {
+func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row, sortBy string, tty bool, limit int, traced bool) {
 	top := make([]string, 0, len(sum.ByOwner))
 	for _, c := range sum.ByOwner {
 		top = append(top, fmt.Sprintf("%s %d", output.Escape(c.Key), c.Count))
@@ -304,7 +305,7 @@ type watchJSON struct {
 	OpensPerS   float64         `json:"opens_per_s"`
 	ClosesPerS  float64         `json:"closes_per_s"`
 	TimeWait    int             `json:"time_wait"`
-	TopTWOwners []count         `json:"top_time_wait_owners"`
+	TopTWOwners []merged.Count  `json:"top_time_wait_owners"`
 	Conns       []watchConnJSON `json:"connections"`
 }
 
@@ -325,7 +326,7 @@ type watchConnJSON struct {
 	Inode       uint64 `json:"inode"`
 }
 
-func writeWatchJSON(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum twSummary, rows []liveRow) {
+func writeWatchJSON(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row) {
 	snap := watchJSON{Time: now.Format(time.RFC3339Nano), OpensPerS: opensPS, ClosesPerS: closesPS,
 		TimeWait: sum.TimeWait, TopTWOwners: sum.ByOwner, Conns: make([]watchConnJSON, 0, len(rows))}
 	for i := range rows {

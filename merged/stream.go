@@ -1,6 +1,9 @@
-package tracer
+package merged
 
-import "github.com/bpfnetstat/bpfnetstat/conn"
+import (
+	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
+)
 
 // Stream turns raw events into attributed transitions. A server socket's
 // early transitions (LISTEN -> SYN_RECV -> ESTABLISHED, all in softirq) are
@@ -36,7 +39,7 @@ func waitingForAccept(c *conn.Conn) bool {
 }
 
 // Push folds one event in and emits the transitions that are ready, in order.
-func (s *Stream) Push(ev *Event, emit func(*conn.Transition)) {
+func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 	tr, ok := s.Table.Apply(ev)
 	c, known := s.Table.Get(ev.Cookie)
 	h := s.pending[ev.Cookie]

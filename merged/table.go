@@ -1,9 +1,10 @@
-package tracer
+package merged
 
 import (
 	"net/netip"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
 // TableConfig bounds the table.
@@ -181,7 +182,7 @@ func (t *Table) Expire(nowNs uint64) int {
 
 // Apply folds an event into the table. For a state event it returns the
 // transition (ok true); an accept event only updates the owner.
-func (t *Table) Apply(ev *Event) (tr conn.Transition, ok bool) {
+func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 	if ev.Cookie == 0 {
 		return tr, false
 	}
@@ -209,7 +210,7 @@ func (t *Table) Apply(ev *Event) (tr conn.Transition, ok bool) {
 		c.BirthNs = ev.BirthNs
 	}
 	src := ev.OwnerSource
-	if src == conn.OwnerListen && ev.Kind == KindState && ev.NewState != conn.TCPListen && ev.OldState != conn.TCPListen {
+	if src == conn.OwnerListen && ev.Kind == tracer.KindState && ev.NewState != conn.TCPListen && ev.OldState != conn.TCPListen {
 		src = conn.OwnerListener
 	}
 	setOwner(c, ev.Owner, src)
@@ -219,7 +220,7 @@ func (t *Table) Apply(ev *Event) (tr conn.Transition, ok bool) {
 		}
 	}
 
-	if ev.Kind == KindAccept {
+	if ev.Kind == tracer.KindAccept {
 		if c.State == 0 {
 			c.State = ev.NewState
 		}

@@ -1,54 +1,17 @@
-package tracer
+package merged
 
 import (
-	"errors"
 	"net/netip"
 	"testing"
-	"unsafe"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
-func TestDecodeEvent(t *testing.T) {
-	var r tracerEvent
-	r.Kind = uint8(KindState)
-	r.TsNs, r.Cookie, r.BirthNs = 2000, 77, 1000
-	r.Family, r.Sport, r.Dport = 2, 40000, 8080
-	copy(r.Saddr[:], []byte{127, 0, 0, 1})
-	copy(r.Daddr[:], []byte{127, 0, 0, 2})
-	r.OldState, r.NewState = uint8(conn.TCPSynSent), uint8(conn.TCPEstablished)
-	r.Pid, r.Tid, r.Uid = 10, 11, 1000
-	r.OwnerSource, r.Active = uint8(conn.OwnerConnect), 1
-	r.SrttUs = 8 << 3
-	for i, c := range "curl" {
-		r.Comm[i] = int8(c)
-	}
-	raw := unsafe.Slice((*byte)(unsafe.Pointer(&r)), unsafe.Sizeof(r))
-	var ev Event
-	if err := decodeEvent(raw, &ev); err != nil {
-		t.Fatal(err)
-	}
-	if ev.Local != netip.MustParseAddrPort("127.0.0.1:40000") || ev.Remote != netip.MustParseAddrPort("127.0.0.2:8080") {
-		t.Errorf("tuple %v -> %v", ev.Local, ev.Remote)
-	}
-	if ev.Owner != (conn.Process{PID: 10, TID: 11, UID: 1000, Comm: "curl"}) || ev.OwnerSource != conn.OwnerConnect || ev.Direction != conn.DirActive || ev.SRTTus != 8 {
-		t.Errorf("decoded %+v", ev)
-	}
-
-	r.Family = 10
-	copy(r.Saddr[:], netip.MustParseAddr("2001:db8::1").AsSlice())
-	if err := decodeEvent(raw, &ev); err != nil || ev.Local.Addr() != netip.MustParseAddr("2001:db8::1") {
-		t.Errorf("v6: %v %v", ev.Local, err)
-	}
-	if err := decodeEvent(raw[:10], &ev); !errors.Is(err, ErrShortRecord) {
-		t.Errorf("short record: err = %v", err)
-	}
-}
-
 // ev builds a state event of a connection between two fixed endpoints.
-func stateEv(cookie uint64, ts uint64, old, new conn.State, src conn.OwnerSource, pid uint32, dir conn.Direction) *Event {
-	return &Event{Kind: KindState, TimeNs: ts, Cookie: cookie, Family: snapshot.FamilyInet,
+func stateEv(cookie uint64, ts uint64, old, new conn.State, src conn.OwnerSource, pid uint32, dir conn.Direction) *tracer.Event {
+	return &tracer.Event{Kind: tracer.KindState, TimeNs: ts, Cookie: cookie, Family: snapshot.FamilyInet,
 		Local: netip.MustParseAddrPort("127.0.0.1:8080"), Remote: netip.MustParseAddrPort("127.0.0.1:40000"),
 		OldState: old, NewState: new, OwnerSource: src, Owner: conn.Process{PID: pid}, Direction: dir, StateNs: ts - 1}
 }
@@ -64,7 +27,7 @@ func TestTablePassiveOwnerComesFromAccept(t *testing.T) {
 	if len(got) != 0 || s.Pending() != 1 {
 		t.Fatalf("passive transitions must wait for accept: got %d, pending %d", len(got), s.Pending())
 	}
-	acc := &Event{Kind: KindAccept, TimeNs: 12, Cookie: 5, Owner: conn.Process{PID: 42, Comm: "worker"}, OwnerSource: conn.OwnerAccept, Direction: conn.DirPassive, NewState: conn.TCPEstablished}
+	acc := &tracer.Event{Kind: tracer.KindAccept, TimeNs: 12, Cookie: 5, Owner: conn.Process{PID: 42, Comm: "worker"}, OwnerSource: conn.OwnerAccept, Direction: conn.DirPassive, NewState: conn.TCPEstablished}
 	s.Push(acc, emit)
 	if len(got) != 2 || got[0].Conn.Owner.PID != 42 || got[1].Conn.OwnerSource != conn.OwnerAccept {
 		t.Fatalf("after accept: %+v", got)

@@ -1,4 +1,4 @@
-package tracer
+package merged
 
 import (
 	"net/netip"
@@ -6,16 +6,15 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
 // Live runs a tracer in the background and keeps its connection table
 // current, for views that refresh (netstat -c, watch, timewait). It is safe
 // for concurrent use.
 type Live struct {
-	tr    *Tracer
+	tr    *tracer.Tracer
 	mu    sync.Mutex
 	table *Table
 	// opens and closes count connections seen to start and end.
@@ -29,10 +28,10 @@ type Live struct {
 
 // StartLive opens the tracer and starts folding its events into a table.
 // On error the returned Tracer hooks (if any) still describe what failed.
-func StartLive(cfg Config) (*Live, []HookStatus, error) {
-	tr, err := Open(cfg)
+func StartLive(cfg tracer.Config) (*Live, []tracer.HookStatus, error) {
+	tr, err := tracer.Open(cfg)
 	if err != nil {
-		var hooks []HookStatus
+		var hooks []tracer.HookStatus
 		if tr != nil {
 			hooks = tr.Hooks
 			tr.Close()
@@ -48,7 +47,7 @@ func (l *Live) run() {
 	defer close(l.done)
 	lastExpire := time.Now()
 	// A 1 ms poll: Sync waits for a poll that finds the ring empty.
-	l.tr.Run(l.stop, time.Millisecond, func(before uint64) { l.drainedAt.Store(before) }, func(ev *Event) {
+	l.tr.Run(l.stop, time.Millisecond, func(before uint64) { l.drainedAt.Store(before) }, func(ev *tracer.Event) {
 		l.mu.Lock()
 		tr, ok := l.table.Apply(ev)
 		if ok {
@@ -61,7 +60,7 @@ func (l *Live) run() {
 			}
 		}
 		if time.Since(lastExpire) > 5*time.Second {
-			l.table.Expire(MonotonicNow())
+			l.table.Expire(tracer.MonotonicNow())
 			lastExpire = time.Now()
 		}
 		l.mu.Unlock()
@@ -78,23 +77,6 @@ func (l *Live) Sync(targetNs uint64) {
 	}
 }
 
-// monoBase is CLOCK_MONOTONIC read once, just before monoStart.
-var monoBase, monoStart = func() (uint64, time.Time) {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return uint64(ts.Nano()), time.Now()
-}()
-
-// MonotonicNow is CLOCK_MONOTONIC in ns, the clock of bpf_ktime_get_ns
-// and of every time in Event, conn.Conn and conn.Transition. It is read through Go's
-// own monotonic clock (the same CLOCK_MONOTONIC, through the vDSO): a
-// clock_gettime system call per event cost the tracer 14% of its CPU. It
-// lags the kernel's by the few hundred ns between the two first reads,
-// which errs on the safe side for "everything before this was read".
-func MonotonicNow() uint64 {
-	return monoBase + uint64(time.Since(monoStart))
-}
-
 // Close stops the reader and detaches the programs; safe to call twice.
 func (l *Live) Close() error {
 	select {
@@ -107,7 +89,7 @@ func (l *Live) Close() error {
 }
 
 // Counters reads the tracer's loss counters.
-func (l *Live) Counters() (Counters, error) { return l.tr.Counters() }
+func (l *Live) Counters() (tracer.Counters, error) { return l.tr.Counters() }
 
 // Rates returns the number of connections opened and closed so far.
 func (l *Live) Rates() (opens, closes uint64) { return l.opens.Load(), l.closes.Load() }
@@ -132,43 +114,4 @@ func (l *Live) ByCookie(cookie uint64) (conn.Conn, bool) {
 		return conn.Conn{}, false
 	}
 	return *c, true
-}
-
-// Seen identifies the connections a listing showed open: by cookie where
-// the snapshot source has one (sock_diag), else by 4-tuple.
-type Seen struct {
-	Cookies map[uint64]struct{}
-	Tuples  map[[2]netip.AddrPort]struct{}
-}
-
-// NewSeen returns an empty set.
-func NewSeen() *Seen {
-	return &Seen{Cookies: map[uint64]struct{}{}, Tuples: map[[2]netip.AddrPort]struct{}{}}
-}
-
-// TakeGhosts marks what a listing showed open, then returns the closed
-// connections that no listing has shown open or as a ghost, and marks them
-// shown: the connections that lived and died between two looks, each
-// returned exactly once.
-func (l *Live) TakeGhosts(seen *Seen) []conn.Conn {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for k := range seen.Cookies {
-		if c, ok := l.table.Get(k); ok {
-			c.Shown = true
-		}
-	}
-	for k := range seen.Tuples {
-		if c, ok := l.table.ByTuple(k[0], k[1]); ok {
-			c.Shown = true
-		}
-	}
-	var out []conn.Conn
-	l.table.Each(func(c *conn.Conn) {
-		if c.Closed && !c.Shown && !c.Listener {
-			c.Shown = true
-			out = append(out, *c)
-		}
-	})
-	return out
 }
