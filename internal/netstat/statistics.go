@@ -1,4 +1,4 @@
-package cli
+package netstat
 
 import (
 	"bufio"
@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
@@ -14,7 +15,7 @@ import (
 // runStatistics is netstat -s (net-tools' parsesnmp and parsesnmp6). It
 // prints once whatever -c says, and exits 0 even when a file is missing;
 // only a family list other than exactly inet or inet6 fails (on stdout).
-func runStatistics(o *classicOptions, env Env) int {
+func runStatistics(o *classicOptions, env cmdutil.Env) int {
 	af := o.afname
 	if af == "" {
 		af = "inet"
@@ -46,7 +47,7 @@ func runStatistics(o *classicOptions, env Env) int {
 }
 
 type statsRun struct {
-	env      Env
+	env      cmdutil.Env
 	fs       snapshot.FS
 	out      *bufio.Writer
 	st       *output.Statistics

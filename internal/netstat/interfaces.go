@@ -1,4 +1,4 @@
-package cli
+package netstat
 
 import (
 	"bufio"
@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
-	"time"
 
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
@@ -19,7 +19,7 @@ var openInterfaceKernel = func() (snapshot.InterfaceKernel, error) { return snap
 // runInterfaces is netstat -i (net-tools' iface_info): the title once, and
 // per round the column header (short format) and one row or block per
 // interface that is up (all with -a).
-func runInterfaces(o *classicOptions, env Env) int {
+func runInterfaces(o *classicOptions, env cmdutil.Env) int {
 	k, err := openInterfaceKernel()
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "socket: %s\n", strerror(err))
@@ -40,19 +40,16 @@ func runInterfaces(o *classicOptions, env Env) int {
 	if !o.json {
 		r.out.WriteString(output.InterfaceTitle)
 	}
-	for {
+	return repeat(o, env, func(int) int {
 		rc := r.once()
 		r.out.Flush()
-		if rc != 0 || o.cnt == 0 {
-			return rc
-		}
-		env.Sleep(time.Second)
-	}
+		return rc
+	})
 }
 
 type ifaceRun struct {
 	o      *classicOptions
-	env    Env
+	env    cmdutil.Env
 	fs     snapshot.FS
 	k      snapshot.InterfaceKernel
 	out    *bufio.Writer

@@ -1,12 +1,12 @@
-package cli
+package netstat
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
-	"time"
 
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
@@ -26,7 +26,7 @@ import (
 // With -c the listing repeats until a round fails; a later round with no
 // NAT-ed connection prints nothing, as netstat does for an empty
 // ip_masquerade file.
-func runMasquerade(o *classicOptions, env Env) int {
+func runMasquerade(o *classicOptions, env cmdutil.Env) int {
 	m := &masqRun{
 		o:   o,
 		env: env,
@@ -39,22 +39,16 @@ func runMasquerade(o *classicOptions, env Env) int {
 		NumericUsers: o.numUser,
 		NumericHost6: names.NumericHost6,
 	}, names.New(), nil)
-	for round := 0; ; round++ {
+	return repeat(o, env, func(round int) int {
 		rc := m.once(round)
 		m.out.Flush()
-		if rc != 0 || o.cnt == 0 {
-			if rc < 0 {
-				return 255
-			}
-			return rc
-		}
-		env.Sleep(time.Second)
-	}
+		return rc
+	})
 }
 
 type masqRun struct {
 	o      *classicOptions
-	env    Env
+	env    cmdutil.Env
 	fs     snapshot.FS
 	out    *bufio.Writer
 	render *output.Classic

@@ -1,4 +1,12 @@
-package cli
+// Package trace holds the trace and life subcommands, which share one run
+// function: trace prints every TCP state transition with the connection's
+// owner, life one line per finished connection. Both stream the tracer's
+// events through merged's table and stream, and fall back to polling /proc
+// without BPF.
+//
+// It is a command package: only the root command imports it, and it must
+// never import another command package.
+package trace
 
 import (
 	"bufio"
@@ -13,17 +21,18 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
-// traceOptions are the flags shared by trace and life.
-type traceOptions struct {
+// TraceOptions are the flags shared by trace and life.
+type TraceOptions struct {
+	Env           cmdutil.Env
 	JSON          bool
 	PIDs          []int
 	Ports         []int
@@ -31,25 +40,51 @@ type traceOptions struct {
 	AllNamespaces bool
 	Interval      time.Duration // polling fallback period
 	Duration      time.Duration // stop after this long (0: until a signal)
-	life          bool
+	// Life selects life's output: one line per finished connection.
+	Life bool
 }
 
-func newTraceCmd(env Env, life bool) *cobra.Command {
-	o := &traceOptions{life: life}
+const (
+	traceLong = "trace prints one line per TCP state transition: time, owner pid and command, " +
+		"local and remote address, old -> new state and the time spent in the old state. " +
+		"The pid is the process that connected or accepted the connection, not the task " +
+		"that happened to be on the CPU."
+	traceExample = `  # every transition in this network namespace, as root
+  bpfnetstat trace
+  # JSON lines for one port, for ten seconds
+  bpfnetstat trace --json --port 443 --duration 10s`
+	lifeLong = "life prints one line per closed TCP connection: owner pid and command, local and " +
+		"remote address, direction, payload bytes sent and received, duration and how the owner was learnt."
+	lifeExample = `  # finished connections of two processes
+  bpfnetstat life --pid 1234,5678
+  # IPv4 only, every network namespace
+  bpfnetstat life -4 --all-namespaces`
+)
+
+// NewTraceCmd is the trace subcommand; runF, when not nil, replaces
+// TraceRun (tests check the flags with it).
+func NewTraceCmd(env cmdutil.Env, runF func(*TraceOptions) error) *cobra.Command {
+	return newCmd(env, runF, false)
+}
+
+// NewLifeCmd is the life subcommand; runF, when not nil, replaces TraceRun.
+func NewLifeCmd(env cmdutil.Env, runF func(*TraceOptions) error) *cobra.Command {
+	return newCmd(env, runF, true)
+}
+
+func newCmd(env cmdutil.Env, runF func(*TraceOptions) error, life bool) *cobra.Command {
+	o := &TraceOptions{Env: env, Life: life}
 	cmd := &cobra.Command{
-		Use:   "trace",
-		Short: "print every TCP state transition with the connection's owner",
-		Long: "trace prints one line per TCP state transition: time, owner pid and command, " +
-			"local and remote address, old -> new state and the time spent in the old state. " +
-			"The pid is the process that connected or accepted the connection, not the task " +
-			"that happened to be on the CPU.",
-		Args: cobra.NoArgs,
+		Use:     "trace",
+		Short:   "print every TCP state transition with the connection's owner",
+		Long:    traceLong,
+		Example: traceExample,
+		Args:    cobra.NoArgs,
 	}
 	if life {
 		cmd.Use = "life"
 		cmd.Short = "print one line per finished TCP connection (like tcplife, exact for servers)"
-		cmd.Long = "life prints one line per closed TCP connection: owner pid and command, local and " +
-			"remote address, direction, payload bytes sent and received, duration and how the owner was learnt."
+		cmd.Long, cmd.Example = lifeLong, lifeExample
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.JSON, "json", false, "JSON lines with stable snake_case fields")
@@ -61,12 +96,15 @@ func newTraceCmd(env Env, life bool) *cobra.Command {
 	f.DurationVar(&o.Interval, "interval", time.Second, "polling period when eBPF is not available")
 	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (default: until Ctrl-C or SIGTERM)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		return runTrace(o, env)
+		if runF != nil {
+			return runF(o)
+		}
+		return TraceRun(o)
 	}
 	return cmd
 }
 
-func (o *traceOptions) wants(c *conn.Conn) bool {
+func (o *TraceOptions) wants(c *conn.Conn) bool {
 	if o.V4 != o.V6 {
 		if o.V4 && c.Family != snapshot.FamilyInet && !c.Local.Addr().Is4In6() {
 			return false
@@ -100,31 +138,10 @@ func (o *traceOptions) wants(c *conn.Conn) bool {
 	return true
 }
 
-// ownNetNS is the inode of the network namespace bpfnetstat runs in.
-func ownNetNS() uint32 {
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
-		return 0
-	}
-	return uint32(st.Ino)
-}
-
-// whyNoBPF says in one line why the tracer cannot run and what would fix it.
-func whyNoBPF(err error) string {
-	switch {
-	case os.Geteuid() != 0:
-		return "eBPF tracing needs root (CAP_BPF and CAP_PERFMON): run bpfnetstat as root"
-	case errors.Is(err, tracer.ErrNoHook):
-		return "no TCP state-change hook could be attached (see 'bpfnetstat doctor')"
-	}
-	if _, serr := os.Stat("/sys/kernel/btf/vmlinux"); serr != nil {
-		return "this kernel has no BTF (/sys/kernel/btf/vmlinux): use a kernel built with CONFIG_DEBUG_INFO_BTF"
-	}
-	return fmt.Sprintf("eBPF tracer unavailable: %v", err)
-}
-
-func runTrace(o *traceOptions, env Env) error {
-	netns := ownNetNS()
+// TraceRun runs trace, or life with o.Life, until a signal or o.Duration.
+func TraceRun(o *TraceOptions) error {
+	env := o.Env
+	netns := cmdutil.OwnNetNS()
 	if o.AllNamespaces {
 		netns = 0
 	}
@@ -149,7 +166,7 @@ func runTrace(o *traceOptions, env Env) error {
 		if tr != nil {
 			tr.Close()
 		}
-		fmt.Fprintf(env.Stderr, "bpfnetstat: %s; falling back to polling /proc every %v: connections shorter than that are missed\n", whyNoBPF(err), o.Interval)
+		fmt.Fprintf(env.Stderr, "bpfnetstat: %s; falling back to polling /proc every %v: connections shorter than that are missed\n", cmdutil.WhyNoBPF(env, err), o.Interval)
 		return runPolling(o, env, w, out.Flush, sigs, deadline)
 	}
 	defer tr.Close()
@@ -165,7 +182,7 @@ func runTrace(o *traceOptions, env Env) error {
 		}
 	}
 	fmt.Fprintf(env.Stderr, "bpfnetstat: tracing TCP connections (%s); Ctrl-C to stop\n", strings.Join(attached, ", "))
-	if o.life {
+	if o.Life {
 		w.LifeHeader()
 	} else {
 		w.TraceHeader()
@@ -176,7 +193,7 @@ func runTrace(o *traceOptions, env Env) error {
 		if !o.wants(&t.Conn) {
 			return
 		}
-		if o.life {
+		if o.Life {
 			if t.NewlyDone && !t.Conn.Listener {
 				w.Life(&t.Conn)
 			}
@@ -253,9 +270,9 @@ func reportLoss(w io.Writer, tr *tracer.Tracer, table *merged.Table) {
 }
 
 // seedFromSnapshot gives connections older than the tracer their owners.
-func seedFromSnapshot(table *merged.Table, env Env) {
+func seedFromSnapshot(table *merged.Table, env cmdutil.Env) {
 	fs := snapshot.NewFS(env.ProcRoot)
-	owners := readOwners(fs, env, false)
+	owners := cmdutil.ReadOwners(fs, env, false)
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
 		fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
 			if s == nil {
@@ -276,7 +293,7 @@ func seedFromSnapshot(table *merged.Table, env Env) {
 }
 
 // runPolling is the degraded mode: successive /proc snapshots, diffed.
-func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() error, sigs chan os.Signal, deadline <-chan time.Time) error {
+func runPolling(o *TraceOptions, env cmdutil.Env, w *output.EventWriter, flush func() error, sigs chan os.Signal, deadline <-chan time.Time) error {
 	type key struct{ l, r netip.AddrPort }
 	type seen struct {
 		state conn.State
@@ -288,7 +305,7 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() er
 	fs := snapshot.NewFS(env.ProcRoot)
 	prev := map[key]seen{}
 	poll := func() map[key]seen {
-		owners := readOwners(fs, env, false)
+		owners := cmdutil.ReadOwners(fs, env, false)
 		cur := map[key]seen{}
 		now := tracer.MonotonicNow()
 		for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
@@ -320,7 +337,7 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() er
 		return conn.Conn{Family: v.fam, Local: k.l, Remote: k.r, State: v.state, Owner: v.owner,
 			OwnerSource: conn.OwnerSnapshot, Direction: conn.DirUnknown, BirthNs: v.first}
 	}
-	if o.life {
+	if o.Life {
 		w.LifeHeader()
 	} else {
 		w.TraceHeader()
@@ -345,7 +362,7 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() er
 				continue
 			}
 			c := connOf(k, v)
-			if !o.life && o.wants(&c) {
+			if !o.Life && o.wants(&c) {
 				w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: v.state, TimeNs: now, InOldNs: now - p.since})
 			}
 		}
@@ -358,7 +375,7 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() er
 			if !o.wants(&c) {
 				continue
 			}
-			if o.life {
+			if o.Life {
 				w.Life(&c)
 			} else {
 				w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: conn.TCPClose, TimeNs: now, InOldNs: now - p.since, NewlyDone: true})
@@ -367,15 +384,4 @@ func runPolling(o *traceOptions, env Env, w *output.EventWriter, flush func() er
 		prev = cur
 		flush()
 	}
-}
-
-// newMergedSource starts the merged view's source: the tracer when it
-// loads, else /proc snapshots alone, which stderr says in one line.
-func newMergedSource(env Env, stderr func(string)) *merged.Source {
-	fs := snapshot.NewFS(env.ProcRoot)
-	live, _, err := merged.StartLive(tracer.Config{NetNS: ownNetNS()})
-	if err != nil {
-		stderr(fmt.Sprintf("bpfnetstat: %s; working from /proc snapshots: TIME_WAIT owners come only from earlier refreshes, and connections between refreshes, ages and byte counts are not known", whyNoBPF(err)))
-	}
-	return merged.NewSource(fs, ownerOptions(env, false), live)
 }

@@ -1,4 +1,4 @@
-package cli
+package netstat
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/output"
@@ -33,6 +34,10 @@ type classicOptions struct {
 	json                                                          bool
 	recent                                                        bool // --recent: ghost rows of connections between refreshes
 
+	// help follows the usage text for -h when not invoked as netstat:
+	// bpfnetstat's subcommands.
+	help string
+
 	// name prefixes bpfnetstat's own stderr messages: "netstat" under that
 	// name (byte-compatible), "bpfnetstat" otherwise.
 	name string
@@ -41,25 +46,10 @@ type classicOptions struct {
 	arg    int  // number of explicitly selected socket kinds
 }
 
-// errExit ends the program with a status after its message was printed.
-type errExit struct{ code int }
-
-func (e errExit) Error() string { return fmt.Sprintf("exit status %d", e.code) }
-
-// Env is what the classic command reads from its surroundings; tests
-// replace it.
-type Env struct {
-	Stdout, Stderr io.Writer
-	ProcRoot       string
-	Getenv         func(string) string
-	Geteuid        func() int
-	Sleep          func(time.Duration)
-}
-
 // parseClassic processes argv like netstat's main: options left to right,
 // with -h, -V, -Z, a bad family and getopt errors acting at once.
-func parseClassic(prog string, args []string, env Env) (*classicOptions, error) {
-	o := &classicOptions{exp: 1, name: "bpfnetstat"}
+func parseClassic(prog string, args []string, env cmdutil.Env, help string) (*classicOptions, error) {
+	o := &classicOptions{exp: 1, name: "bpfnetstat", help: help}
 	classic := filepath.Base(prog) == "netstat"
 	if classic {
 		o.name = "netstat"
@@ -74,23 +64,23 @@ func parseClassic(prog string, args []string, env Env) (*classicOptions, error) 
 				return true
 			}
 			if o.afTrans(long[p.index].name, env.Stderr) {
-				stop = errExit{1}
+				stop = cmdutil.ExitError{Code: 1}
 			}
 		case 'A':
 			if o.afTrans(p.arg, env.Stderr) {
-				stop = errExit{1}
+				stop = cmdutil.ExitError{Code: 1}
 			}
 		case '6':
 			if o.afTrans("inet6", env.Stderr) {
-				stop = errExit{1}
+				stop = cmdutil.ExitError{Code: 1}
 			}
 		case '4':
 			if o.afTrans("inet", env.Stderr) {
-				stop = errExit{1}
+				stop = cmdutil.ExitError{Code: 1}
 			}
 		case 'x':
 			if o.afTrans("unix", env.Stderr) {
-				stop = errExit{1}
+				stop = cmdutil.ExitError{Code: 1}
 			}
 		case 'M':
 			o.mas++
@@ -128,8 +118,8 @@ func parseClassic(prog string, args []string, env Env) (*classicOptions, error) 
 		case 'o':
 			o.opt++
 		case 'V':
-			io.WriteString(env.Stdout, versionText)
-			stop = errExit{0}
+			io.WriteString(env.Stdout, cmdutil.VersionText())
+			stop = cmdutil.ExitError{Code: 0}
 		case 'v':
 			o.verbose = true
 		case 'r':
@@ -150,7 +140,7 @@ func parseClassic(prog string, args []string, env Env) (*classicOptions, error) 
 			o.rfcomm++
 		case 'Z':
 			fmt.Fprint(env.Stderr, "SELinux is not enabled on this machine.\n")
-			stop = errExit{1}
+			stop = cmdutil.ExitError{Code: 1}
 		case 'J':
 			o.json = true
 		case 'R':
@@ -158,13 +148,13 @@ func parseClassic(prog string, args []string, env Env) (*classicOptions, error) 
 		case '?':
 			io.WriteString(env.Stderr, p.errMsg)
 			writeUsage(env.Stderr, env.Stderr)
-			stop = errExit{3}
+			stop = cmdutil.ExitError{Code: 3}
 		case 'h':
 			writeUsage(env.Stdout, env.Stderr)
 			if !classic {
-				io.WriteString(env.Stdout, subcommandHelp)
+				io.WriteString(env.Stdout, o.help)
 			}
-			stop = errExit{0}
+			stop = cmdutil.ExitError{Code: 0}
 		case 's':
 			o.sta++
 		}
@@ -175,7 +165,7 @@ func parseClassic(prog string, args []string, env Env) (*classicOptions, error) 
 	}
 	if o.intf+o.rou+o.mas+o.sta > 1 {
 		writeUsage(env.Stderr, env.Stderr)
-		return nil, errExit{3}
+		return nil, cmdutil.ExitError{Code: 3}
 	}
 	if (o.inet > 0 || o.inet6 > 0 || o.sta > 0) && o.tcp+o.sctp+o.udp+o.udplite+o.raw == 0 {
 		o.noprot = true
@@ -191,16 +181,6 @@ func parseClassic(prog string, args []string, env Env) (*classicOptions, error) 
 		o.netrom + o.igmp + o.x25 + o.rose + o.l2cap + o.rfcomm
 	return o, nil
 }
-
-// subcommandHelp follows the usage text when invoked as bpfnetstat -h.
-const subcommandHelp = `
-bpfnetstat subcommands (eBPF, root):
-        trace                    every TCP state transition, with the connection's owner
-        life                     one line per finished TCP connection (bytes, duration, owner)
-        doctor                   which eBPF hooks work here, and how to fix those that do not
-        version                  bpfnetstat's version
-  Run 'bpfnetstat SUBCOMMAND --help' for its options. Any netstat view takes --json.
-`
 
 // afAliases is net-tools' aftrans table: alias, canonical name, flag.
 var afAliases = []struct{ alias, name string }{
@@ -267,8 +247,40 @@ func (o *classicOptions) afTrans(arg string, stderr io.Writer) bool {
 	return false
 }
 
+// Run is the classic netstat command line: prog is argv[0] (messages and
+// exit statuses are netstat's own under the name "netstat"), args the rest;
+// help is printed after the usage text for -h when not invoked as netstat.
+// A non-zero exit status comes back as a cmdutil.ExitError, its messages
+// already printed.
+func Run(prog string, args []string, env cmdutil.Env, help string) error {
+	o, err := parseClassic(prog, args, env, help)
+	if err != nil {
+		return err
+	}
+	if rc := runClassic(o, env); rc != 0 {
+		return cmdutil.ExitError{Code: rc}
+	}
+	return nil
+}
+
+// repeat is the -c loop every view shares: round runs once without -c,
+// else every second until it returns a non-zero status. A negative status
+// (fatal in net-tools' terms) exits 255.
+func repeat(o *classicOptions, env cmdutil.Env, round func(n int) int) int {
+	for n := 0; ; n++ {
+		rc := round(n)
+		if rc != 0 || o.cnt == 0 {
+			if rc < 0 {
+				return 255
+			}
+			return rc
+		}
+		env.Sleep(time.Second)
+	}
+}
+
 // runClassic runs the parsed netstat command line and returns the exit status.
-func runClassic(o *classicOptions, env Env) int {
+func runClassic(o *classicOptions, env cmdutil.Env) int {
 	switch {
 	case o.mas > 0:
 		return runMasquerade(o, env)
@@ -282,15 +294,10 @@ func runClassic(o *classicOptions, env Env) int {
 	return runSockets(o, env)
 }
 
-func notYet(env Env, what string) int {
-	fmt.Fprintf(env.Stderr, "bpfnetstat: %s is not implemented yet\n", what)
-	return 1
-}
-
 // socketRun is one invocation of the socket listing.
 type socketRun struct {
 	o      *classicOptions
-	env    Env
+	env    cmdutil.Env
 	fs     snapshot.FS
 	out    *bufio.Writer
 	render *output.Classic
@@ -302,7 +309,7 @@ type socketRun struct {
 	listing *merged.Listing
 }
 
-func runSockets(o *classicOptions, env Env) int {
+func runSockets(o *classicOptions, env cmdutil.Env) int {
 	resolver := names.New()
 	r := &socketRun{
 		o:   o,
@@ -327,7 +334,10 @@ func runSockets(o *classicOptions, env Env) int {
 		r.startMerged()
 		defer r.listing.Close()
 	}
-	for {
+	return repeat(o, env, func(int) int {
+		r.loaded = false
+		r.owners = nil
+		r.render.SetOwners(nil)
 		if o.json {
 			r.jsonw = output.NewJSONWriter(r.out, r.render)
 		}
@@ -336,17 +346,8 @@ func runSockets(o *classicOptions, env Env) int {
 			r.jsonw.Close()
 		}
 		r.out.Flush()
-		if rc != 0 || o.cnt == 0 {
-			if rc < 0 {
-				return 255
-			}
-			return rc
-		}
-		env.Sleep(time.Second)
-		r.loaded = false
-		r.owners = nil
-		r.render.SetOwners(nil)
-	}
+		return rc
+	})
 }
 
 // startMerged starts the tracer for bpfnetstat's continuous mode, or says
@@ -355,8 +356,8 @@ func (r *socketRun) startMerged() {
 	var live *merged.Live
 	if r.o.prg > 0 || r.o.recent {
 		var err error
-		if live, _, err = merged.StartLive(tracer.Config{NetNS: ownNetNS()}); err != nil {
-			fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", whyNoBPF(err))
+		if live, _, err = merged.StartLive(tracer.Config{NetNS: cmdutil.OwnNetNS()}); err != nil {
+			fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", cmdutil.WhyNoBPF(r.env, err))
 		}
 	}
 	r.listing = merged.NewListing(r.fs, live, r.o.recent)
@@ -400,13 +401,9 @@ func (r *socketRun) once() int {
 		v4   snapshot.Table
 		v6   snapshot.Table
 	}
-	for _, b := range []block{
-		{o.arg == 0 || o.tcp > 0, "AF INET (tcp)", snapshot.TableTCP, snapshot.TableTCP6},
-	} {
-		if b.on {
-			if rc := r.inetBlock(b.name, b.v4, b.v6); rc != 0 {
-				return rc
-			}
+	if o.arg == 0 || o.tcp > 0 {
+		if rc := r.inetBlock("AF INET (tcp)", snapshot.TableTCP, snapshot.TableTCP6); rc != 0 {
+			return rc
 		}
 	}
 	if o.arg == 0 || o.sctp > 0 {
@@ -481,7 +478,7 @@ func (r *socketRun) loadOwners() {
 		return
 	}
 	r.loaded = true
-	r.owners = readOwners(r.fs, r.env, r.o.name == "netstat")
+	r.owners = cmdutil.ReadOwners(r.fs, r.env, r.o.name == "netstat")
 	if r.listing != nil {
 		r.listing.Owners.Refresh(r.owners)
 		r.render.SetOwners(r.listing.Owners)

@@ -1,10 +1,17 @@
-package cli
+// Package watch is the watch subcommand: a live full-screen table of TCP
+// connections with their owners, age and bytes (merged's rows), under
+// opens/s, closes/s and the TIME_WAIT count; plain snapshots when piped,
+// JSON lines with --json. Its renderers write to any io.Writer, so they are
+// tested without a terminal; the terminal itself is internal/term's.
+//
+// It is a command package: only the root command imports it, and it must
+// never import another command package.
+package watch
 
 import (
 	"bufio"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"sort"
@@ -14,14 +21,17 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
+	"github.com/bpfnetstat/bpfnetstat/internal/term"
 	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/output"
 )
 
-type watchOptions struct {
+// WatchOptions are watch's flags.
+type WatchOptions struct {
+	Env      cmdutil.Env
 	JSON     bool
 	Sort     string
 	Interval time.Duration
@@ -30,11 +40,19 @@ type watchOptions struct {
 
 var watchSorts = []string{"state", "owner", "age", "bytes"}
 
-func newWatchCmd(env Env) *cobra.Command {
-	o := &watchOptions{}
+const watchExample = `  # full screen, sorted by bytes; keys s o a b change the order, q quits
+  bpfnetstat watch --sort bytes
+  # three snapshots as JSON lines, two seconds apart
+  bpfnetstat watch --json --count 3 --interval 2s`
+
+// NewWatchCmd is the watch subcommand; runF, when not nil, replaces
+// WatchRun (tests check the flags with it).
+func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command {
+	o := &WatchOptions{Env: env}
 	cmd := &cobra.Command{
-		Use:   "watch",
-		Short: "live table of TCP connections with their owners, refreshing in place",
+		Use:     "watch",
+		Short:   "live table of TCP connections with their owners, refreshing in place",
+		Example: watchExample,
 		Long: "watch shows the merged view: every TCP socket with its owner (TIME_WAIT ones too), " +
 			"its age and bytes as the tracer saw them, under a header of opens/s, closes/s, the " +
 			"TIME_WAIT count and its top owners. Keys: s state, o owner, a age, b bytes, q quit. " +
@@ -48,7 +66,10 @@ func newWatchCmd(env Env) *cobra.Command {
 			if !valid {
 				return fmt.Errorf("--sort %q: want one of %s", o.Sort, strings.Join(watchSorts, ", "))
 			}
-			return runWatch(o, env)
+			if runF != nil {
+				return runF(o)
+			}
+			return WatchRun(o)
 		},
 	}
 	f := cmd.Flags()
@@ -59,25 +80,13 @@ func newWatchCmd(env Env) *cobra.Command {
 	return cmd
 }
 
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
-
-func terminalRows(f *os.File) int {
-	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
-	if err != nil || ws.Row == 0 {
-		return 24
-	}
-	return int(ws.Row)
-}
-
-func runWatch(o *watchOptions, env Env) error {
-	out, _ := env.Stdout.(*os.File)
-	tty := !o.JSON && out != nil && isTerminal(out)
+// WatchRun refreshes the view every o.Interval until q, a signal or
+// o.Count refreshes.
+func WatchRun(o *WatchOptions) error {
+	env := o.Env
+	tty := !o.JSON && term.IsTerminal(env.Stdout)
 	var stderrLines []string
-	src := newMergedSource(env, func(s string) { stderrLines = append(stderrLines, s) })
+	src := cmdutil.NewMergedSource(env, func(s string) { stderrLines = append(stderrLines, s) })
 	defer src.Close()
 	// The one line about what is missing goes out before the screen is taken.
 	for _, l := range stderrLines {
@@ -89,12 +98,14 @@ func runWatch(o *watchOptions, env Env) error {
 	defer signal.Stop(sigs)
 	keys := make(chan byte, 16)
 	if tty {
-		restore, err := enterScreen(out)
+		restore, err := term.EnterScreen(env.Stdin, env.Stdout)
 		if err != nil {
 			return err
 		}
 		defer restore()
-		go readKeys(os.Stdin, keys)
+		if env.Stdin != nil {
+			go term.ReadKeys(env.Stdin, keys)
+		}
 	}
 
 	w := bufio.NewWriter(env.Stdout)
@@ -127,7 +138,7 @@ func runWatch(o *watchOptions, env Env) error {
 			limit := 0
 			if tty {
 				w.WriteString("\x1b[H\x1b[2J")
-				limit = terminalRows(out) - 3
+				limit = term.Rows(env.Stdout) - 3
 			}
 			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.Live() != nil)
 		}
@@ -160,41 +171,6 @@ func runWatch(o *watchOptions, env Env) error {
 				}
 				wait = false // redraw at once in the new order
 			}
-		}
-	}
-}
-
-// enterScreen switches to the alternate screen with the cursor hidden and
-// the keyboard unbuffered; the returned function puts everything back.
-func enterScreen(out *os.File) (func(), error) {
-	in := int(os.Stdin.Fd())
-	old, err := unix.IoctlGetTermios(in, unix.TCGETS)
-	restoreTerm := func() {}
-	if err == nil {
-		raw := *old
-		raw.Lflag &^= unix.ICANON | unix.ECHO // keep ISIG: Ctrl-C stays a signal
-		raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
-		if err := unix.IoctlSetTermios(in, unix.TCSETS, &raw); err != nil {
-			return nil, fmt.Errorf("setting up the terminal: %w", err)
-		}
-		restoreTerm = func() { unix.IoctlSetTermios(in, unix.TCSETS, old) }
-	}
-	io.WriteString(out, "\x1b[?1049h\x1b[?25l")
-	return func() {
-		io.WriteString(out, "\x1b[?25h\x1b[?1049l")
-		restoreTerm()
-	}, nil
-}
-
-func readKeys(in io.Reader, keys chan<- byte) {
-	var b [1]byte
-	for {
-		n, err := in.Read(b[:])
-		if err != nil {
-			return
-		}
-		if n == 1 {
-			keys <- b[0]
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package cmdutil
 
 import (
 	"testing"
@@ -12,7 +12,7 @@ func TestUseOwnerIterator(t *testing.T) {
 		return Env{ProcRoot: root, Geteuid: func() int { return euid }, Getenv: func(k string) string { return vars[k] }}
 	}
 	useOwnerIterator := func(env Env, asNetstat bool) bool {
-		return owners.UsesIterator(snapshot.NewFS(env.ProcRoot), ownerOptions(env, asNetstat))
+		return owners.UsesIterator(snapshot.NewFS(env.ProcRoot), OwnerOptions(env, asNetstat))
 	}
 	never := []struct {
 		name      string

@@ -1,15 +1,15 @@
-package cli
+package cmdutil
 
 import (
 	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
-// ownerOptions turns the environment into the owner scan's options.
+// OwnerOptions turns the environment into the owner scan's options.
 // BPFNETSTAT_OWNERS=proc (or BPFNETSTAT_SOURCE=proc, everything from /proc)
 // always walks /proc; BPFNETSTAT_OWNERS=iter uses the iterator whenever it
 // can, under either name. Invoked as netstat, the drop-in loads no BPF.
-func ownerOptions(env Env, asNetstat bool) owners.Options {
+func OwnerOptions(env Env, asNetstat bool) owners.Options {
 	opt := owners.Options{Method: owners.Auto, Privileged: env.Geteuid() == 0}
 	switch choice := env.Getenv("BPFNETSTAT_OWNERS"); {
 	case choice == "proc" || env.Getenv("BPFNETSTAT_SOURCE") == "proc":
@@ -22,7 +22,7 @@ func ownerOptions(env Env, asNetstat bool) owners.Options {
 	return opt
 }
 
-// readOwners builds the -p owner map.
-func readOwners(fs snapshot.FS, env Env, asNetstat bool) *owners.Map {
-	return owners.Read(fs, ownerOptions(env, asNetstat))
+// ReadOwners builds the -p owner map.
+func ReadOwners(fs snapshot.FS, env Env, asNetstat bool) *owners.Map {
+	return owners.Read(fs, OwnerOptions(env, asNetstat))
 }

@@ -1,4 +1,10 @@
-package cli
+// Package doctor is the doctor subcommand: which eBPF hooks attach on
+// this kernel, which do not and why, the fix for each, the PID namespace
+// and whether the -p owner iterator loads; --stats measures ns per event.
+//
+// It is a command package: only the root command imports it, and it must
+// never import another command package.
+package doctor
 
 import (
 	"fmt"
@@ -7,27 +13,55 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
-func newDoctorCmd(env Env) *cobra.Command {
-	var stats time.Duration
+// DoctorOptions are doctor's flags.
+type DoctorOptions struct {
+	Env cmdutil.Env
+	// Stats measures the programs' run time for this long (0: not at all).
+	Stats time.Duration
+}
+
+const (
+	doctorLong = "doctor loads and attaches every eBPF hook bpfnetstat can use, the fallbacks " +
+		"included, and says for each whether it works here and, when it does not, why and what " +
+		"would fix it; then the PID namespace, the -p owner iterator and the loss counters."
+	doctorExample = `  # what works on this kernel, as root
+  bpfnetstat doctor
+  # and the BPF cost per event under five seconds of the machine's traffic
+  bpfnetstat doctor --stats 5s`
+)
+
+// NewDoctorCmd is the doctor subcommand; runF, when not nil, replaces
+// DoctorRun (tests check the flags with it).
+func NewDoctorCmd(env cmdutil.Env, runF func(*DoctorOptions) error) *cobra.Command {
+	o := &DoctorOptions{Env: env}
 	cmd := &cobra.Command{
-		Use:   "doctor",
-		Short: "say which eBPF hooks attach here, which do not and why, and how to fix them",
-		Args:  cobra.NoArgs,
+		Use:     "doctor",
+		Short:   "say which eBPF hooks attach here, which do not and why, and how to fix them",
+		Long:    doctorLong,
+		Example: doctorExample,
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDoctor(env, stats)
+			if runF != nil {
+				return runF(o)
+			}
+			return DoctorRun(o)
 		},
 	}
-	cmd.Flags().DurationVar(&stats, "stats", 0, "also measure BPF run time (ns per event) for this long")
+	cmd.Flags().DurationVar(&o.Stats, "stats", 0, "also measure BPF run time (ns per event) for this long")
 	return cmd
 }
 
-func runDoctor(env Env, stats time.Duration) error {
+// DoctorRun probes everything and prints the report; it fails (exit 1)
+// when the tracer cannot run.
+func DoctorRun(o *DoctorOptions) error {
+	env, stats := o.Env, o.Stats
 	out := env.Stdout
-	fmt.Fprintf(out, "euid: %d\n", os.Geteuid())
+	fmt.Fprintf(out, "euid: %d\n", env.Geteuid())
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
 		fmt.Fprintf(out, "BTF: missing (/sys/kernel/btf/vmlinux): tp_btf hooks cannot work; fix: a kernel with CONFIG_DEBUG_INFO_BTF\n")
 	} else {
@@ -49,7 +83,7 @@ func runDoctor(env Env, stats time.Duration) error {
 	n := 0
 	if err := tracer.ScanSocketFDs(func(int32, uint64) { n++ }); err != nil {
 		why := err.Error()
-		if os.Geteuid() != 0 {
+		if env.Geteuid() != 0 {
 			why = "not root"
 		}
 		fmt.Fprintf(out, "owner scan (-p): iter/task_file unavailable (%s); -p walks /proc/*/fd, as netstat does\n", why)
@@ -58,8 +92,8 @@ func runDoctor(env Env, stats time.Duration) error {
 	}
 	tr, err := tracer.Open(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true})
 	if tr == nil {
-		fmt.Fprintf(out, "tracer: cannot load: %v\nfix: %s\n", err, whyNoBPF(err))
-		return errExit{1}
+		fmt.Fprintf(out, "tracer: cannot load: %v\nfix: %s\n", err, cmdutil.WhyNoBPF(env, err))
+		return cmdutil.ExitError{Code: 1}
 	}
 	defer tr.Close()
 	fmt.Fprintf(out, "%-8s %-40s %s\n", "ROLE", "HOOK", "RESULT")
@@ -79,7 +113,7 @@ func runDoctor(env Env, stats time.Duration) error {
 	}
 	if err != nil {
 		fmt.Fprintf(out, "tracer: unusable: %v\n", err)
-		return errExit{1}
+		return cmdutil.ExitError{Code: 1}
 	}
 	if stats > 0 {
 		time.Sleep(stats)

@@ -1,4 +1,4 @@
-package cli
+package netstat
 
 import (
 	"encoding/json"
@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -132,7 +133,7 @@ func TestInterfacesGolden(t *testing.T) {
 			for _, want := range isReadGoldens(t, filepath.Join(root, "netstat.isGolden")) {
 				fk := &isFakeKernel{isFixtureKernel: k}
 				isWithKernel(t, fk, nil)
-				isCompare(t, want, isRun(want.args, Env{ProcRoot: root}))
+				isCompare(t, want, isRun(want.args, cmdutil.Env{ProcRoot: root}))
 				if fk.closed != 1 {
 					t.Errorf("netstat %s: kernel closed %d times, want 1", want.args, fk.closed)
 				}
@@ -307,7 +308,7 @@ func isRunWith(t *testing.T, args, root string, k *isFixtureKernel, rounds int) 
 	t.Helper()
 	isWithKernel(t, &isFakeKernel{isFixtureKernel: k}, nil)
 	sleeps := 0
-	env := Env{ProcRoot: root, Sleep: func(d time.Duration) {
+	env := cmdutil.Env{ProcRoot: root, Sleep: func(d time.Duration) {
 		if d != time.Second {
 			t.Errorf("slept %v, want 1s", d)
 		}
@@ -326,7 +327,7 @@ func isRunWith(t *testing.T, args, root string, k *isFixtureKernel, rounds int) 
 				}
 			}
 		}()
-		g.status = run(append([]string{"netstat"}, strings.Fields(args)...), env)
+		g.status = runNetstat(strings.Fields(args), env)
 	}()
 	g.args, g.stdout, g.stderr = args, stdout.String(), stderr.String()
 	return g
@@ -337,14 +338,14 @@ func TestInterfacesErrors(t *testing.T) {
 	root := filepath.Join(isIfaceFixtures, "live")
 
 	isWithKernel(t, nil, syscall.EAFNOSUPPORT)
-	g := isRun("-i", Env{ProcRoot: root})
+	g := isRun("-i", cmdutil.Env{ProcRoot: root})
 	if g.stdout != "" || g.stderr != "socket: Address family not supported by protocol\n" || g.status != 1 {
 		t.Errorf("no socket: %+v", g)
 	}
 
 	// Neither /proc/net/dev nor SIOCGIFCONF: nothing to list.
 	isWithKernel(t, &isFakeKernel{isFixtureKernel: k, labelsErr: syscall.EINVAL}, nil)
-	g = isRun("-i", Env{ProcRoot: t.TempDir()})
+	g = isRun("-i", cmdutil.Env{ProcRoot: t.TempDir()})
 	want := isGolden{
 		args:   "-i",
 		stdout: "Kernel Interface table\nIface             MTU    RX-OK RX-ERR RX-DRP RX-OVR    TX-OK TX-ERR TX-DRP TX-OVR Flg\n",
@@ -359,7 +360,7 @@ func TestInterfacesJSON(t *testing.T) {
 	k := isLoadKernel(t)
 	root := filepath.Join(isIfaceFixtures, "live")
 	isWithKernel(t, &isFakeKernel{isFixtureKernel: k}, nil)
-	g := isRun("-i --json", Env{ProcRoot: root})
+	g := isRun("-i --json", cmdutil.Env{ProcRoot: root})
 	if g.status != 0 || g.stderr != "" {
 		t.Fatalf("status %d, stderr %q", g.status, g.stderr)
 	}
@@ -387,13 +388,13 @@ func TestInterfacesJSON(t *testing.T) {
 
 	// netstat shows zeros for a 15-byte name; JSON has the counters.
 	isWithKernel(t, &isFakeKernel{isFixtureKernel: k}, nil)
-	g = isRun("-i --json", Env{ProcRoot: filepath.Join(isIfaceFixtures, "hostile")})
+	g = isRun("-i --json", cmdutil.Env{ProcRoot: filepath.Join(isIfaceFixtures, "hostile")})
 	if !strings.Contains(g.stdout, `{"name":"averylongifnam0","mtu":1500,"rx_ok":20,"rx_err":30,`) {
 		t.Errorf("15-byte name: the kernel's counters are missing:\n%s", g.stdout)
 	}
 
 	isWithKernel(t, &isFakeKernel{isFixtureKernel: k}, nil)
-	g = isRun("-iea --json", Env{ProcRoot: root})
+	g = isRun("-iea --json", cmdutil.Env{ProcRoot: root})
 	rows = nil
 	if err := json.Unmarshal([]byte(g.stdout), &rows); err != nil {
 		t.Fatalf("%v:\n%s", err, g.stdout)

@@ -1,4 +1,10 @@
-package cli
+// Package timewait is the timewait subcommand: TIME_WAIT counts per owner
+// and per remote endpoint, and ephemeral ports in use per local address and
+// remote endpoint, from merged's rows and summary.
+//
+// It is a command package: only the root command imports it, and it must
+// never import another command package.
+package timewait
 
 import (
 	"bufio"
@@ -11,28 +17,44 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/output"
 )
 
-type timewaitOptions struct {
+// TimewaitOptions are timewait's flags.
+type TimewaitOptions struct {
+	Env      cmdutil.Env
 	JSON     bool
 	Interval time.Duration
 	Count    int
 	Top      int
 }
 
-func newTimewaitCmd(env Env) *cobra.Command {
-	o := &timewaitOptions{}
+const timewaitExample = `  # one report after two seconds of watching
+  bpfnetstat timewait
+  # a JSON report every ten seconds until Ctrl-C
+  bpfnetstat timewait --json --interval 10s --count 0`
+
+// NewTimewaitCmd is the timewait subcommand; runF, when not nil, replaces
+// TimewaitRun (tests check the flags with it).
+func NewTimewaitCmd(env cmdutil.Env, runF func(*TimewaitOptions) error) *cobra.Command {
+	o := &TimewaitOptions{Env: env}
 	cmd := &cobra.Command{
-		Use:   "timewait",
-		Short: "TIME_WAIT pressure: counts per owner and per remote endpoint, ephemeral ports left",
+		Use:     "timewait",
+		Example: timewaitExample,
+		Short:   "TIME_WAIT pressure: counts per owner and per remote endpoint, ephemeral ports left",
 		Long: "timewait counts TIME_WAIT sockets per owning program and per remote endpoint, and shows " +
 			"how close each local address is to exhausting its ephemeral port range towards each remote " +
 			"endpoint. A TIME_WAIT socket's owner is known when the tracer saw the connection close, so " +
 			"the tool watches for --interval before its first report; run it longer (--count 0) to learn more owners.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runTimewait(o, env) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o)
+			}
+			return TimewaitRun(o)
+		},
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.JSON, "json", false, "one JSON object per report")
@@ -42,8 +64,11 @@ func newTimewaitCmd(env Env) *cobra.Command {
 	return cmd
 }
 
-func runTimewait(o *timewaitOptions, env Env) error {
-	src := newMergedSource(env, func(s string) { fmt.Fprintln(env.Stderr, s) })
+// TimewaitRun prints o.Count reports (0: until a signal), one every
+// o.Interval.
+func TimewaitRun(o *TimewaitOptions) error {
+	env := o.Env
+	src := cmdutil.NewMergedSource(env, func(s string) { fmt.Fprintln(env.Stderr, s) })
 	defer src.Close()
 	lo, hi := merged.EphemeralRange(src.FS())
 	sigs := make(chan os.Signal, 1)

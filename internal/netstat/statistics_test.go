@@ -1,4 +1,4 @@
-package cli
+package netstat
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 )
 
 // The -s and -i tests run the classic command on fixture /proc trees and
@@ -117,7 +119,7 @@ func isRealNetstat(t *testing.T, root, ns, args string) isGolden {
 
 // isRun runs the classic command like netstat ARGS on env and returns
 // what it printed.
-func isRun(args string, env Env) isGolden {
+func isRun(args string, env cmdutil.Env) isGolden {
 	var stdout, stderr bytes.Buffer
 	env.Stdout, env.Stderr = &stdout, &stderr
 	if env.Getenv == nil {
@@ -129,7 +131,7 @@ func isRun(args string, env Env) isGolden {
 	if env.Sleep == nil {
 		env.Sleep = func(time.Duration) {}
 	}
-	status := run(append([]string{"netstat"}, strings.Fields(args)...), env)
+	status := runNetstat(strings.Fields(args), env)
 	return isGolden{args: args, stdout: stdout.String(), stderr: stderr.String(), status: status}
 }
 
@@ -175,7 +177,7 @@ func TestStatisticsGolden(t *testing.T) {
 				isWriteGoldens(t, path, gs)
 			}
 			for _, want := range isReadGoldens(t, path) {
-				isCompare(t, want, isRun(want.args, Env{ProcRoot: root}))
+				isCompare(t, want, isRun(want.args, cmdutil.Env{ProcRoot: root}))
 			}
 		})
 	}
@@ -185,7 +187,7 @@ func TestStatisticsGolden(t *testing.T) {
 // counters in the kernel's order, disabled known sections left out.
 func TestStatisticsJSON(t *testing.T) {
 	root := filepath.Join(isStatsFixtures, "histograms")
-	got := isRun("-sw --json", Env{ProcRoot: root})
+	got := isRun("-sw --json", cmdutil.Env{ProcRoot: root})
 	want := `[
 {"section":"Icmp","file":"snmp","counters":{"OutEchos":1,"InEchos":2,"InMsgs":3,"OutDestUnreachs":0,"InDestUnreachs":0,"OutMsgs":4,"Weird":5}},
 {"section":"IcmpMsg","file":"snmp","counters":{"InType3":3,"OutType0":4}},
@@ -196,8 +198,14 @@ func TestStatisticsJSON(t *testing.T) {
 	if got.stdout != want || got.stderr != "" || got.status != 0 {
 		t.Errorf("got stdout:\n%s\nstderr %q, status %d; want stdout:\n%s", got.stdout, got.stderr, got.status, want)
 	}
-	empty := isRun("-s --json", Env{ProcRoot: filepath.Join(isStatsFixtures, "empty")})
+	empty := isRun("-s --json", cmdutil.Env{ProcRoot: filepath.Join(isStatsFixtures, "empty")})
 	if empty.stdout != "[]\n" {
 		t.Errorf("no sections: stdout %q, want %q", empty.stdout, "[]\n")
 	}
+}
+
+// runNetstat runs the classic command as "netstat ARGS" and returns its
+// exit status.
+func runNetstat(args []string, env cmdutil.Env) int {
+	return cmdutil.ExitCode(Run("netstat", args, env, ""), env.Stderr)
 }

@@ -1,10 +1,12 @@
-package cli
+package netstat
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 )
 
 // collect returns the options getopt reports, as "v:arg" strings, and the
@@ -72,7 +74,7 @@ func TestGetopt(t *testing.T) {
 }
 
 func TestParseClassicDerivedSelection(t *testing.T) {
-	env := Env{Stdout: &strings.Builder{}, Stderr: &strings.Builder{}, Getenv: func(string) string { return "" }}
+	env := cmdutil.Env{Stdout: &strings.Builder{}, Stderr: &strings.Builder{}, Getenv: func(string) string { return "" }}
 	tests := []struct {
 		args             []string
 		arg              int
@@ -88,7 +90,7 @@ func TestParseClassicDerivedSelection(t *testing.T) {
 		{args: []string{"-6", "-u"}, arg: 1, inet6: 1},
 	}
 	for _, tt := range tests {
-		o, err := parseClassic("netstat", tt.args, env)
+		o, err := parseClassic("netstat", tt.args, env, "")
 		if err != nil {
 			t.Fatalf("%v: %v", tt.args, err)
 		}
@@ -114,29 +116,14 @@ func TestParseClassicImmediateActions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var out, errb strings.Builder
-		env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
-		_, err := parseClassic("netstat", tt.args, env)
-		ee, ok := err.(errExit)
-		if !ok || ee.code != tt.code {
+		env := cmdutil.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
+		_, err := parseClassic("netstat", tt.args, env, "")
+		ee, ok := err.(cmdutil.ExitError)
+		if !ok || ee.Code != tt.code {
 			t.Errorf("%v: err = %v, want exit %d", tt.args, err, tt.code)
 		}
 		if !strings.Contains(out.String(), tt.stdoutHas) || !strings.Contains(errb.String(), tt.stderrHas) {
 			t.Errorf("%v: stdout %q stderr %q", tt.args, out.String(), errb.String())
-		}
-	}
-}
-
-// TestVersionKeepsShapeButNamesBpfnetstat: -V must not claim to be net-tools.
-func TestVersionKeepsShapeButNamesBpfnetstat(t *testing.T) {
-	for _, argv := range [][]string{{"netstat", "-V"}, {"bpfnetstat", "--version"}, {"bpfnetstat", "version"}} {
-		var out, errb strings.Builder
-		env := Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }}
-		if code := run(argv, env); code != 0 {
-			t.Errorf("%v: exit %d", argv, code)
-		}
-		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-		if len(lines) != 5 || !strings.HasPrefix(lines[0], "bpfnetstat ") || strings.Contains(out.String(), "net-tools 2.10\n") {
-			t.Errorf("%v: version text %q", argv, out.String())
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package cli
+package netstat
 
 import (
 	"bufio"
@@ -7,10 +7,10 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
@@ -26,7 +26,7 @@ const (
 // round, one name cache for the whole run (netstat's INET_nn).
 type routeRun struct {
 	o      *classicOptions
-	env    Env
+	env    cmdutil.Env
 	fs     snapshot.FS
 	out    *bufio.Writer
 	render *output.Routes
@@ -38,7 +38,7 @@ type routeRun struct {
 // runRoutes is netstat -r: for each family of the list (default inet),
 // the FIB unless only -C was given, then the cache with -C; -c repeats the
 // whole, titles included, every second until a round fails.
-func runRoutes(o *classicOptions, env Env) int {
+func runRoutes(o *classicOptions, env cmdutil.Env) int {
 	r := &routeRun{
 		o:     o,
 		env:   env,
@@ -52,7 +52,7 @@ func runRoutes(o *classicOptions, env Env) int {
 		Ext:          output.RouteExt(o.exp - 1),
 		NumericHost6: names.NumericHost6,
 	}, names.New())
-	for {
+	return repeat(o, env, func(int) int {
 		if o.json {
 			r.json = output.NewJSONArray(r.out)
 		}
@@ -62,14 +62,8 @@ func runRoutes(o *classicOptions, env Env) int {
 			r.json.Close()
 		}
 		r.out.Flush()
-		if rc != 0 || o.cnt == 0 {
-			if rc < 0 {
-				return 255
-			}
-			return rc
-		}
-		env.Sleep(time.Second)
-	}
+		return rc
+	})
 }
 
 // text writes netstat's text; JSON mode keeps stdout for the array.
