@@ -4,6 +4,9 @@
 // It is pure rendering to an io.Writer: it opens no files and does no
 // lookups of its own. Names (hosts, services, users) and owners are passed
 // in, so the same rows render the same way whatever source produced them.
+// It imports conn and snapshot (the models it renders) and must never
+// import tracer, merged, owners or the command layer: go list -deps
+// ./output names no cilium package.
 package output
 
 import (
