@@ -2,11 +2,11 @@ package doctor
 
 import (
 	"io"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil/cmdtest"
 )
 
 func TestFlags(t *testing.T) {
@@ -21,20 +21,13 @@ func TestFlags(t *testing.T) {
 		{args: "--stats five", wantErr: "invalid argument"},
 		{args: "now", wantErr: "unknown command"},
 	} {
-		var got *DoctorOptions
-		cmd := NewDoctorCmd(env, func(o *DoctorOptions) error { got = o; return nil })
-		cmd.SetArgs(strings.Fields(tc.args))
-		cmd.SetOut(io.Discard)
-		cmd.SetErr(io.Discard)
-		err := cmd.Execute()
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || got != nil {
-				t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
-			}
+		got, err := cmdtest.Parse(NewDoctorCmd, env, tc.args)
+		if !cmdtest.ErrMatches(err, tc.wantErr) || (tc.wantErr == "") != (got != nil) {
+			t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
 			continue
 		}
-		if err != nil || got == nil || got.Stats != tc.want {
-			t.Errorf("%q: err %v, options %+v, want stats %v", tc.args, err, got, tc.want)
+		if got != nil && got.Stats != tc.want {
+			t.Errorf("%q: stats %v, want %v", tc.args, got.Stats, tc.want)
 		}
 	}
 }

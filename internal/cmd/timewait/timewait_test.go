@@ -3,11 +3,11 @@ package timewait
 import (
 	"io"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil/cmdtest"
 )
 
 func TestFlags(t *testing.T) {
@@ -22,20 +22,13 @@ func TestFlags(t *testing.T) {
 		{args: "--count x", wantErr: "invalid argument"},
 		{args: "now", wantErr: "unknown command"},
 	} {
-		var got *TimewaitOptions
-		cmd := NewTimewaitCmd(env, func(o *TimewaitOptions) error { got = o; return nil })
-		cmd.SetArgs(strings.Fields(tc.args))
-		cmd.SetOut(io.Discard)
-		cmd.SetErr(io.Discard)
-		err := cmd.Execute()
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || got != nil {
-				t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
-			}
+		got, err := cmdtest.Parse(NewTimewaitCmd, env, tc.args)
+		if !cmdtest.ErrMatches(err, tc.wantErr) || (tc.wantErr == "") != (got != nil) {
+			t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
 			continue
 		}
-		if err != nil || got == nil {
-			t.Fatalf("%q: err %v, run called: %v", tc.args, err, got != nil)
+		if got == nil {
+			continue
 		}
 		got.Env = cmdutil.Env{}
 		if !reflect.DeepEqual(*got, tc.want) {

@@ -4,12 +4,12 @@ import (
 	"io"
 	"net/netip"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil/cmdtest"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -31,24 +31,17 @@ func TestFlags(t *testing.T) {
 		{args: "extra", wantErr: "unknown command"},
 		{args: "--pid x", wantErr: "invalid argument"},
 	} {
-		var got *TraceOptions
-		runF := func(o *TraceOptions) error { got = o; return nil }
-		cmd := NewTraceCmd(env, runF)
+		newCmd := NewTraceCmd
 		if tc.life {
-			cmd = NewLifeCmd(env, runF)
+			newCmd = NewLifeCmd
 		}
-		cmd.SetArgs(strings.Fields(tc.args))
-		cmd.SetOut(io.Discard)
-		cmd.SetErr(io.Discard)
-		err := cmd.Execute()
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-				t.Errorf("%q: err %v, want %q", tc.args, err, tc.wantErr)
-			}
+		got, err := cmdtest.Parse(newCmd, env, tc.args)
+		if !cmdtest.ErrMatches(err, tc.wantErr) || (tc.wantErr == "") != (got != nil) {
+			t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
 			continue
 		}
-		if err != nil || got == nil {
-			t.Fatalf("%q: err %v, run called: %v", tc.args, err, got != nil)
+		if got == nil {
+			continue
 		}
 		got.Env = cmdutil.Env{}
 		if !reflect.DeepEqual(*got, tc.want) {

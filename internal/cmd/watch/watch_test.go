@@ -13,6 +13,7 @@ import (
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil/cmdtest"
 	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
@@ -30,20 +31,13 @@ func TestFlags(t *testing.T) {
 		{args: "--sort size", wantErr: `--sort "size": want one of state, owner, age, bytes`},
 		{args: "now", wantErr: "unknown command"},
 	} {
-		var got *WatchOptions
-		cmd := NewWatchCmd(env, func(o *WatchOptions) error { got = o; return nil })
-		cmd.SetArgs(strings.Fields(tc.args))
-		cmd.SetOut(io.Discard)
-		cmd.SetErr(io.Discard)
-		err := cmd.Execute()
-		if tc.wantErr != "" {
-			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || got != nil {
-				t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
-			}
+		got, err := cmdtest.Parse(NewWatchCmd, env, tc.args)
+		if !cmdtest.ErrMatches(err, tc.wantErr) || (tc.wantErr == "") != (got != nil) {
+			t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
 			continue
 		}
-		if err != nil || got == nil {
-			t.Fatalf("%q: err %v, run called: %v", tc.args, err, got != nil)
+		if got == nil {
+			continue
 		}
 		got.Env = cmdutil.Env{}
 		if !reflect.DeepEqual(*got, tc.want) {
