@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
-	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
 // TestOwnerScansAgree checks that the two ways -p learns socket owners give
@@ -30,13 +30,13 @@ func TestOwnerScansAgree(t *testing.T) {
 	fs := snapshot.NewFS("")
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
-		before := ownerMap(fs.ReadOwners())
-		o, err := fs.OwnersFromFDs(tracer.ScanSocketFDs)
+		before := ownerMap(owners.WalkProc(fs))
+		o, err := owners.Iterate(fs)
 		if err != nil {
 			t.Fatalf("task_file iterator as root: %v", err)
 		}
 		iter := ownerMap(o)
-		after := ownerMap(fs.ReadOwners())
+		after := ownerMap(owners.WalkProc(fs))
 		if maps.Equal(iter, before) || maps.Equal(iter, after) {
 			checkFarmOwners(t, iter, farmPID)
 			t.Logf("%d socket inodes agree", len(iter))
@@ -49,7 +49,7 @@ func TestOwnerScansAgree(t *testing.T) {
 	}
 }
 
-func ownerMap(o *snapshot.Owners) map[uint64]snapshot.Owner {
+func ownerMap(o *owners.Map) map[uint64]snapshot.Owner {
 	m := make(map[uint64]snapshot.Owner, o.Len())
 	o.Each(func(ino uint64, ow snapshot.Owner) { m[ino] = ow })
 	return m

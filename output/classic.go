@@ -4,12 +4,16 @@
 // It is pure rendering to an io.Writer: it opens no files and does no
 // lookups of its own. Names (hosts, services, users) and owners are passed
 // in, so the same rows render the same way whatever source produced them.
+// It imports conn and snapshot (the models it renders) and must never
+// import tracer, merged, owners or the command layer: go list -deps
+// ./output names no cilium package.
 package output
 
 import (
 	"net/netip"
 	"strconv"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -26,15 +30,15 @@ type Names interface {
 	User(uid int64) (string, bool)
 }
 
-// Owners finds the process that holds a socket.
-type Owners interface {
+// OwnerLookup finds the process that holds a socket inode.
+type OwnerLookup interface {
 	Lookup(inode uint64) (snapshot.Owner, bool)
 }
 
-// SocketOwners can also name the owner of a socket that has no inode
+// SocketOwnerLookup can also name the owner of a socket that has no inode
 // (TIME_WAIT, orphans), from its addresses.
-type SocketOwners interface {
-	Owners
+type SocketOwnerLookup interface {
+	OwnerLookup
 	LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool)
 }
 
@@ -43,7 +47,7 @@ func (c *Classic) ownerOf(s *snapshot.Socket) (snapshot.Owner, bool) {
 	switch o := c.owners.(type) {
 	case nil:
 		return snapshot.Owner{}, false
-	case SocketOwners:
+	case SocketOwnerLookup:
 		return o.LookupSocket(s)
 	default:
 		return o.Lookup(s.Inode)
@@ -73,14 +77,14 @@ type ClassicOptions struct {
 type Classic struct {
 	opt    ClassicOptions
 	names  Names
-	owners Owners
+	owners OwnerLookup
 	buf    []byte
 	// scratch for the host and port texts of one cell
 	hostBuf, portBuf []byte
 }
 
 // NewClassic returns a renderer. owners may be nil when -p is not given.
-func NewClassic(opt ClassicOptions, names Names, owners Owners) *Classic {
+func NewClassic(opt ClassicOptions, names Names, owners OwnerLookup) *Classic {
 	if opt.ClockTicks == 0 {
 		opt.ClockTicks = 100
 	}
@@ -88,7 +92,7 @@ func NewClassic(opt ClassicOptions, names Names, owners Owners) *Classic {
 }
 
 // SetOwners replaces the owner source (netstat rebuilds it every -c round).
-func (c *Classic) SetOwners(o Owners) { c.owners = o }
+func (c *Classic) SetOwners(o OwnerLookup) { c.owners = o }
 
 func (c *Classic) listTitle() string {
 	switch {
@@ -166,19 +170,6 @@ const (
 	unixNoSpace   = 0x40000 // __SO_NOSPACE
 )
 
-var tcpStates = [...]string{
-	"", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
-	"TIME_WAIT", "CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING",
-}
-
-// TCPStateName is the netstat name of a kernel TCP state number.
-func TCPStateName(state uint8) string {
-	if int(state) < len(tcpStates) {
-		return tcpStates[state]
-	}
-	return "UNKNOWN"
-}
-
 // protoName is the Proto column text of an Internet row.
 func protoName(s *snapshot.Socket) string {
 	v6 := s.Family == snapshot.FamilyInet6
@@ -242,7 +233,7 @@ func (c *Classic) InetRow(s *snapshot.Socket) []byte {
 	b = append(b, ' ')
 	switch s.Proto {
 	case snapshot.ProtoTCP:
-		b = appendLeft(b, TCPStateName(s.State), 11)
+		b = appendLeft(b, conn.State(s.State).String(), 11)
 	case snapshot.ProtoRaw:
 		b = appendLeft(b, strconv.Itoa(int(s.State)), 11)
 	default:

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -52,21 +53,21 @@ func (f fakeOwners) Lookup(ino uint64) (snapshot.Owner, bool) { o, ok := f[ino];
 func ap(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 func TestInetRow(t *testing.T) {
-	tcp := func(l, r string, state uint8) snapshot.Socket {
-		return snapshot.Socket{Proto: snapshot.ProtoTCP, Family: snapshot.FamilyInet, Local: ap(l), Remote: ap(r), State: state, UID: 0, Inode: 14600}
+	tcp := func(l, r string, state conn.State) snapshot.Socket {
+		return snapshot.Socket{Proto: snapshot.ProtoTCP, Family: snapshot.FamilyInet, Local: ap(l), Remote: ap(r), State: uint8(state), UID: 0, Inode: 14600}
 	}
-	long := tcp("127.0.0.5:2049", "127.0.0.5:45761", 1)
-	tw := tcp("127.0.0.1:57402", "127.0.0.1:4444", 6)
+	long := tcp("127.0.0.5:2049", "127.0.0.5:45761", conn.TCPEstablished)
+	tw := tcp("127.0.0.1:57402", "127.0.0.1:4444", conn.TCPTimeWait)
 	tw.TimerCode, tw.TimerWhen, tw.Inode = 3, 5943, 0
-	probe := tcp("127.0.0.1:39682", "127.0.0.1:6000", 1)
+	probe := tcp("127.0.0.1:39682", "127.0.0.1:6000", conn.TCPEstablished)
 	probe.TxQueue, probe.TimerCode, probe.TimerWhen = 2803712, 4, 564
 	v6 := snapshot.Socket{Proto: snapshot.ProtoTCP, Family: snapshot.FamilyInet6,
-		Local: ap("[2001:db8:1234:5678:9abc:def0:1234:5678]:12345"), Remote: ap("[::]:0"), State: 10}
-	udp := snapshot.Socket{Proto: snapshot.ProtoUDP, Family: snapshot.FamilyInet, Local: ap("127.0.0.1:9999"), Remote: ap("0.0.0.0:0"), State: 7, RxQueue: 832}
-	raw := snapshot.Socket{Proto: snapshot.ProtoRaw, Family: snapshot.FamilyInet, Local: ap("0.0.0.0:1"), Remote: ap("0.0.0.0:0"), State: 7, RxQueue: 212992}
-	withOwner := tcp("127.0.0.1:8080", "0.0.0.0:0", 10)
+		Local: ap("[2001:db8:1234:5678:9abc:def0:1234:5678]:12345"), Remote: ap("[::]:0"), State: uint8(conn.TCPListen)}
+	udp := snapshot.Socket{Proto: snapshot.ProtoUDP, Family: snapshot.FamilyInet, Local: ap("127.0.0.1:9999"), Remote: ap("0.0.0.0:0"), State: uint8(conn.TCPClose), RxQueue: 832}
+	raw := snapshot.Socket{Proto: snapshot.ProtoRaw, Family: snapshot.FamilyInet, Local: ap("0.0.0.0:1"), Remote: ap("0.0.0.0:0"), State: uint8(conn.TCPClose), RxQueue: 212992}
+	withOwner := tcp("127.0.0.1:8080", "0.0.0.0:0", conn.TCPListen)
 	owners := fakeOwners{14600: {PID: 9558, Name: "averyveryverylongprogramname"}}
-	evil := tcp("127.0.0.1:8080", "0.0.0.0:0", 10)
+	evil := tcp("127.0.0.1:8080", "0.0.0.0:0", conn.TCPListen)
 	evil.Inode = 7
 	owners[7] = snapshot.Owner{PID: 1, Name: "a\x1b[2Jb"}
 
@@ -168,7 +169,7 @@ func TestEscape(t *testing.T) {
 
 func BenchmarkInetRowNumeric(b *testing.B) {
 	c := NewClassic(ClassicOptions{NumericHosts: true, NumericPorts: true, NumericUsers: true, All: true, NumericHost6: netip.Addr.String}, fakeNames{}, nil)
-	s := snapshot.Socket{Proto: snapshot.ProtoTCP, Family: snapshot.FamilyInet, Local: ap("127.0.0.1:40000"), Remote: ap("127.0.0.1:55436"), State: 1}
+	s := snapshot.Socket{Proto: snapshot.ProtoTCP, Family: snapshot.FamilyInet, Local: ap("127.0.0.1:40000"), Remote: ap("127.0.0.1:55436"), State: uint8(conn.TCPEstablished)}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		s.Inode = uint64(i)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -58,7 +59,7 @@ func TestGroupJSON(t *testing.T) {
 	var b bytes.Buffer
 	c := NewClassic(ClassicOptions{}, fakeNames{}, nil)
 	j := NewJSONWriter(&b, c)
-	j.Socket(&snapshot.Socket{Proto: snapshot.ProtoTCP, Family: snapshot.FamilyInet, Local: ap("127.0.0.1:22"), Remote: ap("0.0.0.0:0"), State: 10})
+	j.Socket(&snapshot.Socket{Proto: snapshot.ProtoTCP, Family: snapshot.FamilyInet, Local: ap("127.0.0.1:22"), Remote: ap("0.0.0.0:0"), State: uint8(conn.TCPListen)})
 	j.Group(&snapshot.Group{Family: snapshot.FamilyInet, Iface: "lo        ", Addr: netip.MustParseAddr("224.0.0.1"), Users: 1})
 	j.Group(&snapshot.Group{Family: snapshot.FamilyInet6, Iface: "v0", Addr: netip.MustParseAddr("ff02::1"), Users: 2})
 	j.Close()

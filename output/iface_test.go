@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
-	"github.com/bpfnetstat/bpfnetstat/snapshot/names"
 )
 
 func TestByteUnit(t *testing.T) {

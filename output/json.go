@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -179,7 +180,7 @@ func (c *Classic) socketJSON(s *snapshot.Socket) SocketJSON {
 	out.RecvQ, out.SendQ, out.UID = &rq, &sq, &uid
 	switch s.Proto {
 	case snapshot.ProtoTCP:
-		out.State = TCPStateName(s.State)
+		out.State = conn.State(s.State).String()
 	case snapshot.ProtoRaw:
 		out.State = "RAW" // netstat prints the number; JSON names it
 	default:

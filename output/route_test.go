@@ -15,8 +15,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/bpfnetstat/bpfnetstat/names"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
-	"github.com/bpfnetstat/bpfnetstat/snapshot/names"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/sysviews/*.golden with /usr/bin/netstat's output on the fixtures (needs root)")

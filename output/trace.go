@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/bpfnetstat/bpfnetstat/tracer"
+	"github.com/bpfnetstat/bpfnetstat/conn"
 )
 
 // ConnJSON holds the fields trace and life lines share.
@@ -52,7 +52,7 @@ type LifeJSON struct {
 	NetNS       uint32  `json:"netns"`
 }
 
-func (e *EventWriter) connJSON(c *tracer.Conn, monoNs uint64) ConnJSON {
+func (e *EventWriter) connJSON(c *conn.Conn, monoNs uint64) ConnJSON {
 	return ConnJSON{
 		Time: e.wall(monoNs).Format(time.RFC3339Nano), PID: c.Owner.PID, TID: c.Owner.TID, UID: c.Owner.UID,
 		Comm: Escape(c.Owner.Comm), Family: c.Family.String(),
@@ -93,13 +93,13 @@ func (e *EventWriter) TraceHeader() {
 }
 
 // Trace writes one transition.
-func (e *EventWriter) Trace(tr *tracer.Transition) error {
+func (e *EventWriter) Trace(tr *conn.Transition) error {
 	c := &tr.Conn
 	ms := float64(tr.InOldNs) / 1e6
 	if e.JSON {
 		b, err := json.Marshal(TraceJSON{
 			ConnJSON: e.connJSON(c, tr.TimeNs),
-			OldState: TCPStateName(tr.OldState), NewState: TCPStateName(tr.NewState), MS: ms,
+			OldState: tr.OldState.String(), NewState: tr.NewState.String(), MS: ms,
 			Direction: c.Direction.String(), OwnerSource: c.OwnerSource.String(), Cookie: c.Cookie, NetNS: c.NetNS,
 		})
 		if err != nil {
@@ -111,7 +111,7 @@ func (e *EventWriter) Trace(tr *tracer.Transition) error {
 	line := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5d %-39s %-5d %-11s -> %-11s %9.3f %s",
 		e.wall(tr.TimeNs).Format("15:04:05.000000"), pidText(c.Owner.PID), Escape(c.Owner.Comm),
 		addrText(c.Local.Addr()), c.Local.Port(), addrText(c.Remote.Addr()), c.Remote.Port(),
-		TCPStateName(tr.OldState), TCPStateName(tr.NewState), ms, c.OwnerSource)
+		tr.OldState.String(), tr.NewState.String(), ms, c.OwnerSource)
 	if e.NetNS {
 		line += " " + strconv.FormatUint(uint64(c.NetNS), 10)
 	}
@@ -139,7 +139,7 @@ func (e *EventWriter) LifeHeader() {
 }
 
 // Life writes one finished connection.
-func (e *EventWriter) Life(c *tracer.Conn) error {
+func (e *EventWriter) Life(c *conn.Conn) error {
 	ms := float64(c.DurationNs(c.CloseNs)) / 1e6
 	errText := ""
 	if c.Err != 0 {

@@ -109,19 +109,3 @@ func BenchmarkDiagTCP(b *testing.B) {
 		EachTCPDiag(FamilyInet, DiagOptions{}, func(*Socket) {})
 	}
 }
-
-func TestSocketInode(t *testing.T) {
-	tests := map[string]uint64{
-		"socket:[12345]": 12345, "[0000]:77": 77, "socket:[0x10]": 16, "socket:[010]": 8,
-	}
-	for in, want := range tests {
-		if got, ok := socketInode([]byte(in)); !ok || got != want {
-			t.Errorf("socketInode(%q) = %d, %v; want %d", in, got, ok, want)
-		}
-	}
-	for _, bad := range []string{"socket:[]", "socket:[12a]", "pipe:[123]", "socket:[18446744073709551615]", "socket:[99999999999999999999]", "anon_inode:[eventfd]"} {
-		if v, ok := socketInode([]byte(bad)); ok {
-			t.Errorf("socketInode(%q) = %d, want failure", bad, v)
-		}
-	}
-}

@@ -1,12 +1,12 @@
-// Package snapshot takes point-in-time readings of the kernel's socket tables
-// and of the processes that own sockets: /proc/net/{tcp,tcp6,udp,udp6,
-// udplite,udplite6,raw,raw6,unix}, sock_diag, /proc/*/fd; and of the other
-// tables netstat shows: routes, interfaces, statistics, multicast groups
-// and conntrack's NAT-ed connections.
+// Package snapshot takes point-in-time readings of the kernel's socket
+// tables: /proc/net/{tcp,tcp6,udp,udp6,udplite,udplite6,raw,raw6,unix} and
+// sock_diag; and of the other tables netstat shows: routes, interfaces,
+// statistics, multicast groups and conntrack's NAT-ed connections. Which
+// process owns a socket is the owners package's question.
 //
-// It owns the Socket model that every other source (sock_diag, the eBPF
-// tracer) fills too. It is a leaf package: it must not import the tracer,
-// the output renderers or the CLI, and it never prints.
+// It owns the Socket and Owner models that every other source (sock_diag,
+// the owner scans, the eBPF tracer) fills too. It is a leaf package: it
+// must not import any other bpfnetstat package, and it never prints.
 package snapshot
 
 import "net/netip"

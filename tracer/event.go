@@ -1,9 +1,13 @@
-// Package tracer loads bpfnetstat's eBPF programs, attaches them to the TCP
-// state-change stream and the accept syscalls, decodes their records and
-// keeps the live connection table keyed by socket cookie.
+// Package tracer is bpfnetstat's BPF loader and decoder: it loads the eBPF
+// programs, attaches them to the TCP state-change stream and the accept
+// syscalls, and decodes their records into Events carrying the conn
+// model's types; it also runs the -p owner iterator (ScanSocketFDs). What
+// is made of the events (the connection table, owners of rows, ghost
+// rows) is the merged package's.
 //
-// It may use snapshot (for the sockets that existed before it started) but
-// never output or the CLI; it prints nothing.
+// It imports conn and snapshot (for the address family); it must never
+// import merged, owners, output or the command layer, and it prints
+// nothing.
 package tracer
 
 import (
@@ -12,55 +16,9 @@ import (
 	"net/netip"
 	"unsafe"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
-
-// OwnerSource says how a connection's owner was learnt.
-type OwnerSource uint8
-
-// Owner sources, as bpf/tracer.h numbers them.
-const (
-	OwnerNone     = OwnerSource(tracerOwnerSourceOWNER_NONE)
-	OwnerConnect  = OwnerSource(tracerOwnerSourceOWNER_CONNECT)
-	OwnerAccept   = OwnerSource(tracerOwnerSourceOWNER_ACCEPT)
-	OwnerListener = OwnerSource(tracerOwnerSourceOWNER_LISTENER)
-	OwnerClose    = OwnerSource(tracerOwnerSourceOWNER_CLOSE)
-	OwnerSnapshot = OwnerSource(tracerOwnerSourceOWNER_SNAPSHOT)
-	OwnerListen   = OwnerSource(tracerOwnerSourceOWNER_LISTEN)
-)
-
-// String is the source's stable name, as JSON shows it.
-func (s OwnerSource) String() string {
-	switch s {
-	case OwnerConnect:
-		return "connect"
-	case OwnerAccept:
-		return "accept"
-	case OwnerListener, OwnerListen:
-		return "listener"
-	case OwnerClose:
-		return "close"
-	case OwnerSnapshot:
-		return "snapshot"
-	}
-	return "unknown"
-}
-
-// rank orders owner sources by trust: an exact owner is never replaced by
-// a weaker guess that arrives later.
-func (s OwnerSource) rank() int {
-	switch s {
-	case OwnerConnect, OwnerAccept:
-		return 4
-	case OwnerSnapshot:
-		return 3
-	case OwnerClose:
-		return 2
-	case OwnerListener, OwnerListen:
-		return 1
-	}
-	return 0
-}
 
 // EventKind tells a state change from an accept.
 type EventKind uint8
@@ -70,35 +28,6 @@ const (
 	KindState  = EventKind(tracerEventKindEVENT_STATE)
 	KindAccept = EventKind(tracerEventKindEVENT_ACCEPT)
 )
-
-// Direction is which side opened the connection.
-type Direction uint8
-
-// Directions.
-const (
-	DirPassive Direction = 0 // accepted
-	DirActive  Direction = 1 // connected
-	DirUnknown Direction = 2 // older than the tracer
-)
-
-// String is "active", "passive" or "unknown".
-func (d Direction) String() string {
-	switch d {
-	case DirActive:
-		return "active"
-	case DirPassive:
-		return "passive"
-	}
-	return "unknown"
-}
-
-// Process identifies an owner.
-type Process struct {
-	PID  uint32
-	TID  uint32
-	UID  uint32
-	Comm string
-}
 
 // Event is one decoded record of the BPF programs.
 type Event struct {
@@ -111,11 +40,11 @@ type Event struct {
 	Local       netip.AddrPort
 	Remote      netip.AddrPort
 	NetNS       uint32
-	OldState    uint8
-	NewState    uint8
-	Owner       Process
-	OwnerSource OwnerSource
-	Direction   Direction
+	OldState    conn.State
+	NewState    conn.State
+	Owner       conn.Process
+	OwnerSource conn.OwnerSource
+	Direction   conn.Direction
 	CurPID      uint32
 	// TCP counters at the event (state events only).
 	BytesSent, BytesReceived, BytesAcked, BytesRetrans uint64
@@ -144,10 +73,10 @@ func decodeEvent(raw []byte, ev *Event) error {
 		StateNs:       r.StateNs,
 		Family:        snapshot.Family(r.Family),
 		NetNS:         r.Netns,
-		OldState:      r.OldState,
-		NewState:      r.NewState,
-		OwnerSource:   OwnerSource(r.OwnerSource),
-		Direction:     Direction(r.Active),
+		OldState:      conn.State(r.OldState),
+		NewState:      conn.State(r.NewState),
+		OwnerSource:   conn.OwnerSource(r.OwnerSource),
+		Direction:     conn.Direction(r.Active),
 		CurPID:        r.CurPid,
 		BytesSent:     r.BytesSent,
 		BytesReceived: r.BytesReceived,
@@ -157,7 +86,7 @@ func decodeEvent(raw []byte, ev *Event) error {
 		SRTTus:        r.SrttUs >> 3,
 		SkErr:         r.SkErr,
 		PeerFin:       r.PeerFin != 0,
-		Owner:         Process{PID: r.Pid, TID: r.Tid, UID: r.Uid, Comm: commString(r.Comm[:])},
+		Owner:         conn.Process{PID: r.Pid, TID: r.Tid, UID: r.Uid, Comm: commString(r.Comm[:])},
 	}
 	if ev.Family == snapshot.FamilyInet {
 		ev.Local = netip.AddrPortFrom(netip.AddrFrom4([4]byte(r.Saddr[:4])), r.Sport)

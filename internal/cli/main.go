@@ -1,36 +1,40 @@
-// Package cli is bpfnetstat's command layer: argument parsing, the classic
-// netstat command line, subcommands, exit codes and signals live here and
-// only here.
+// Package cli is bpfnetstat's root command: Main builds the environment
+// from the process (the only place that reads os.Args, the environment,
+// the euid and the standard streams), routes argv to the classic netstat
+// command line or to a subcommand of the cobra tree, generates the
+// subcommand list of -h from that tree, and maps every error to an exit
+// status in one place (cmdutil.ExitCode).
+//
+// It imports the command packages (internal/netstat, internal/cmd/...);
+// nothing imports it but cmd/bpfnetstat.
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/bpfnetstat/bpfnetstat/internal/cmd/doctor"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmd/timewait"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmd/trace"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmd/version"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmd/watch"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
+	"github.com/bpfnetstat/bpfnetstat/internal/netstat"
 )
-
-// Version is bpfnetstat's version, set at build time with -ldflags -X.
-var Version = "0.1.0-dev"
-
-// versionText keeps the shape of netstat -V but names bpfnetstat: it must
-// not claim to be net-tools.
-var versionText = "bpfnetstat " + Version + "\n" +
-	"netstat (net-tools 2.10) compatible socket listing, with eBPF connection tracing\n" +
-	"+JSON +SOCK_DIAG +EBPF\n" +
-	"AF: (inet) +UNIX +INET +INET6\n" +
-	"HW:  none\n"
 
 // Main runs bpfnetstat with os.Args and returns the process exit status.
 // Invoked under the name "netstat" it is the classic tool, messages and
 // exit statuses included.
 func Main() int {
-	env := Env{
+	env := cmdutil.Env{
 		Stdout:   os.Stdout,
 		Stderr:   os.Stderr,
+		Stdin:    os.Stdin,
 		ProcRoot: "/proc",
 		Getenv:   os.Getenv,
 		Geteuid:  os.Geteuid,
@@ -39,38 +43,20 @@ func Main() int {
 	return run(os.Args, env)
 }
 
-func run(argv []string, env Env) int {
+func run(argv []string, env cmdutil.Env) int {
 	prog := "bpfnetstat"
 	if len(argv) > 0 {
 		prog = argv[0]
 	}
 	args := argv[1:]
-	if filepath.Base(prog) != "netstat" && len(args) > 0 {
-		if cmd := newRootCmd(env); isSubcommand(cmd, args[0]) {
-			cmd.SetArgs(args)
-			cmd.SetOut(env.Stdout)
-			cmd.SetErr(env.Stderr)
-			if err := cmd.Execute(); err != nil {
-				var ee errExit
-				if errors.As(err, &ee) {
-					return ee.code
-				}
-				fmt.Fprintf(env.Stderr, "bpfnetstat: %v\n", err)
-				return 1
-			}
-			return 0
-		}
+	root := newRootCmd(env)
+	if filepath.Base(prog) != "netstat" && len(args) > 0 && isSubcommand(root, args[0]) {
+		root.SetArgs(args)
+		root.SetOut(env.Stdout)
+		root.SetErr(env.Stderr)
+		return cmdutil.ExitCode(root.Execute(), env.Stderr)
 	}
-	o, err := parseClassic(prog, args, env)
-	if err != nil {
-		var ee errExit
-		if errors.As(err, &ee) {
-			return ee.code
-		}
-		fmt.Fprintf(env.Stderr, "bpfnetstat: %v\n", err)
-		return 1
-	}
-	return runClassic(o, env)
+	return cmdutil.ExitCode(netstat.Run(prog, args, env, subcommandHelp(root)), env.Stderr)
 }
 
 func isSubcommand(root *cobra.Command, name string) bool {
@@ -85,22 +71,34 @@ func isSubcommand(root *cobra.Command, name string) bool {
 // newRootCmd is the cobra tree for bpfnetstat's own subcommands; the
 // classic netstat flags are parsed by the getopt emulation instead, because
 // netstat's exact messages and argument permutation are part of its contract.
-func newRootCmd(env Env) *cobra.Command {
+func newRootCmd(env cmdutil.Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "bpfnetstat [netstat options]",
 		Short:         "netstat, byte for byte, plus exact connection owners from eBPF",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(&cobra.Command{
-		Use:   "version",
-		Short: "print bpfnetstat's version",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			fmt.Fprint(cmd.OutOrStdout(), versionText)
-			return nil
-		},
-	})
-	root.AddCommand(newTraceCmd(env, false), newTraceCmd(env, true), newDoctorCmd(env), newWatchCmd(env), newTimewaitCmd(env))
+	root.AddCommand(
+		trace.NewTraceCmd(env, nil),
+		trace.NewLifeCmd(env, nil),
+		doctor.NewDoctorCmd(env, nil),
+		watch.NewWatchCmd(env, nil),
+		timewait.NewTimewaitCmd(env, nil),
+		version.NewVersionCmd(env, nil),
+	)
 	return root
+}
+
+// subcommandHelp follows netstat's usage text when invoked as bpfnetstat
+// -h: one line per subcommand of the tree.
+func subcommandHelp(root *cobra.Command) string {
+	var b strings.Builder
+	b.WriteString("\nbpfnetstat subcommands (eBPF, root):\n")
+	for _, c := range root.Commands() {
+		if c.IsAvailableCommand() {
+			fmt.Fprintf(&b, "        %-24s %s\n", c.Name(), c.Short)
+		}
+	}
+	b.WriteString("  Run 'bpfnetstat SUBCOMMAND --help' for its options. Any netstat view takes --json.\n")
+	return b.String()
 }

@@ -1,0 +1,38 @@
+package timewait
+
+import (
+	"io"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil/cmdtest"
+)
+
+func TestFlags(t *testing.T) {
+	env := cmdutil.Env{Stdout: io.Discard, Stderr: io.Discard}
+	for _, tc := range []struct {
+		args    string
+		want    TimewaitOptions
+		wantErr string
+	}{
+		{args: "", want: TimewaitOptions{Interval: 2 * time.Second, Count: 1, Top: 10}},
+		{args: "--json --interval 10s --count 0 --top 3", want: TimewaitOptions{JSON: true, Interval: 10 * time.Second, Count: 0, Top: 3}},
+		{args: "--count x", wantErr: "invalid argument"},
+		{args: "now", wantErr: "unknown command"},
+	} {
+		got, err := cmdtest.Parse(NewTimewaitCmd, env, tc.args)
+		if !cmdtest.ErrMatches(err, tc.wantErr) || (tc.wantErr == "") != (got != nil) {
+			t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
+			continue
+		}
+		if got == nil {
+			continue
+		}
+		got.Env = cmdutil.Env{}
+		if !reflect.DeepEqual(*got, tc.want) {
+			t.Errorf("%q: options %+v, want %+v", tc.args, *got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,387 @@
+// Package trace holds the trace and life subcommands, which share one run
+// function: trace prints every TCP state transition with the connection's
+// owner, life one line per finished connection. Both stream the tracer's
+// events through merged's table and stream, and fall back to polling /proc
+// without BPF.
+//
+// It is a command package: only the root command imports it, and it must
+// never import another command package.
+package trace
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
+	"github.com/bpfnetstat/bpfnetstat/merged"
+	"github.com/bpfnetstat/bpfnetstat/output"
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
+)
+
+// TraceOptions are the flags shared by trace and life.
+type TraceOptions struct {
+	Env           cmdutil.Env
+	JSON          bool
+	PIDs          []int
+	Ports         []int
+	V4, V6        bool
+	AllNamespaces bool
+	Interval      time.Duration // polling fallback period
+	Duration      time.Duration // stop after this long (0: until a signal)
+	// Life selects life's output: one line per finished connection.
+	Life bool
+}
+
+const (
+	traceLong = "trace prints one line per TCP state transition: time, owner pid and command, " +
+		"local and remote address, old -> new state and the time spent in the old state. " +
+		"The pid is the process that connected or accepted the connection, not the task " +
+		"that happened to be on the CPU."
+	traceExample = `  # every transition in this network namespace, as root
+  bpfnetstat trace
+  # JSON lines for one port, for ten seconds
+  bpfnetstat trace --json --port 443 --duration 10s`
+	lifeLong = "life prints one line per closed TCP connection: owner pid and command, local and " +
+		"remote address, direction, payload bytes sent and received, duration and how the owner was learnt."
+	lifeExample = `  # finished connections of two processes
+  bpfnetstat life --pid 1234,5678
+  # IPv4 only, every network namespace
+  bpfnetstat life -4 --all-namespaces`
+)
+
+// NewTraceCmd is the trace subcommand; runF, when not nil, replaces
+// TraceRun (tests check the flags with it).
+func NewTraceCmd(env cmdutil.Env, runF func(*TraceOptions) error) *cobra.Command {
+	return newCmd(env, runF, false)
+}
+
+// NewLifeCmd is the life subcommand; runF, when not nil, replaces TraceRun.
+func NewLifeCmd(env cmdutil.Env, runF func(*TraceOptions) error) *cobra.Command {
+	return newCmd(env, runF, true)
+}
+
+func newCmd(env cmdutil.Env, runF func(*TraceOptions) error, life bool) *cobra.Command {
+	o := &TraceOptions{Env: env, Life: life}
+	cmd := &cobra.Command{
+		Use:     "trace",
+		Short:   "print every TCP state transition with the connection's owner",
+		Long:    traceLong,
+		Example: traceExample,
+		Args:    cobra.NoArgs,
+	}
+	if life {
+		cmd.Use = "life"
+		cmd.Short = "print one line per finished TCP connection (like tcplife, exact for servers)"
+		cmd.Long, cmd.Example = lifeLong, lifeExample
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.JSON, "json", false, "JSON lines with stable snake_case fields")
+	f.IntSliceVar(&o.PIDs, "pid", nil, "only connections owned by these PIDs")
+	f.IntSliceVar(&o.Ports, "port", nil, "only connections with this local or remote port")
+	f.BoolVarP(&o.V4, "ipv4", "4", false, "only IPv4")
+	f.BoolVarP(&o.V6, "ipv6", "6", false, "only IPv6")
+	f.BoolVar(&o.AllNamespaces, "all-namespaces", false, "every network namespace (adds a netns column)")
+	f.DurationVar(&o.Interval, "interval", time.Second, "polling period when eBPF is not available")
+	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (default: until Ctrl-C or SIGTERM)")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if runF != nil {
+			return runF(o)
+		}
+		return TraceRun(o)
+	}
+	return cmd
+}
+
+func (o *TraceOptions) wants(c *conn.Conn) bool {
+	if o.V4 != o.V6 {
+		if o.V4 && c.Family != snapshot.FamilyInet && !c.Local.Addr().Is4In6() {
+			return false
+		}
+		if o.V6 && (c.Family != snapshot.FamilyInet6 || c.Local.Addr().Is4In6()) {
+			return false
+		}
+	}
+	if len(o.PIDs) > 0 {
+		ok := false
+		for _, p := range o.PIDs {
+			if uint32(p) == c.Owner.PID {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(o.Ports) > 0 {
+		ok := false
+		for _, p := range o.Ports {
+			if uint16(p) == c.Local.Port() || uint16(p) == c.Remote.Port() {
+				ok = true
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// TraceRun runs trace, or life with o.Life, until a signal or o.Duration.
+func TraceRun(o *TraceOptions) error {
+	env := o.Env
+	netns := cmdutil.OwnNetNS()
+	if o.AllNamespaces {
+		netns = 0
+	}
+	// Lines are buffered and written whenever the reader has caught up
+	// with the ring buffer: as prompt as a write per line, without a
+	// system call per line under load.
+	out := bufio.NewWriterSize(env.Stdout, 64<<10)
+	defer out.Flush()
+	w := &output.EventWriter{W: out, JSON: o.JSON, NetNS: o.AllNamespaces}
+	w.WallOffsetNs = time.Now().UnixNano() - int64(tracer.MonotonicNow())
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var deadline <-chan time.Time
+	if o.Duration > 0 {
+		deadline = time.After(o.Duration)
+	}
+
+	tr, err := tracer.Open(tracer.Config{NetNS: netns})
+	if err != nil {
+		if tr != nil {
+			tr.Close()
+		}
+		fmt.Fprintf(env.Stderr, "bpfnetstat: %s; falling back to polling /proc every %v: connections shorter than that are missed\n", cmdutil.WhyNoBPF(env, err), o.Interval)
+		return runPolling(o, env, w, out.Flush, sigs, deadline)
+	}
+	defer tr.Close()
+
+	// trace and life only stream: a closed connection is forgotten at once.
+	table := merged.NewTable(merged.TableConfig{DropClosed: true})
+	seedFromSnapshot(table, env)
+	stream := merged.NewStream(table, 0)
+	var attached []string
+	for _, h := range tr.Hooks {
+		if h.Attached {
+			attached = append(attached, h.Name)
+		}
+	}
+	fmt.Fprintf(env.Stderr, "bpfnetstat: tracing TCP connections (%s); Ctrl-C to stop\n", strings.Join(attached, ", "))
+	if o.Life {
+		w.LifeHeader()
+	} else {
+		w.TraceHeader()
+	}
+	out.Flush()
+
+	emit := func(t *conn.Transition) {
+		if !o.wants(&t.Conn) {
+			return
+		}
+		if o.Life {
+			if t.NewlyDone && !t.Conn.Listener {
+				w.Life(&t.Conn)
+			}
+			return
+		}
+		w.Trace(t)
+	}
+
+	// The reader hands events over a channel; once told to stop, it drains
+	// what the ring buffer already holds, then closes the channel.
+	events := make(chan tracer.Event, 4096)
+	readErr := make(chan error, 1)
+	stopReading := make(chan struct{})
+	go func() {
+		defer close(events)
+		if err := tr.Run(stopReading, 100*time.Millisecond, nil, func(ev *tracer.Event) { events <- *ev }); err != nil {
+			readErr <- err
+		}
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	lastExpire := tracer.MonotonicNow()
+	var stopErr error
+loop:
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				break loop
+			}
+			stream.Push(&ev, emit)
+			if len(events) == 0 {
+				out.Flush()
+			}
+		case <-tick.C:
+			now := tracer.MonotonicNow()
+			stream.Flush(now, emit)
+			out.Flush()
+			if now-lastExpire > 5e9 {
+				table.Expire(now)
+				lastExpire = now
+			}
+		case <-sigs:
+			break loop
+		case <-deadline:
+			break loop
+		case err := <-readErr:
+			stopErr = err
+			break loop
+		}
+	}
+	// Drain what is already in the ring buffer, then detach.
+	close(stopReading)
+	for ev := range events {
+		stream.Push(&ev, emit)
+	}
+	stream.Flush(^uint64(0), emit)
+	reportLoss(env.Stderr, tr, table)
+	if stopErr != nil && !errors.Is(stopErr, os.ErrClosed) && !errors.Is(stopErr, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("reading events: %w", stopErr)
+	}
+	return nil
+}
+
+// reportLoss prints the loss counters: loss is never silent.
+func reportLoss(w io.Writer, tr *tracer.Tracer, table *merged.Table) {
+	c, err := tr.Counters()
+	if err != nil {
+		fmt.Fprintf(w, "bpfnetstat: reading loss counters: %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "bpfnetstat: %d events, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved), %d (kernel recursion), %d (user space), %d (table evictions)\n",
+		c.Events, c.RingFull, c.StorageFail, c.AcceptMiss, c.RecursionLost, tr.UserDrops, table.Evictions)
+}
+
+// seedFromSnapshot gives connections older than the tracer their owners.
+func seedFromSnapshot(table *merged.Table, env cmdutil.Env) {
+	fs := snapshot.NewFS(env.ProcRoot)
+	owners := cmdutil.ReadOwners(fs, env, false)
+	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
+		fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
+			if s == nil {
+				return
+			}
+			ow, ok := owners.Lookup(s.Inode)
+			if !ok || s.Inode == 0 {
+				return
+			}
+			p := conn.Process{PID: uint32(ow.PID), UID: uint32(s.UID), Comm: ow.Name}
+			if conn.State(s.State) == conn.TCPListen {
+				table.SeedListener(s.Local, p)
+			} else {
+				table.SeedTuple(s.Local, s.Remote, p)
+			}
+		})
+	}
+}
+
+// runPolling is the degraded mode: successive /proc snapshots, diffed.
+func runPolling(o *TraceOptions, env cmdutil.Env, w *output.EventWriter, flush func() error, sigs chan os.Signal, deadline <-chan time.Time) error {
+	type key struct{ l, r netip.AddrPort }
+	type seen struct {
+		state conn.State
+		owner conn.Process
+		since uint64
+		first uint64
+		fam   snapshot.Family
+	}
+	fs := snapshot.NewFS(env.ProcRoot)
+	prev := map[key]seen{}
+	poll := func() map[key]seen {
+		owners := cmdutil.ReadOwners(fs, env, false)
+		cur := map[key]seen{}
+		now := tracer.MonotonicNow()
+		for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
+			fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
+				if s == nil || conn.State(s.State) == conn.TCPListen {
+					return
+				}
+				k := key{s.Local, s.Remote}
+				v := seen{state: conn.State(s.State), since: now, first: now, fam: s.Family}
+				if ow, ok := owners.Lookup(s.Inode); ok && s.Inode != 0 {
+					v.owner = conn.Process{PID: uint32(ow.PID), UID: uint32(s.UID), Comm: ow.Name}
+				}
+				if p, ok := prev[k]; ok {
+					v.first = p.first
+					v.since = p.since
+					if v.owner.PID == 0 {
+						v.owner = p.owner
+					}
+					if p.state != v.state {
+						v.since = now
+					}
+				}
+				cur[k] = v
+			})
+		}
+		return cur
+	}
+	connOf := func(k key, v seen) conn.Conn {
+		return conn.Conn{Family: v.fam, Local: k.l, Remote: k.r, State: v.state, Owner: v.owner,
+			OwnerSource: conn.OwnerSnapshot, Direction: conn.DirUnknown, BirthNs: v.first}
+	}
+	if o.Life {
+		w.LifeHeader()
+	} else {
+		w.TraceHeader()
+	}
+	flush()
+	prev = poll()
+	tick := time.NewTicker(o.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-sigs:
+			return nil
+		case <-deadline:
+			return nil
+		case <-tick.C:
+		}
+		cur := poll()
+		now := tracer.MonotonicNow()
+		for k, v := range cur {
+			p, ok := prev[k]
+			if !ok || p.state == v.state {
+				continue
+			}
+			c := connOf(k, v)
+			if !o.Life && o.wants(&c) {
+				w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: v.state, TimeNs: now, InOldNs: now - p.since})
+			}
+		}
+		for k, p := range prev {
+			if _, ok := cur[k]; ok {
+				continue
+			}
+			c := connOf(k, p)
+			c.Closed, c.CloseNs, c.State = true, now, conn.TCPClose
+			if !o.wants(&c) {
+				continue
+			}
+			if o.Life {
+				w.Life(&c)
+			} else {
+				w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: conn.TCPClose, TimeNs: now, InOldNs: now - p.since, NewlyDone: true})
+			}
+		}
+		prev = cur
+		flush()
+	}
+}

@@ -1,0 +1,327 @@
+// Package watch is the watch subcommand: a live full-screen table of TCP
+// connections with their owners, age and bytes (merged's rows), under
+// opens/s, closes/s and the TIME_WAIT count; plain snapshots when piped,
+// JSON lines with --json. Its renderers write to any io.Writer, so they are
+// tested without a terminal; the terminal itself is internal/term's.
+//
+// It is a command package: only the root command imports it, and it must
+// never import another command package.
+package watch
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
+	"github.com/bpfnetstat/bpfnetstat/internal/term"
+	"github.com/bpfnetstat/bpfnetstat/merged"
+	"github.com/bpfnetstat/bpfnetstat/output"
+)
+
+// WatchOptions are watch's flags.
+type WatchOptions struct {
+	Env      cmdutil.Env
+	JSON     bool
+	Sort     string
+	Interval time.Duration
+	Count    int
+}
+
+var watchSorts = []string{"state", "owner", "age", "bytes"}
+
+const watchExample = `  # full screen, sorted by bytes; keys s o a b change the order, q quits
+  bpfnetstat watch --sort bytes
+  # three snapshots as JSON lines, two seconds apart
+  bpfnetstat watch --json --count 3 --interval 2s`
+
+// NewWatchCmd is the watch subcommand; runF, when not nil, replaces
+// WatchRun (tests check the flags with it).
+func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command {
+	o := &WatchOptions{Env: env}
+	cmd := &cobra.Command{
+		Use:     "watch",
+		Short:   "live table of TCP connections with their owners, refreshing in place",
+		Example: watchExample,
+		Long: "watch shows the merged view: every TCP socket with its owner (TIME_WAIT ones too), " +
+			"its age and bytes as the tracer saw them, under a header of opens/s, closes/s, the " +
+			"TIME_WAIT count and its top owners. Keys: s state, o owner, a age, b bytes, q quit. " +
+			"Piped, it prints plain snapshots; --json streams them as JSON lines.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			valid := false
+			for _, s := range watchSorts {
+				valid = valid || s == o.Sort
+			}
+			if !valid {
+				return fmt.Errorf("--sort %q: want one of %s", o.Sort, strings.Join(watchSorts, ", "))
+			}
+			if runF != nil {
+				return runF(o)
+			}
+			return WatchRun(o)
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.JSON, "json", false, "stream snapshots as JSON lines")
+	f.StringVar(&o.Sort, "sort", "state", "sort by state, owner, age or bytes")
+	f.DurationVar(&o.Interval, "interval", time.Second, "refresh period")
+	f.IntVar(&o.Count, "count", 0, "stop after this many refreshes (0: until q or Ctrl-C)")
+	return cmd
+}
+
+// WatchRun refreshes the view every o.Interval until q, a signal or
+// o.Count refreshes.
+func WatchRun(o *WatchOptions) error {
+	env := o.Env
+	tty := !o.JSON && term.IsTerminal(env.Stdout)
+	var stderrLines []string
+	src := cmdutil.NewMergedSource(env, func(s string) { stderrLines = append(stderrLines, s) })
+	defer src.Close()
+	// The one line about what is missing goes out before the screen is taken.
+	for _, l := range stderrLines {
+		fmt.Fprintln(env.Stderr, l)
+	}
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	keys := make(chan byte, 16)
+	if tty {
+		restore, err := term.EnterScreen(env.Stdin, env.Stdout)
+		if err != nil {
+			return err
+		}
+		defer restore()
+		if env.Stdin != nil {
+			go term.ReadKeys(env.Stdin, keys)
+		}
+	}
+
+	w := bufio.NewWriter(env.Stdout)
+	lo, hi := merged.EphemeralRange(src.FS())
+	var lastOpens, lastCloses uint64
+	if src.Live() != nil {
+		lastOpens, lastCloses = src.Live().Rates()
+	}
+	last := time.Now()
+	tick := time.NewTicker(o.Interval)
+	defer tick.Stop()
+	for n := 1; ; n++ {
+		rows := src.Rows()
+		now := time.Now()
+		var opensPS, closesPS float64
+		if src.Live() != nil {
+			opens, closes := src.Live().Rates()
+			secs := now.Sub(last).Seconds()
+			if secs > 0 {
+				opensPS, closesPS = float64(opens-lastOpens)/secs, float64(closes-lastCloses)/secs
+			}
+			lastOpens, lastCloses = opens, closes
+		}
+		last = now
+		sum := merged.Summarize(rows, lo, hi, 3)
+		sortRows(rows, o.Sort)
+		if o.JSON {
+			writeWatchJSON(w, now, opensPS, closesPS, sum, rows)
+		} else {
+			limit := 0
+			if tty {
+				w.WriteString("\x1b[H\x1b[2J")
+				limit = term.Rows(env.Stdout) - 3
+			}
+			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.Live() != nil)
+		}
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if o.Count > 0 && n >= o.Count {
+			return nil
+		}
+		for wait := true; wait; {
+			select {
+			case <-tick.C:
+				wait = false
+			case <-sigs:
+				return nil
+			case k := <-keys:
+				switch k {
+				case 'q', 'Q', 3:
+					return nil
+				case 's':
+					o.Sort = "state"
+				case 'o':
+					o.Sort = "owner"
+				case 'a':
+					o.Sort = "age"
+				case 'b':
+					o.Sort = "bytes"
+				default:
+					continue
+				}
+				wait = false // redraw at once in the new order
+			}
+		}
+	}
+}
+
+// stateOrder is the default sort: connections in their life's order, then
+// what is left of them, listeners last.
+var stateOrder = map[conn.State]int{
+	conn.TCPEstablished: 0, conn.TCPSynSent: 1, conn.TCPSynRecv: 2, conn.TCPFinWait1: 3, conn.TCPFinWait2: 4,
+	conn.TCPCloseWait: 5, conn.TCPLastAck: 6, conn.TCPClosing: 7, conn.TCPTimeWait: 8, conn.TCPClose: 9, conn.TCPListen: 10,
+}
+
+func sortRows(rows []merged.Row, by string) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, b := &rows[i], &rows[j]
+		switch by {
+		case "owner":
+			ka, _ := merged.OwnerKey(a)
+			kb, _ := merged.OwnerKey(b)
+			if ka != kb {
+				return ka < kb
+			}
+		case "age":
+			if a.AgeNs != b.AgeNs {
+				return a.AgeNs > b.AgeNs
+			}
+		case "bytes":
+			if a.Tx+a.Rx != b.Tx+b.Rx {
+				return a.Tx+a.Rx > b.Tx+b.Rx
+			}
+		}
+		if a.Sock.State != b.Sock.State {
+			return stateOrder[conn.State(a.Sock.State)] < stateOrder[conn.State(b.Sock.State)]
+		}
+		return a.Sock.Local.String() < b.Sock.Local.String()
+	})
+}
+
+func addrPort(r *merged.Row, remote bool) string {
+	ap := r.Sock.Local
+	if remote {
+		ap = r.Sock.Remote
+	}
+	a := ap.Addr().Unmap()
+	if a.Is6() {
+		return "[" + a.String() + "]:" + strconv.Itoa(int(ap.Port()))
+	}
+	return a.String() + ":" + strconv.Itoa(int(ap.Port()))
+}
+
+func ageText(ns uint64) string {
+	if ns == 0 {
+		return "-"
+	}
+	d := time.Duration(ns)
+	switch {
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return d.Truncate(time.Minute).String()
+}
+
+func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row, sortBy string, tty bool, limit int, traced bool) {
+	top := make([]string, 0, len(sum.ByOwner))
+	for _, c := range sum.ByOwner {
+		top = append(top, fmt.Sprintf("%s %d", output.Escape(c.Key), c.Count))
+	}
+	rates := "opens/s -  closes/s -"
+	if traced {
+		rates = fmt.Sprintf("opens/s %.1f  closes/s %.1f", opensPS, closesPS)
+	}
+	fmt.Fprintf(w, "bpfnetstat watch  %s  %s  TIME_WAIT %d (top: %s)  sort: %s\n",
+		now.Format("15:04:05"), rates, sum.TimeWait, strings.Join(top, ", "), sortBy)
+	if tty {
+		w.WriteString("keys: s state  o owner  a age  b bytes  q quit\n")
+	}
+	fmt.Fprintf(w, "%-5s %-45s %-45s %-11s %-24s %8s %10s %10s %s\n", "Proto", "Local Address", "Foreign Address", "State", "PID/Program name", "Age", "TX", "RX", "Owner")
+	for i := range rows {
+		if limit > 0 && i >= limit {
+			fmt.Fprintf(w, "... %d more\n", len(rows)-i)
+			break
+		}
+		r := &rows[i]
+		proto := "tcp"
+		if r.Sock.Family == 10 {
+			proto = "tcp6"
+		}
+		owner, src := "-", "-"
+		if r.HasOwner {
+			owner = output.Escape(strconv.Itoa(r.Owner.PID) + "/" + r.Owner.Name)
+			src = r.Owner.Source
+			if src == "" {
+				src = "fd"
+			}
+		}
+		fmt.Fprintf(w, "%-5s %-45s %-45s %-11s %-24s %8s %10d %10d %s\n", proto, addrPort(r, false), addrPort(r, true),
+			conn.State(r.Sock.State).String(), owner, ageText(r.AgeNs), r.Tx, r.Rx, src)
+	}
+	if !tty {
+		w.WriteString("\n")
+	}
+}
+
+// watchJSON is one snapshot of bpfnetstat watch --json.
+type watchJSON struct {
+	Time        string          `json:"time"`
+	OpensPerS   float64         `json:"opens_per_s"`
+	ClosesPerS  float64         `json:"closes_per_s"`
+	TimeWait    int             `json:"time_wait"`
+	TopTWOwners []merged.Count  `json:"top_time_wait_owners"`
+	Conns       []watchConnJSON `json:"connections"`
+}
+
+type watchConnJSON struct {
+	Family      string `json:"family"`
+	LAddr       string `json:"laddr"`
+	LPort       uint16 `json:"lport"`
+	RAddr       string `json:"raddr"`
+	RPort       uint16 `json:"rport"`
+	State       string `json:"state"`
+	PID         int    `json:"pid,omitempty"`
+	Program     string `json:"program,omitempty"`
+	OwnerSource string `json:"owner_source,omitempty"`
+	AgeMS       int64  `json:"age_ms,omitempty"`
+	TxBytes     uint64 `json:"tx_bytes"`
+	RxBytes     uint64 `json:"rx_bytes"`
+	Direction   string `json:"direction"`
+	Inode       uint64 `json:"inode"`
+}
+
+func writeWatchJSON(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row) {
+	snap := watchJSON{Time: now.Format(time.RFC3339Nano), OpensPerS: opensPS, ClosesPerS: closesPS,
+		TimeWait: sum.TimeWait, TopTWOwners: sum.ByOwner, Conns: make([]watchConnJSON, 0, len(rows))}
+	for i := range rows {
+		r := &rows[i]
+		c := watchConnJSON{Family: r.Sock.Family.String(), LAddr: r.Sock.Local.Addr().Unmap().String(), LPort: r.Sock.Local.Port(),
+			RAddr: r.Sock.Remote.Addr().Unmap().String(), RPort: r.Sock.Remote.Port(), State: conn.State(r.Sock.State).String(),
+			AgeMS: int64(r.AgeNs / 1e6), TxBytes: r.Tx, RxBytes: r.Rx, Direction: r.Dir, Inode: r.Sock.Inode}
+		if r.HasOwner {
+			c.PID, c.Program, c.OwnerSource = r.Owner.PID, output.Escape(r.Owner.Name), r.Owner.Source
+			if c.OwnerSource == "" {
+				c.OwnerSource = "fd"
+			}
+		}
+		snap.Conns = append(snap.Conns, c)
+	}
+	for i := range snap.TopTWOwners {
+		snap.TopTWOwners[i].Key = output.Escape(snap.TopTWOwners[i].Key)
+	}
+	b, _ := json.Marshal(snap)
+	w.Write(b)
+	w.WriteByte('\n')
+}

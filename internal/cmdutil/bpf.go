@@ -1,0 +1,48 @@
+package cmdutil
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfnetstat/bpfnetstat/merged"
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
+)
+
+// OwnNetNS is the inode of the network namespace bpfnetstat runs in.
+func OwnNetNS() uint32 {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/net", &st); err != nil {
+		return 0
+	}
+	return uint32(st.Ino)
+}
+
+// WhyNoBPF says in one line why the tracer cannot run and what would fix it.
+func WhyNoBPF(env Env, err error) string {
+	switch {
+	case env.Geteuid() != 0:
+		return "eBPF tracing needs root (CAP_BPF and CAP_PERFMON): run bpfnetstat as root"
+	case errors.Is(err, tracer.ErrNoHook):
+		return "no TCP state-change hook could be attached (see 'bpfnetstat doctor')"
+	}
+	if _, serr := os.Stat("/sys/kernel/btf/vmlinux"); serr != nil {
+		return "this kernel has no BTF (/sys/kernel/btf/vmlinux): use a kernel built with CONFIG_DEBUG_INFO_BTF"
+	}
+	return fmt.Sprintf("eBPF tracer unavailable: %v", err)
+}
+
+// NewMergedSource starts the merged view's source for watch and timewait:
+// the tracer when it loads, else /proc snapshots alone, which stderr says
+// in one line.
+func NewMergedSource(env Env, stderr func(string)) *merged.Source {
+	fs := snapshot.NewFS(env.ProcRoot)
+	live, _, err := merged.StartLive(tracer.Config{NetNS: OwnNetNS()})
+	if err != nil {
+		stderr(fmt.Sprintf("bpfnetstat: %s; working from /proc snapshots: TIME_WAIT owners come only from earlier refreshes, and connections between refreshes, ages and byte counts are not known", WhyNoBPF(env, err)))
+	}
+	return merged.NewSource(fs, OwnerOptions(env, false), live)
+}

@@ -1,0 +1,117 @@
+package merged
+
+import (
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
+)
+
+// Live runs a tracer in the background and keeps its connection table
+// current, for views that refresh (netstat -c, watch, timewait). It is safe
+// for concurrent use.
+type Live struct {
+	tr    *tracer.Tracer
+	mu    sync.Mutex
+	table *Table
+	// opens and closes count connections seen to start and end.
+	opens, closes atomic.Uint64
+	stop          chan struct{}
+	done          chan struct{}
+	// drainedAt is a monotonic time before which every event submitted to
+	// the ring buffer has been applied; lastTs the newest event applied.
+	drainedAt, lastTs atomic.Uint64
+}
+
+// StartLive opens the tracer and starts folding its events into a table.
+// On error the returned Tracer hooks (if any) still describe what failed.
+func StartLive(cfg tracer.Config) (*Live, []tracer.HookStatus, error) {
+	tr, err := tracer.Open(cfg)
+	if err != nil {
+		var hooks []tracer.HookStatus
+		if tr != nil {
+			hooks = tr.Hooks
+			tr.Close()
+		}
+		return nil, hooks, err
+	}
+	l := &Live{tr: tr, table: NewTable(TableConfig{}), stop: make(chan struct{}), done: make(chan struct{})}
+	go l.run()
+	return l, tr.Hooks, nil
+}
+
+func (l *Live) run() {
+	defer close(l.done)
+	lastExpire := time.Now()
+	// A 1 ms poll: Sync waits for a poll that finds the ring empty.
+	l.tr.Run(l.stop, time.Millisecond, func(before uint64) { l.drainedAt.Store(before) }, func(ev *tracer.Event) {
+		l.mu.Lock()
+		tr, ok := l.table.Apply(ev)
+		if ok {
+			if tr.OldState == conn.TCPClose && (tr.NewState == conn.TCPSynSent || tr.NewState == conn.TCPSynRecv) ||
+				tr.OldState == conn.TCPListen && tr.NewState == conn.TCPSynRecv {
+				l.opens.Add(1)
+			}
+			if tr.NewlyDone && !tr.Conn.Listener {
+				l.closes.Add(1)
+			}
+		}
+		if time.Since(lastExpire) > 5*time.Second {
+			l.table.Expire(tracer.MonotonicNow())
+			lastExpire = time.Now()
+		}
+		l.mu.Unlock()
+		l.lastTs.Store(ev.TimeNs)
+	})
+}
+
+// Sync waits (at most 300 ms) until the events of everything that
+// happened before targetNs (monotonic) are in the table.
+func (l *Live) Sync(targetNs uint64) {
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for l.drainedAt.Load() < targetNs && l.lastTs.Load() < targetNs+1e6 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Close stops the reader and detaches the programs; safe to call twice.
+func (l *Live) Close() error {
+	select {
+	case <-l.stop:
+	default:
+		close(l.stop)
+	}
+	<-l.done
+	return l.tr.Close()
+}
+
+// Counters reads the tracer's loss counters.
+func (l *Live) Counters() (tracer.Counters, error) { return l.tr.Counters() }
+
+// Rates returns the number of connections opened and closed so far.
+func (l *Live) Rates() (opens, closes uint64) { return l.opens.Load(), l.closes.Load() }
+
+// ByTuple returns a copy of the connection with a 4-tuple.
+func (l *Live) ByTuple(local, remote netip.AddrPort) (conn.Conn, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.table.ByTuple(local, remote)
+	if !ok {
+		return conn.Conn{}, false
+	}
+	return *c, true
+}
+
+// ByCookie returns a copy of the connection with a socket cookie.
+func (l *Live) ByCookie(cookie uint64) (conn.Conn, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, ok := l.table.Get(cookie)
+	if !ok {
+		return conn.Conn{}, false
+	}
+	return *c, true
+}

@@ -1,0 +1,114 @@
+package merged
+
+import (
+	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
+)
+
+// Stream turns raw events into attributed transitions. A server socket's
+// early transitions (LISTEN -> SYN_RECV -> ESTABLISHED, all in softirq) are
+// held back until accept() names the process that takes the connection, so
+// that even the first lines of a connection carry its real owner. A held
+// connection that is never accepted is released after the hold time (or at
+// close) with the listener's owner, marked as such.
+type Stream struct {
+	Table *Table
+	// HoldNs is how long a passive connection waits for its accept.
+	HoldNs  uint64
+	pending map[uint64]*held
+	order   []uint64
+}
+
+type held struct {
+	since uint64
+	trs   []conn.Transition
+}
+
+// NewStream returns a stream over a table.
+func NewStream(t *Table, holdNs uint64) *Stream {
+	if holdNs == 0 {
+		holdNs = 250e6
+	}
+	return &Stream{Table: t, HoldNs: holdNs, pending: make(map[uint64]*held)}
+}
+
+// waitingForAccept reports whether a connection's owner may still change
+// to its acceptor.
+func waitingForAccept(c *conn.Conn) bool {
+	return c.Direction == conn.DirPassive && trust(c.OwnerSource) < trust(conn.OwnerAccept) && c.OwnerSource != conn.OwnerSnapshot
+}
+
+// Push folds one event in and emits the transitions that are ready, in order.
+func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
+	tr, ok := s.Table.Apply(ev)
+	c, known := s.Table.Get(ev.Cookie)
+	h := s.pending[ev.Cookie]
+	if !known {
+		// Closed and forgotten (Table.DropClosed), or no room: what is
+		// held goes out now, in order, with the owner it has.
+		if h != nil {
+			if ok {
+				h.trs = append(h.trs, tr)
+			}
+			last := h.trs[len(h.trs)-1].Conn
+			s.release(ev.Cookie, &last, emit)
+		} else if ok {
+			emit(&tr)
+		}
+		return
+	}
+	if ok {
+		if h == nil && waitingForAccept(c) {
+			h = &held{since: ev.TimeNs}
+			s.pending[ev.Cookie] = h
+			s.order = append(s.order, ev.Cookie)
+		}
+		if h != nil {
+			h.trs = append(h.trs, tr)
+		} else {
+			emit(&tr)
+		}
+	}
+	if h != nil && !waitingForAccept(c) {
+		s.release(ev.Cookie, c, emit)
+	}
+}
+
+// release emits a held connection's transitions with its current owner.
+func (s *Stream) release(cookie uint64, c *conn.Conn, emit func(*conn.Transition)) {
+	h := s.pending[cookie]
+	if h == nil {
+		return
+	}
+	delete(s.pending, cookie)
+	for i := range h.trs {
+		tr := &h.trs[i]
+		tr.Conn.Owner, tr.Conn.OwnerSource = c.Owner, c.OwnerSource
+		emit(tr)
+	}
+}
+
+// Flush releases connections held longer than the hold time (all of them
+// when nowNs is ^0), in the order they were first held.
+func (s *Stream) Flush(nowNs uint64, emit func(*conn.Transition)) {
+	keep := s.order[:0]
+	for _, cookie := range s.order {
+		h, ok := s.pending[cookie]
+		if !ok {
+			continue
+		}
+		if nowNs == ^uint64(0) || nowNs-h.since >= s.HoldNs {
+			c, _ := s.Table.Get(cookie)
+			if c == nil {
+				c = &h.trs[len(h.trs)-1].Conn
+			}
+			s.release(cookie, c, emit)
+			continue
+		}
+		keep = append(keep, cookie)
+	}
+	s.order = keep
+}
+
+// Pending is the number of connections held back.
+func (s *Stream) Pending() int { return len(s.pending) }

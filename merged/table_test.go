@@ -1,0 +1,143 @@
+package merged
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
+)
+
+// ev builds a state event of a connection between two fixed endpoints.
+func stateEv(cookie uint64, ts uint64, old, new conn.State, src conn.OwnerSource, pid uint32, dir conn.Direction) *tracer.Event {
+	return &tracer.Event{Kind: tracer.KindState, TimeNs: ts, Cookie: cookie, Family: snapshot.FamilyInet,
+		Local: netip.MustParseAddrPort("127.0.0.1:8080"), Remote: netip.MustParseAddrPort("127.0.0.1:40000"),
+		OldState: old, NewState: new, OwnerSource: src, Owner: conn.Process{PID: pid}, Direction: dir, StateNs: ts - 1}
+}
+
+func TestTablePassiveOwnerComesFromAccept(t *testing.T) {
+	tab := NewTable(TableConfig{})
+	var got []conn.Transition
+	s := NewStream(tab, 100)
+	emit := func(tr *conn.Transition) { got = append(got, *tr) }
+
+	s.Push(stateEv(5, 10, conn.TCPListen, conn.TCPSynRecv, conn.OwnerListener, 1, conn.DirPassive), emit)
+	s.Push(stateEv(5, 11, conn.TCPSynRecv, conn.TCPEstablished, conn.OwnerListener, 1, conn.DirPassive), emit)
+	if len(got) != 0 || s.Pending() != 1 {
+		t.Fatalf("passive transitions must wait for accept: got %d, pending %d", len(got), s.Pending())
+	}
+	acc := &tracer.Event{Kind: tracer.KindAccept, TimeNs: 12, Cookie: 5, Owner: conn.Process{PID: 42, Comm: "worker"}, OwnerSource: conn.OwnerAccept, Direction: conn.DirPassive, NewState: conn.TCPEstablished}
+	s.Push(acc, emit)
+	if len(got) != 2 || got[0].Conn.Owner.PID != 42 || got[1].Conn.OwnerSource != conn.OwnerAccept {
+		t.Fatalf("after accept: %+v", got)
+	}
+	// A later event that still carries the listener's owner (BPF storage
+	// was cloned from the listener) must not take the connection back.
+	last := stateEv(5, 20, conn.TCPLastAck, conn.TCPClose, conn.OwnerListener, 1, conn.DirPassive)
+	last.BytesSent, last.BytesReceived, last.BytesRetrans, last.PeerFin = 50, 101, 0, true
+	s.Push(stateEv(5, 15, conn.TCPEstablished, conn.TCPCloseWait, conn.OwnerListener, 1, conn.DirPassive), emit)
+	s.Push(last, emit)
+	end := got[len(got)-1]
+	if !end.NewlyDone || end.Conn.Owner.PID != 42 || end.Conn.TxBytes != 50 || end.Conn.RxBytes != 100 {
+		t.Errorf("close: %+v", end)
+	}
+	if end.Conn.DurationNs(0) != 10 {
+		t.Errorf("duration %d, want 10", end.Conn.DurationNs(0))
+	}
+}
+
+func TestStreamReleasesNeverAcceptedAfterHold(t *testing.T) {
+	tab := NewTable(TableConfig{})
+	var got []conn.Transition
+	s := NewStream(tab, 100)
+	emit := func(tr *conn.Transition) { got = append(got, *tr) }
+	s.Push(stateEv(9, 10, conn.TCPListen, conn.TCPSynRecv, conn.OwnerListener, 7, conn.DirPassive), emit)
+	s.Flush(50, emit)
+	if len(got) != 0 {
+		t.Fatal("released before the hold time")
+	}
+	s.Flush(200, emit)
+	if len(got) != 1 || got[0].Conn.Owner.PID != 7 || got[0].Conn.OwnerSource != conn.OwnerListener {
+		t.Fatalf("never-accepted release: %+v", got)
+	}
+}
+
+func TestTableKeepsTupleAfterUnhash(t *testing.T) {
+	tab := NewTable(TableConfig{})
+	tab.Apply(stateEv(3, 10, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 9, conn.DirActive))
+	e := stateEv(3, 20, conn.TCPFinWait2, conn.TCPClose, conn.OwnerConnect, 9, conn.DirActive)
+	e.Local = netip.MustParseAddrPort("127.0.0.1:0") // tcp_done cleared the port
+	tr, ok := tab.Apply(e)
+	if !ok || tr.Conn.Local.Port() != 8080 || !tr.Conn.ViaTimeWait {
+		t.Errorf("close kept %v, timewait %v", tr.Conn.Local, tr.Conn.ViaTimeWait)
+	}
+}
+
+func TestTableBoundedWithEvictions(t *testing.T) {
+	tab := NewTable(TableConfig{MaxConns: 4, TimeWaitNs: 1000})
+	for i := uint64(1); i <= 10; i++ {
+		tab.Apply(stateEv(i, i, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 1, conn.DirActive))
+	}
+	if tab.Len() > 4 || tab.Evictions != 6 {
+		t.Errorf("len %d evictions %d", tab.Len(), tab.Evictions)
+	}
+	// Closed entries expire after TIME_WAIT.
+	tab.Apply(stateEv(10, 20, conn.TCPSynSent, conn.TCPClose, conn.OwnerConnect, 1, conn.DirActive))
+	if n := tab.Expire(2000); n != 1 {
+		t.Errorf("expired %d, want 1", n)
+	}
+}
+
+func TestTableSnapshotSeedsOlderConnections(t *testing.T) {
+	tab := NewTable(TableConfig{})
+	e := stateEv(4, 10, conn.TCPEstablished, conn.TCPFinWait1, conn.OwnerNone, 0, conn.DirUnknown)
+	tab.SeedTuple(e.Local, e.Remote, conn.Process{PID: 77, Comm: "old"})
+	tr, _ := tab.Apply(e)
+	if tr.Conn.Owner.PID != 77 || tr.Conn.OwnerSource != conn.OwnerSnapshot {
+		t.Errorf("seeded owner: %+v", tr.Conn)
+	}
+}
+
+func TestTableDropClosedForgetsAtClose(t *testing.T) {
+	tab := NewTable(TableConfig{DropClosed: true})
+	tab.Apply(stateEv(1, 10, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 1, conn.DirActive))
+	tr, ok := tab.Apply(stateEv(1, 20, conn.TCPSynSent, conn.TCPClose, conn.OwnerConnect, 1, conn.DirActive))
+	if !ok || !tr.NewlyDone || tr.Conn.Owner.PID != 1 || tab.Len() != 0 {
+		t.Errorf("close: ok %v done %v, table len %d", ok, tr.NewlyDone, tab.Len())
+	}
+}
+
+// BenchmarkTableChurn applies the events of many short connections to a
+// full table: the cost per event must not grow with the table.
+func BenchmarkTableChurn(b *testing.B) {
+	tab := NewTable(TableConfig{MaxConns: 65536})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c := uint64(i + 1)
+		ts := uint64(i) * 10
+		tab.Apply(stateEv(c, ts+1, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 1, conn.DirActive))
+		tab.Apply(stateEv(c, ts+2, conn.TCPSynSent, conn.TCPEstablished, conn.OwnerConnect, 1, conn.DirActive))
+		tab.Apply(stateEv(c, ts+3, conn.TCPEstablished, conn.TCPFinWait1, conn.OwnerConnect, 1, conn.DirActive))
+		tab.Apply(stateEv(c, ts+4, conn.TCPFinWait1, conn.TCPClose, conn.OwnerConnect, 1, conn.DirActive))
+	}
+}
+
+func TestStreamKeepsOrderWhenClosedConnectionIsDropped(t *testing.T) {
+	tab := NewTable(TableConfig{DropClosed: true})
+	var got []conn.Transition
+	s := NewStream(tab, 100)
+	emit := func(tr *conn.Transition) { got = append(got, *tr) }
+	s.Push(stateEv(9, 10, conn.TCPListen, conn.TCPSynRecv, conn.OwnerListener, 7, conn.DirPassive), emit)
+	s.Push(stateEv(9, 11, conn.TCPSynRecv, conn.TCPEstablished, conn.OwnerListener, 7, conn.DirPassive), emit)
+	s.Push(stateEv(9, 12, conn.TCPEstablished, conn.TCPCloseWait, conn.OwnerListener, 7, conn.DirPassive), emit)
+	s.Push(stateEv(9, 13, conn.TCPCloseWait, conn.TCPClose, conn.OwnerListener, 7, conn.DirPassive), emit)
+	if len(got) != 4 || s.Pending() != 0 {
+		t.Fatalf("got %d transitions, %d pending", len(got), s.Pending())
+	}
+	for i, tr := range got {
+		if tr.TimeNs != uint64(10+i) || tr.Conn.Owner.PID != 7 {
+			t.Errorf("transition %d: time %d owner %d", i, tr.TimeNs, tr.Conn.Owner.PID)
+		}
+	}
+}
