@@ -56,13 +56,17 @@ func runDoctor(env Env, stats time.Duration) error {
 		fmt.Fprintf(out, "owner scan (-p): iter/task_file works (%d socket descriptors); used as root from %d open files (%d now)\n", n, iteratorMinFiles, openFiles())
 	}
 	tr, err := tracer.Open(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true})
-	if tr == nil {
+	hooks := tracer.HooksOf(err)
+	if tr != nil {
+		hooks = tr.Hooks
+	}
+	if hooks == nil {
 		fmt.Fprintf(out, "tracer: cannot load: %v\nfix: %s\n", err, whyNoBPF(err))
 		return errExit{1}
 	}
 	defer tr.Close()
 	fmt.Fprintf(out, "%-8s %-40s %s\n", "ROLE", "HOOK", "RESULT")
-	for _, h := range tr.Hooks {
+	for _, h := range hooks {
 		res := "attached"
 		switch {
 		case h.Skipped && h.Works:
