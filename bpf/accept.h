@@ -3,6 +3,14 @@
 #ifndef BPFNETSTAT_ACCEPT_H
 #define BPFNETSTAT_ACCEPT_H
 
+#include "core.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include "tracer.h"
+#include "maps.h"
+#include "pidns.h"
+#include "sock.h"
+
 /*
  * on_accept_exit resolves fd in the current task's file table
  * (current->files->fdt->fd[fd]->private_data->sk) and reports the socket's
@@ -28,13 +36,12 @@ static __always_inline int on_accept_exit(long fd)
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP) {
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	}
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
 		return 0;
-	if (target_netns && BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) != target_netns)
+	if (target_netns && sk_netns(0, sk) != target_netns)
 		return 0;
 	__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	if (!cookie) {
@@ -42,15 +49,9 @@ static __always_inline int on_accept_exit(long fd)
 		return 0;
 	}
 
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(COUNTER_RINGBUF_FULL);
+	struct event *e = reserve_event(EVENT_ACCEPT, bpf_ktime_get_ns());
+	if (!e)
 		return 0;
-	}
-	count(COUNTER_EVENTS);
-	__builtin_memset(e, 0, sizeof(*e));
-	e->kind = EVENT_ACCEPT;
-	e->ts_ns = bpf_ktime_get_ns();
 	e->cookie = cookie;
 	current_ids(&e->pid, &e->tid);
 	e->cur_pid = e->pid;

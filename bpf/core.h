@@ -4,22 +4,39 @@
  * preserve_access_index so that clang emits CO-RE relocations: libbpf
  * (here: cilium/ebpf) moves every field access to the running kernel's
  * offset from /sys/kernel/btf/vmlinux. Only the fields we read are listed;
- * their order and the structs' sizes do not matter.
+ * their order and the structs' sizes do not matter. Registers (pt_regs)
+ * differ between architectures: they are in arch.h.
  */
 #ifndef BPFNETSTAT_CORE_H
 #define BPFNETSTAT_CORE_H
 
 #include <linux/types.h>
-#include <linux/bpf.h>
+
+/* The kernel's constants that the programs compare against. */
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+/* include/net/tcp_states.h */
+enum {
+	TCP_ESTABLISHED = 1,
+	TCP_SYN_SENT,
+	TCP_SYN_RECV,
+	TCP_FIN_WAIT1,
+	TCP_FIN_WAIT2,
+	TCP_TIME_WAIT,
+	TCP_CLOSE,
+	TCP_CLOSE_WAIT,
+	TCP_LAST_ACK,
+	TCP_LISTEN,
+	TCP_CLOSING,
+};
 
 typedef __u8 u8;
 typedef __u16 u16;
 typedef __u32 u32;
 typedef __u64 u64;
 typedef __s64 s64;
-
-/* Our pt_regs uses the kernel field names (di, si), as vmlinux.h does. */
-#define __VMLINUX_H__ 1
 
 #pragma clang attribute push(__attribute__((preserve_access_index)), apply_to = record)
 
@@ -128,12 +145,6 @@ struct task_struct {
 	struct files_struct *files;
 	struct pid *thread_pid;
 	struct task_struct *group_leader;
-};
-
-struct pt_regs {
-	unsigned long di;
-	unsigned long si;
-	unsigned long orig_ax;
 };
 
 struct trace_entry {

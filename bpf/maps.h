@@ -2,11 +2,16 @@
 #ifndef BPFNETSTAT_MAPS_H
 #define BPFNETSTAT_MAPS_H
 
-/* Set by user space before load. 0 means "every namespace". */
+/* The tracer's maps and settings, and the ring buffer's reserve and submit. */
+
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "tracer.h"
+
+/* The network namespace inode to watch, set by user space before load
+ * (Config.NetNS); 0 means every namespace. */
 volatile const __u32 target_netns = 0;
-/* x86_64 syscall numbers; user space sets them for other architectures. */
-volatile const long accept_nr = 43;
-volatile const long accept4_nr = 288;
 
 /* Per-socket state, freed with the socket: no size cap, no stale entries.
  * BPF_F_CLONE copies a listener's entry into each child socket, so a
@@ -55,6 +60,31 @@ struct {
 	__type(value, struct nesting);
 } in_first SEC(".maps");
 
+static __always_inline void count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (v)
+		*v += 1;
+}
+
+/*
+ * reserve_event takes a zeroed event of the given kind from the ring
+ * buffer and counts it, or counts the loss and returns NULL.
+ */
+static __always_inline struct event *reserve_event(__u8 kind, __u64 now)
+{
+	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count(COUNTER_RINGBUF_FULL);
+		return NULL;
+	}
+	count(COUNTER_EVENTS);
+	__builtin_memset(e, 0, sizeof(*e));
+	e->kind = kind;
+	e->ts_ns = now;
+	return e;
+}
+
 /*
  * submit hands an event to user space, waking the reader only once a batch
  * has piled up: a wake-up per event costs more than the event itself under
@@ -71,19 +101,12 @@ struct {
 /* Ring buffer space of one event: an 8-byte header, rounded to 8. */
 #define EVENT_RECORD_BYTES ((sizeof(struct event) + 8 + 7) / 8 * 8)
 
-static __always_inline void submit(void *e)
+static __always_inline void submit(struct event *e)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA); /* includes e */
 	__u64 before = avail > EVENT_RECORD_BYTES ? avail - EVENT_RECORD_BYTES : 0;
 	long flags = avail / WAKEUP_BYTES != before / WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
-}
-
-static __always_inline void count(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
-	if (v)
-		*v += 1;
 }
 
 #endif

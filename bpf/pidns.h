@@ -14,6 +14,10 @@
 #ifndef BPFNETSTAT_PIDNS_H
 #define BPFNETSTAT_PIDNS_H
 
+#include "core.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+
 /* 0: bpfnetstat runs in the initial PID namespace; nothing to translate. */
 volatile const __u32 pidns_ino = 0;
 

@@ -3,24 +3,12 @@
 #ifndef BPFNETSTAT_STATE_H
 #define BPFNETSTAT_STATE_H
 
-#define AF_INET 2
-#define AF_INET6 10
-#define IPPROTO_TCP 6
-
-/* include/net/tcp_states.h */
-enum {
-	TCP_ESTABLISHED = 1,
-	TCP_SYN_SENT,
-	TCP_SYN_RECV,
-	TCP_FIN_WAIT1,
-	TCP_FIN_WAIT2,
-	TCP_TIME_WAIT,
-	TCP_CLOSE,
-	TCP_CLOSE_WAIT,
-	TCP_LAST_ACK,
-	TCP_LISTEN,
-	TCP_CLOSING,
-};
+#include "core.h"
+#include <bpf/bpf_helpers.h>
+#include "tracer.h"
+#include "maps.h"
+#include "pidns.h"
+#include "sock.h"
 
 static __always_inline void set_owner_current(struct sk_info *info, __u8 source)
 {
@@ -28,63 +16,6 @@ static __always_inline void set_owner_current(struct sk_info *info, __u8 source)
 	info->uid = (__u32)bpf_get_current_uid_gid();
 	info->owner_source = source;
 	bpf_get_current_comm(info->comm, sizeof(info->comm));
-}
-
-/*
- * Socket fields are read one of two ways. The tp_btf programs get a trusted
- * BTF pointer (btf = 1): a field is then a plain load, CO-RE-relocated,
- * which the verifier guards. Every other hook has an untrusted address
- * (btf = 0) and reads through bpf_probe_read_kernel, a helper call per
- * field: about twenty of them per event, most of the programs' cost. btf
- * is a constant at every call site, so each program keeps one of the two.
- */
-#define SK_READ(btf, p, path) ((btf) ? (p)->path : BPF_CORE_READ(p, path))
-
-static __always_inline __u32 sk_netns(const int btf, struct sock *sk)
-{
-	return btf ? sk->__sk_common.skc_net.net->ns.inum : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
-}
-
-/* fill_tuple copies the addresses, ports, family and namespace. */
-static __always_inline void fill_tuple(const int btf, struct event *e, struct sock *sk)
-{
-	e->family = SK_READ(btf, sk, __sk_common.skc_family);
-	e->sport = SK_READ(btf, sk, __sk_common.skc_num);
-	e->dport = __builtin_bswap16(SK_READ(btf, sk, __sk_common.skc_dport));
-	e->netns = sk_netns(btf, sk);
-	if (e->family == AF_INET) {
-		__u32 s = SK_READ(btf, sk, __sk_common.skc_rcv_saddr);
-		__u32 d = SK_READ(btf, sk, __sk_common.skc_daddr);
-		__builtin_memcpy(e->saddr, &s, 4);
-		__builtin_memcpy(e->daddr, &d, 4);
-	} else if (btf) {
-		__builtin_memcpy(e->saddr, sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8, 16);
-		__builtin_memcpy(e->daddr, sk->__sk_common.skc_v6_daddr.in6_u.u6_addr8, 16);
-	} else {
-		BPF_CORE_READ_INTO(&e->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(&e->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-	}
-}
-
-static __always_inline void fill_counters(const int btf, struct event *e, struct sock *sk)
-{
-	struct tcp_sock *tp;
-	if (btf) {
-		tp = bpf_skc_to_tcp_sock(sk);
-		if (!tp)
-			return;
-	} else {
-		tp = (struct tcp_sock *)sk;
-	}
-	e->bytes_sent = SK_READ(btf, tp, bytes_sent);
-	e->bytes_received = SK_READ(btf, tp, bytes_received);
-	e->bytes_acked = SK_READ(btf, tp, bytes_acked);
-	e->bytes_retrans = SK_READ(btf, tp, bytes_retrans);
-	e->total_retrans = SK_READ(btf, tp, total_retrans);
-	e->srtt_us = SK_READ(btf, tp, srtt_us);
-	e->sk_err = SK_READ(btf, sk, sk_err);
-	unsigned long flags = SK_READ(btf, sk, __sk_common.skc_flags);
-	e->peer_fin = (flags >> bpf_core_enum_value(enum sock_flags, SOCK_DONE)) & 1;
 }
 
 /*
@@ -137,17 +68,12 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		}
 	}
 
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	struct event *e = reserve_event(EVENT_STATE, now);
 	if (!e) {
-		count(COUNTER_RINGBUF_FULL);
 		if (info)
 			info->state_ns = now;
 		return 0;
 	}
-	count(COUNTER_EVENTS);
-	__builtin_memset(e, 0, sizeof(*e));
-	e->kind = EVENT_STATE;
-	e->ts_ns = now;
 	e->cookie = cookie;
 	e->old_state = oldstate;
 	e->new_state = newstate;
@@ -184,15 +110,9 @@ static __always_inline int on_set_state_raw(struct sock *sk, int oldstate, int n
 		return 0;
 	if (target_netns && sk_netns(0, sk) != target_netns)
 		return 0;
-	struct event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		count(COUNTER_RINGBUF_FULL);
+	struct event *e = reserve_event(EVENT_STATE, bpf_ktime_get_ns());
+	if (!e)
 		return 0;
-	}
-	count(COUNTER_EVENTS);
-	__builtin_memset(e, 0, sizeof(*e));
-	e->kind = EVENT_STATE;
-	e->ts_ns = bpf_ktime_get_ns();
 	e->cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	e->old_state = oldstate;
 	e->new_state = newstate;

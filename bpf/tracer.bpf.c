@@ -1,25 +1,17 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * bpfnetstat's TCP connection tracer. Entry points only; the work is in
- * state.h (state changes) and accept.h (accept exits).
+ * state.h (state changes) and accept.h (accept exits). Program names are
+ * the kernel's object names: at most 15 characters (BPF_OBJ_NAME_LEN).
  */
 #include "core.h"
-#include <bpf/bpf_helpers.h>
-#include <bpf/bpf_tracing.h>
-#include <bpf/bpf_core_read.h>
+#include "arch.h"
 #include "tracer.h"
 #include "maps.h"
-#include "pidns.h"
 #include "state.h"
 #include "accept.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* Emit the shared record types into BTF so bpf2go can generate them. */
-const struct event *unused_event __attribute__((unused));
-const enum owner_source *unused_owner_source __attribute__((unused));
-const enum event_kind *unused_event_kind __attribute__((unused));
-const enum counter *unused_counter __attribute__((unused));
 
 /*
  * Preferred: typed tracepoint, no tracefs needed (5.5+).
@@ -93,7 +85,7 @@ int set_state_tp(struct trace_event_raw_inet_sock_set_state *ctx)
 
 /* Last resort for kernels without the tracepoint: tcp_set_state(sk, state). */
 SEC("kprobe/tcp_set_state")
-int BPF_KPROBE(set_state_kprobe, struct sock *sk, int state)
+int BPF_KPROBE(set_state_kp, struct sock *sk, int state)
 {
 	return on_set_state_raw(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
 }
@@ -111,12 +103,12 @@ int accept_exit(struct trace_event_raw_sys_exit *ctx)
 	return on_accept_exit(ctx->ret);
 }
 
-/* Without tracefs: every syscall exit, filtered on the syscall number. */
+/* Without tracefs: every syscall exit, filtered on the syscall number of
+ * the architecture the object is built for (arch.h). */
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 {
-	long nr = BPF_CORE_READ(regs, orig_ax);
-	if (nr != accept_nr && nr != accept4_nr)
+	if (!is_accept_syscall(regs))
 		return 0;
 	return on_accept_exit(ret);
 }

@@ -6,6 +6,8 @@
 #ifndef BPFNETSTAT_TRACER_H
 #define BPFNETSTAT_TRACER_H
 
+#include <linux/types.h>
+
 enum event_kind {
 	EVENT_STATE = 1,  /* a TCP state transition (inet_sock_set_state) */
 	EVENT_ACCEPT = 2, /* accept()/accept4() returned a TCP socket */
@@ -65,5 +67,15 @@ struct event {
 	__u8 daddr[16];
 	char comm[TASK_COMM_LEN];
 };
+
+/*
+ * bpf2go's -type finds a type only in the object's BTF: these constant
+ * pointers put the records there (in .rodata, which the programs' settings
+ * create anyway; nothing reads them).
+ */
+const struct event *const unused_event __attribute__((unused)) = 0;
+const enum owner_source *const unused_owner_source __attribute__((unused)) = 0;
+const enum event_kind *const unused_event_kind __attribute__((unused)) = 0;
+const enum counter *const unused_counter __attribute__((unused)) = 0;
 
 #endif

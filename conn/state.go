@@ -1,7 +1,7 @@
 package conn
 
 // State is a TCP state as the kernel numbers it (include/net/tcp_states.h).
-// bpf/state.h declares the same numbers for the BPF programs; a test in
+// bpf/core.h declares the same numbers for the BPF programs; a test in
 // tracer checks that the two agree.
 type State uint8
 

@@ -27,16 +27,11 @@ type Live struct {
 }
 
 // StartLive opens the tracer and starts folding its events into a table.
-// On error the returned Tracer hooks (if any) still describe what failed.
+// On error the hook outcomes (if any) still describe what failed.
 func StartLive(cfg tracer.Config) (*Live, []tracer.HookStatus, error) {
 	tr, err := tracer.Open(cfg)
 	if err != nil {
-		var hooks []tracer.HookStatus
-		if tr != nil {
-			hooks = tr.Hooks
-			tr.Close()
-		}
-		return nil, hooks, err
+		return nil, tracer.HooksOf(err), err
 	}
 	l := &Live{tr: tr, table: NewTable(TableConfig{}), stop: make(chan struct{}), done: make(chan struct{})}
 	go l.run()

@@ -10,11 +10,11 @@ import (
 )
 
 // TestTCPStatesMatchBPF reads the TCP state enum the BPF programs compare
-// against (bpf/state.h) and checks that conn.State numbers it the same way:
+// against (bpf/core.h) and checks that conn.State numbers it the same way:
 // the programs record kernel state numbers, which user space names with
 // conn.State.
 func TestTCPStatesMatchBPF(t *testing.T) {
-	src, err := os.ReadFile("../bpf/state.h")
+	src, err := os.ReadFile("../bpf/core.h")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestTCPStatesMatchBPF(t *testing.T) {
 	}
 	body := regexp.MustCompile(`(?s)enum\s*(?:\w+\s*)?\{([^}]*TCP_ESTABLISHED[^}]*)\}`).FindSubmatch(src)
 	if body == nil {
-		t.Fatal("bpf/state.h: no enum with TCP_ESTABLISHED")
+		t.Fatal("bpf/core.h: no enum with TCP_ESTABLISHED")
 	}
 	next := 0
 	seen := 0
@@ -41,7 +41,7 @@ func TestTCPStatesMatchBPF(t *testing.T) {
 			n := 0
 			for _, c := range strings.TrimSpace(val) {
 				if c < '0' || c > '9' {
-					t.Fatalf("bpf/state.h: %s = %q: not a decimal number", name, val)
+					t.Fatalf("bpf/core.h: %s = %q: not a decimal number", name, val)
 				}
 				n = n*10 + int(c-'0')
 			}
@@ -49,14 +49,14 @@ func TestTCPStatesMatchBPF(t *testing.T) {
 		}
 		w, ok := want[name]
 		if !ok {
-			t.Errorf("bpf/state.h: %s has no conn.State", name)
+			t.Errorf("bpf/core.h: %s has no conn.State", name)
 		} else if conn.State(next) != w {
-			t.Errorf("bpf/state.h: %s = %d, conn.State says %d (%v)", name, next, w, w)
+			t.Errorf("bpf/core.h: %s = %d, conn.State says %d (%v)", name, next, w, w)
 		}
 		seen++
 		next++
 	}
 	if seen != len(want) {
-		t.Errorf("bpf/state.h declares %d TCP states, conn.State %d", seen, len(want))
+		t.Errorf("bpf/core.h declares %d TCP states, conn.State %d", seen, len(want))
 	}
 }

@@ -3,13 +3,13 @@ package tracer
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
 )
@@ -41,193 +41,85 @@ type HookStatus struct {
 	Fix      string // what would make it work
 }
 
-// Tracer is a loaded and attached set of BPF programs.
-type Tracer struct {
-	objs   tracerMaps
-	vars   *ebpf.Collection
-	progs  []*ebpf.Program
-	byName map[string]*ebpf.Program
-	links  []link.Link
-	reader *ringbuf.Reader
-	stats  interface{ Close() error }
-	Hooks  []HookStatus
-
-	closeOnce sync.Once
-	// UserDrops counts events user space could not decode.
-	UserDrops uint64
-}
-
-// ErrNoHook is returned when no state-change hook could be attached.
+// ErrNoHook is returned (wrapped in a *LoadError) when no state-change hook
+// could be attached.
 var ErrNoHook = errors.New("no usable TCP state-change hook")
 
-// Open loads the programs and attaches the best hook of each role, probing
-// every hook for real and recording why the others did not work.
-func Open(cfg Config) (*Tracer, error) {
-	if cfg.RingBytes == 0 {
-		cfg.RingBytes = 8 << 20
-	}
-	if cfg.TracefsDir == "" {
-		cfg.TracefsDir = "/sys/kernel/tracing"
-	}
-	raiseMemlock()
-	spec, err := loadTracer()
-	if err != nil {
-		return nil, fmt.Errorf("loading the BPF object: %w", err)
-	}
-	if err := spec.Variables["target_netns"].Set(cfg.NetNS); err != nil {
-		return nil, fmt.Errorf("setting target_netns: %w", err)
-	}
-	pidnsIno, initialPIDNS, err := OwnPIDNamespace()
-	if err != nil {
-		return nil, fmt.Errorf("finding bpfnetstat's PID namespace: %w", err)
-	}
-	if !initialPIDNS {
-		if err := spec.Variables["pidns_ino"].Set(pidnsIno); err != nil {
-			return nil, fmt.Errorf("setting pidns_ino: %w", err)
-		}
-	}
-	spec.Maps["events"].MaxEntries = cfg.RingBytes
-
-	// Maps first, alone, so that each program can then be loaded (and
-	// fail) on its own against the same maps.
-	mapSpec := spec.Copy()
-	mapSpec.Programs = map[string]*ebpf.ProgramSpec{}
-	coll, err := ebpf.NewCollection(mapSpec)
-	if err != nil {
-		return nil, fmt.Errorf("creating BPF maps: %w", explain(err))
-	}
-	t := &Tracer{vars: coll, byName: map[string]*ebpf.Program{}}
-	t.objs = tracerMaps{Counters: coll.Maps["counters"], Events: coll.Maps["events"], SkInfos: coll.Maps["sk_infos"]}
-	if cfg.RunStats {
-		if s, err := ebpf.EnableStats(unix.BPF_STATS_RUN_TIME); err == nil {
-			t.stats = s
-		}
-	}
-
-	tracefsErr := ensureTracefs(cfg.TracefsDir)
-	load := func(name string) (*ebpf.Program, error) {
-		ps := spec.Copy()
-		prog := ps.Programs[name]
-		ps.Programs = map[string]*ebpf.ProgramSpec{name: prog}
-		c, err := ebpf.NewCollectionWithOptions(ps, ebpf.CollectionOptions{MapReplacements: coll.Maps})
-		if err != nil {
-			return nil, explain(err)
-		}
-		p := c.Programs[name]
-		delete(c.Programs, name)
-		c.Close()
-		t.progs = append(t.progs, p)
-		t.byName[name] = p
-		return p, nil
-	}
-	try := func(role, hook, prog string, attach func(*ebpf.Program) (link.Link, error), fix string) bool {
-		st := HookStatus{Name: hook, Role: role, Fix: fix}
-		p, err := load(prog)
-		if err == nil {
-			var l link.Link
-			if l, err = attach(p); err == nil {
-				t.links = append(t.links, l)
-				st.Attached = true
-			}
-		}
-		st.Err = err
-		t.Hooks = append(t.Hooks, st)
-		return st.Attached
-	}
-	var probes []func()
-	skip := func(role, hook, prog string, attach func(*ebpf.Program) (link.Link, error), fix string) {
-		st := HookStatus{Name: hook, Role: role, Skipped: true, Fix: fix}
-		i := len(t.Hooks)
-		t.Hooks = append(t.Hooks, st)
-		if !cfg.ProbeAll {
-			return
-		}
-		// Probed after the preferred hooks, so they never double up.
-		probes = append(probes, func() {
-			p, err := load(prog)
-			if err == nil {
-				var l link.Link
-				if l, err = attach(p); err == nil {
-					l.Close()
-					t.Hooks[i].Works = true
-				}
-			}
-			t.Hooks[i].Err = err
-		})
-	}
-	tracing := func(p *ebpf.Program) (link.Link, error) {
-		return link.AttachTracing(link.TracingOptions{Program: p})
-	}
-	tracepoint := func(group, name string) func(*ebpf.Program) (link.Link, error) {
-		return func(p *ebpf.Program) (link.Link, error) {
-			if tracefsErr != nil {
-				return nil, tracefsErr
-			}
-			return link.Tracepoint(group, name, p, nil)
-		}
-	}
-
-	// State changes: tp_btf, else the classic tracepoint, else a kprobe.
-	kprobe := func(p *ebpf.Program) (link.Link, error) { return link.Kprobe("tcp_set_state", p, nil) }
-	type hook struct {
-		name, prog string
-		attach     func(*ebpf.Program) (link.Link, error)
-		fix        string
-	}
-	// firstOf attaches the first hook of a role that works, in order of
-	// preference, and records the others as skipped.
-	firstOf := func(role string, hooks ...[]hook) bool {
-		ok := false
-		for _, group := range hooks {
-			if ok {
-				for _, h := range group {
-					skip(role, h.name, h.prog, h.attach, h.fix)
-				}
-				continue
-			}
-			all := true
-			for _, h := range group {
-				if !try(role, h.name, h.prog, h.attach, h.fix) {
-					all = false
-					break
-				}
-			}
-			ok = all
-		}
-		return ok
-	}
-	// State changes: tp_btf, else the classic tracepoint, else a kprobe.
-	stateOK := firstOf("state",
-		[]hook{
-			{"tp_btf/inet_sock_set_state", "set_state_btf", tracing, "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"},
-			{"tp_btf/inet_sock_set_state (nested events)", "set_state_btf2", tracing, "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"},
-			{"tp_btf/inet_sock_set_state (nested twice)", "set_state_btf3", tracing, "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"},
-		},
-		[]hook{{"tracepoint/sock/inet_sock_set_state", "set_state_tp", tracepoint("sock", "inet_sock_set_state"), "needs tracefs at " + cfg.TracefsDir + " and Linux 4.16+"}},
-		[]hook{{"kprobe/tcp_set_state", "set_state_kprobe", kprobe, "needs a kernel built with CONFIG_KPROBES"}},
-	)
-	// Accept: the classic syscall tracepoints (cheap), else tp_btf/sys_exit.
-	firstOf("accept",
-		[]hook{
-			{"tracepoint/syscalls/sys_exit_accept4", "accept4_exit", tracepoint("syscalls", "sys_exit_accept4"), "needs tracefs at " + cfg.TracefsDir},
-			{"tracepoint/syscalls/sys_exit_accept", "accept_exit", tracepoint("syscalls", "sys_exit_accept"), "needs tracefs at " + cfg.TracefsDir},
-		},
-		[]hook{{"tp_btf/sys_exit", "sys_exit_btf", tracing, "needs Linux 5.5+ with BTF"}},
-	)
-	for _, p := range probes {
-		p()
-	}
-	if !stateOK {
-		t.Close()
-		return t, ErrNoHook
-	}
-	t.reader, err = ringbuf.NewReader(t.objs.Events)
-	if err != nil {
-		t.Close()
-		return nil, fmt.Errorf("opening the ring buffer: %w", err)
-	}
-	return t, nil
+// LoadError is why Open failed: what it was doing and the error the kernel
+// gave. errors.As reaches the error beneath, e.g. the *ebpf.VerifierError
+// with the verifier's log when a program was refused.
+type LoadError struct {
+	Op    string       // e.g. "creating maps", "attaching tp_btf/sys_exit"
+	Err   error        // the cause
+	Hooks []HookStatus // each hook's outcome, as far as Open got
+	// noHook: every state-change hook failed; Err is the preferred one's.
+	noHook bool
 }
+
+func (e *LoadError) Error() string {
+	msg := "loading tracer objects: " + e.Op + ": " + e.Err.Error()
+	if e.noHook {
+		msg += " (and every fallback state-change hook failed)"
+	}
+	return msg
+}
+
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrNoHook) true when no state-change hook attached.
+func (e *LoadError) Is(target error) bool { return e.noHook && target == ErrNoHook }
+
+// HooksOf returns the hooks' outcomes that a failed Open recorded, or nil.
+func HooksOf(err error) []HookStatus {
+	var le *LoadError
+	if errors.As(err, &le) {
+		return le.Hooks
+	}
+	return nil
+}
+
+// Tracer is a loaded and attached set of BPF programs.
+type Tracer struct {
+	// Hooks is each hook's outcome, in the order they were tried.
+	Hooks []HookStatus
+	// UserDrops counts events user space could not decode.
+	UserDrops uint64
+
+	counters *ebpf.Map
+	reader   *ringbuf.Reader
+	progs    []loaded // attached programs, in the order they were attached
+	// owned is everything to release, in the order it was made; Close
+	// releases it backwards (links before programs before maps).
+	owned     []io.Closer
+	closeOnce sync.Once
+}
+
+// loaded is a program that Open attached.
+type loaded struct {
+	prog *ebpf.Program
+	loss lossRule
+}
+
+// lossRule says what a program's recursion misses (runs the kernel
+// skipped because another BPF program was running on the CPU) mean.
+type lossRule uint8
+
+const (
+	// lossAll: each miss is a lost event.
+	lossAll lossRule = iota
+	// lossRecovered: each miss is a lost event unless a catcher program
+	// (lossNone) took it; those are counted in COUNTER_RECOVERED.
+	lossRecovered
+	// lossNone: a catcher; its misses are not events of its own.
+	lossNone
+)
+
+func (t *Tracer) own(c io.Closer) { t.owned = append(t.owned, c) }
+
+// closerFunc adapts a Close without a result.
+type closerFunc func()
+
+func (f closerFunc) Close() error { f(); return nil }
 
 // ensureTracefs mounts tracefs at dir when it is not there and we may.
 func ensureTracefs(dir string) error {
@@ -243,11 +135,21 @@ func ensureTracefs(dir string) error {
 	return nil
 }
 
-// explain shortens the verifier log of a load error to its gist.
+// shortError keeps the verifier's last words as its message and the whole
+// *ebpf.VerifierError (with its log) beneath it for errors.As.
+type shortError struct {
+	msg string
+	err error
+}
+
+func (e *shortError) Error() string { return e.msg }
+func (e *shortError) Unwrap() error { return e.err }
+
+// explain shortens a load error's message to its gist.
 func explain(err error) error {
 	var ve *ebpf.VerifierError
 	if errors.As(err, &ve) {
-		return fmt.Errorf("%w", errors.New(strings.TrimSpace(fmt.Sprintf("%v", ve.Cause))))
+		return &shortError{msg: strings.TrimSpace(fmt.Sprintf("%v", ve.Cause)), err: err}
 	}
 	return err
 }
@@ -329,38 +231,41 @@ type Counters struct {
 	RecursionLost uint64
 }
 
+// counterFields ties each BPF counter (enum counter in bpf/tracer.h) to
+// its field; TestCounterFields checks that none is left out.
+func counterFields(c *Counters) map[tracerCounter]*uint64 {
+	return map[tracerCounter]*uint64{
+		tracerCounterCOUNTER_EVENTS:       &c.Events,
+		tracerCounterCOUNTER_RINGBUF_FULL: &c.RingFull,
+		tracerCounterCOUNTER_STORAGE_FAIL: &c.StorageFail,
+		tracerCounterCOUNTER_ACCEPT_MISS:  &c.AcceptMiss,
+		tracerCounterCOUNTER_RECOVERED:    &c.Recovered,
+	}
+}
+
 // Counters reads the loss counters.
 func (t *Tracer) Counters() (Counters, error) {
 	var c Counters
-	dst := []*uint64{&c.Events, &c.RingFull, &c.StorageFail, &c.AcceptMiss, &c.Recovered}
-	for i, p := range dst {
+	for idx, dst := range counterFields(&c) {
 		var per []uint64
-		if err := t.objs.Counters.Lookup(uint32(i), &per); err != nil {
-			return c, fmt.Errorf("reading counter %d: %w", i, err)
+		if err := t.counters.Lookup(uint32(idx), &per); err != nil {
+			return c, fmt.Errorf("reading counter %d: %w", idx, err)
 		}
 		for _, v := range per {
-			*p += v
+			*dst += v
 		}
 	}
-	for _, name := range []string{"set_state_btf", "set_state_tp", "set_state_kprobe"} {
-		p := t.byName[name]
-		if p == nil {
-			continue
-		}
-		st, err := p.Stats()
+	for _, p := range t.progs {
+		st, err := p.prog.Stats()
 		if err != nil {
 			continue
 		}
-		if name != "set_state_btf" {
+		switch p.loss {
+		case lossAll:
 			c.RecursionLost += st.RecursionMisses
-		} else if st.RecursionMisses > c.Recovered {
-			c.RecursionLost += st.RecursionMisses - c.Recovered
-		}
-	}
-	for _, name := range []string{"accept4_exit", "accept_exit", "sys_exit_btf"} {
-		if p := t.byName[name]; p != nil {
-			if st, err := p.Stats(); err == nil {
-				c.RecursionLost += st.RecursionMisses
+		case lossRecovered:
+			if st.RecursionMisses > c.Recovered {
+				c.RecursionLost += st.RecursionMisses - c.Recovered
 			}
 		}
 	}
@@ -379,7 +284,8 @@ type ProgramStats struct {
 // Config.RunStats was set and the kernel allowed it).
 func (t *Tracer) Stats() []ProgramStats {
 	var out []ProgramStats
-	for _, p := range t.progs {
+	for _, lp := range t.progs {
+		p := lp.prog
 		info, err := p.Info()
 		if err != nil {
 			continue
@@ -394,26 +300,21 @@ func (t *Tracer) Stats() []ProgramStats {
 }
 
 // Close detaches every hook and frees the programs and maps. It is safe to
-// call more than once.
+// call more than once, and on a nil Tracer.
 func (t *Tracer) Close() error {
-	t.closeOnce.Do(func() {
-		if t.reader != nil {
-			t.reader.Close()
-		}
-		for _, l := range t.links {
-			l.Close()
-		}
-		for _, p := range t.progs {
-			p.Close()
-		}
-		if t.vars != nil {
-			t.vars.Close()
-		}
-		if t.stats != nil {
-			t.stats.Close()
-		}
-	})
+	if t == nil {
+		return nil
+	}
+	t.closeOnce.Do(t.release)
 	return nil
+}
+
+// release frees what was made, newest first.
+func (t *Tracer) release() {
+	for i := len(t.owned) - 1; i >= 0; i-- {
+		t.owned[i].Close()
+	}
+	t.owned = nil
 }
 
 // raiseMemlock lifts RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF
@@ -425,3 +326,15 @@ func raiseMemlock() {
 	inf := unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}
 	_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &inf)
 }
+
+// UnsupportedArchError is why the tracer does not load on an architecture
+// it has no programs for. It matches errors.ErrUnsupported.
+type UnsupportedArchError struct {
+	Arch string // runtime.GOARCH
+}
+
+func (e *UnsupportedArchError) Error() string {
+	return "no BPF programs for " + e.Arch + " (the tracer is built for amd64 and arm64)"
+}
+
+func (e *UnsupportedArchError) Is(target error) bool { return target == errors.ErrUnsupported }

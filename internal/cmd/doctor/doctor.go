@@ -91,13 +91,17 @@ func DoctorRun(o *DoctorOptions) error {
 		fmt.Fprintf(out, "owner scan (-p): iter/task_file works (%d socket descriptors); used as root from %d open files (%d now)\n", n, owners.IteratorMinFiles, owners.OpenFiles())
 	}
 	tr, err := tracer.Open(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true})
-	if tr == nil {
+	hooks := tracer.HooksOf(err)
+	if tr != nil {
+		hooks = tr.Hooks
+	}
+	if hooks == nil {
 		fmt.Fprintf(out, "tracer: cannot load: %v\nfix: %s\n", err, cmdutil.WhyNoBPF(env, err))
 		return cmdutil.ExitError{Code: 1}
 	}
 	defer tr.Close()
 	fmt.Fprintf(out, "%-8s %-40s %s\n", "ROLE", "HOOK", "RESULT")
-	for _, h := range tr.Hooks {
+	for _, h := range hooks {
 		res := "attached"
 		switch {
 		case h.Skipped && h.Works:

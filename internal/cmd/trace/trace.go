@@ -163,9 +163,6 @@ func TraceRun(o *TraceOptions) error {
 
 	tr, err := tracer.Open(tracer.Config{NetNS: netns})
 	if err != nil {
-		if tr != nil {
-			tr.Close()
-		}
 		fmt.Fprintf(env.Stderr, "bpfnetstat: %s; falling back to polling /proc every %v: connections shorter than that are missed\n", cmdutil.WhyNoBPF(env, err), o.Interval)
 		return runPolling(o, env, w, out.Flush, sigs, deadline)
 	}

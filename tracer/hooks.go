@@ -1,0 +1,288 @@
+//go:build linux && (amd64 || arm64)
+
+package tracer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"golang.org/x/sys/unix"
+)
+
+// Roles of the hooks: every event of a role comes from one attached group.
+const (
+	roleState  = "state"  // TCP state changes; the tracer needs one
+	roleAccept = "accept" // accept() exits: the exact owner of server sockets
+)
+
+// hook is one way of reaching a role's events: a program and where it
+// attaches. The hooks of a role are tried in order of preference, a group
+// at a time: a group attaches whole or not at all, and once one has, the
+// later groups of the role are skipped.
+type hook struct {
+	role  string
+	group int
+	name  string // what doctor shows
+	prog  *ebpf.ProgramSpec
+	// attach attaches the loaded program.
+	attach func(*ebpf.Program) (link.Link, error)
+	loss   lossRule
+	fix    string // what would make it work
+}
+
+// hookTable lists the hooks, best first, over the generated program specs.
+func hookTable(p *tracerProgramSpecs, tracefsDir string, tracefsErr error) []hook {
+	tracing := func(prog *ebpf.Program) (link.Link, error) {
+		return link.AttachTracing(link.TracingOptions{Program: prog})
+	}
+	tracepoint := func(group, name string) func(*ebpf.Program) (link.Link, error) {
+		return func(prog *ebpf.Program) (link.Link, error) {
+			if tracefsErr != nil {
+				return nil, tracefsErr
+			}
+			return link.Tracepoint(group, name, prog, nil)
+		}
+	}
+	kprobe := func(symbol string) func(*ebpf.Program) (link.Link, error) {
+		return func(prog *ebpf.Program) (link.Link, error) { return link.Kprobe(symbol, prog, nil) }
+	}
+	const btfFix = "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"
+	tracefsFix := "needs tracefs at " + tracefsDir
+	return []hook{
+		// State changes: tp_btf with its two catchers (bpf/tracer.bpf.c
+		// says why), else the classic tracepoint, else a kprobe.
+		{roleState, 0, "tp_btf/inet_sock_set_state", p.SetStateBtf, tracing, lossRecovered, btfFix},
+		{roleState, 0, "tp_btf/inet_sock_set_state (nested events)", p.SetStateBtf2, tracing, lossNone, btfFix},
+		{roleState, 0, "tp_btf/inet_sock_set_state (nested twice)", p.SetStateBtf3, tracing, lossNone, btfFix},
+		{roleState, 1, "tracepoint/sock/inet_sock_set_state", p.SetStateTp, tracepoint("sock", "inet_sock_set_state"), lossAll, tracefsFix + " and Linux 4.16+"},
+		{roleState, 2, "kprobe/tcp_set_state", p.SetStateKp, kprobe("tcp_set_state"), lossAll, "needs a kernel built with CONFIG_KPROBES"},
+		// Accept: the classic syscall tracepoints (they fire for accept
+		// only), else every syscall exit, filtered.
+		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept4", p.Accept4Exit, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix},
+		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept", p.AcceptExit, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix},
+		{roleAccept, 1, "tp_btf/sys_exit", p.SysExitBtf, tracing, lossAll, "needs Linux 5.5+ with BTF"},
+	}
+}
+
+// Open loads the programs and attaches the best hook group of each role,
+// probing every hook for real and recording why the others did not work.
+// On failure it returns a nil Tracer and a *LoadError, having released
+// everything it made.
+func Open(cfg Config) (*Tracer, error) {
+	if cfg.RingBytes == 0 {
+		cfg.RingBytes = 8 << 20
+	}
+	if cfg.TracefsDir == "" {
+		cfg.TracefsDir = "/sys/kernel/tracing"
+	}
+	raiseMemlock()
+	t := &Tracer{}
+	if err := t.open(cfg); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *Tracer) open(cfg Config) error {
+	fail := func(op string, err error) error { return &LoadError{Op: op, Err: err, Hooks: t.Hooks} }
+	spec, err := loadTracer()
+	if err != nil {
+		return fail("reading the BPF object", err)
+	}
+	var specs tracerSpecs
+	if err := spec.Assign(&specs); err != nil {
+		return fail("reading the BPF object", err)
+	}
+	if err := specs.TargetNetns.Set(cfg.NetNS); err != nil {
+		return fail("setting target_netns", err)
+	}
+	pidnsIno, initialPIDNS, err := OwnPIDNamespace()
+	if err != nil {
+		return fail("finding bpfnetstat's PID namespace", err)
+	}
+	if !initialPIDNS {
+		if err := specs.PidnsIno.Set(pidnsIno); err != nil {
+			return fail("setting pidns_ino", err)
+		}
+	}
+	specs.Events.MaxEntries = cfg.RingBytes
+
+	// Maps first, alone, so that each program can then be loaded (and
+	// fail) on its own against the same maps. LoadAndAssign loads only
+	// what it is asked for: here the four maps, and below one program and
+	// its own copy of the settings (.rodata), which goes with it. (Through
+	// NewCollection the settings would also be mapped into memory for
+	// Variables, which cilium/ebpf unmaps only when they are garbage
+	// collected: the map would outlive Close.)
+	opts := &ebpf.CollectionOptions{Cache: btf.NewCache()}
+	var m tracerMaps
+	if err := spec.LoadAndAssign(&m, opts); err != nil {
+		return fail("creating maps", explain(err))
+	}
+	t.own(&m)
+	t.counters = m.Counters
+	opts.MapReplacements = map[string]*ebpf.Map{
+		specs.Counters.Name: m.Counters,
+		specs.Events.Name:   m.Events,
+		specs.InFirst.Name:  m.InFirst,
+		specs.SkInfos.Name:  m.SkInfos,
+	}
+	for name := range spec.Maps {
+		if _, ok := opts.MapReplacements[name]; !ok && !strings.HasPrefix(name, ".") {
+			return fail("creating maps", fmt.Errorf("map %s is not shared between the programs", name))
+		}
+	}
+	if cfg.RunStats {
+		if s, err := ebpf.EnableStats(unix.BPF_STATS_RUN_TIME); err == nil {
+			t.own(s)
+		}
+	}
+	load := func(ps *ebpf.ProgramSpec) (*ebpf.Program, error) {
+		one := reflect.New(reflect.StructOf([]reflect.StructField{{
+			Name: "Program",
+			Type: reflect.TypeFor[*ebpf.Program](),
+			Tag:  reflect.StructTag(`ebpf:"` + ps.Name + `"`),
+		}}))
+		if err := spec.LoadAndAssign(one.Interface(), opts); err != nil {
+			return nil, explain(err)
+		}
+		return one.Elem().Field(0).Interface().(*ebpf.Program), nil
+	}
+	table := hookTable(&specs.tracerProgramSpecs, cfg.TracefsDir, ensureTracefs(cfg.TracefsDir))
+	stateOK, skipped := t.attachBest(table, roleState, load)
+	_, skippedAccept := t.attachBest(table, roleAccept, load)
+	if cfg.ProbeAll {
+		t.probe(append(skipped, skippedAccept...), load)
+	}
+	if !stateOK {
+		for _, st := range t.Hooks {
+			if st.Role == roleState && st.Err != nil {
+				return &LoadError{Op: "attaching " + st.Name, Err: st.Err, Hooks: t.Hooks, noHook: true}
+			}
+		}
+		return &LoadError{Op: "attaching a state-change hook", Err: ErrNoHook, Hooks: t.Hooks}
+	}
+	t.reader, err = ringbuf.NewReader(m.Events)
+	if err != nil {
+		return fail("opening the ring buffer", err)
+	}
+	t.own(t.reader)
+	return nil
+}
+
+// skippedHook is a hook not needed because a better one of its role
+// attached, and where its outcome is recorded in Tracer.Hooks.
+type skippedHook struct {
+	h      hook
+	status int
+}
+
+// attachBest attaches the first group of the role whose hooks all attach,
+// records every hook's outcome in t.Hooks and reports whether one did and
+// which hooks it skipped.
+func (t *Tracer) attachBest(table []hook, role string, load func(*ebpf.ProgramSpec) (*ebpf.Program, error)) (bool, []skippedHook) {
+	done := false
+	var skipped []skippedHook
+	for start := 0; start < len(table); {
+		end := start + 1
+		for end < len(table) && table[end].role == table[start].role && table[end].group == table[start].group {
+			end++
+		}
+		group := table[start:end]
+		start = end
+		if group[0].role != role {
+			continue
+		}
+		if done {
+			for _, h := range group {
+				skipped = append(skipped, skippedHook{h, len(t.Hooks)})
+				t.Hooks = append(t.Hooks, HookStatus{Name: h.name, Role: h.role, Skipped: true, Fix: h.fix})
+			}
+			continue
+		}
+		done = t.attachGroup(group, load)
+	}
+	return done, skipped
+}
+
+// attachGroup attaches every hook of a group, or none: when one fails,
+// those already attached are detached again, so that a fallback group
+// never doubles the events.
+func (t *Tracer) attachGroup(group []hook, load func(*ebpf.ProgramSpec) (*ebpf.Program, error)) bool {
+	first := len(t.Hooks)
+	var made []io.Closer
+	var progs []loaded
+	var failed error
+	for _, h := range group {
+		st := HookStatus{Name: h.name, Role: h.role, Fix: h.fix}
+		if failed != nil {
+			st.Err = fmt.Errorf("not tried: %w", failed)
+			t.Hooks = append(t.Hooks, st)
+			continue
+		}
+		p, l, err := attachOne(h, load)
+		if err != nil {
+			st.Err = err
+			failed = fmt.Errorf("%s: %w", h.name, err)
+		} else {
+			st.Attached = true
+			made = append(made, p, l)
+			progs = append(progs, loaded{prog: p, loss: h.loss})
+		}
+		t.Hooks = append(t.Hooks, st)
+	}
+	if failed == nil {
+		t.owned = append(t.owned, made...)
+		t.progs = append(t.progs, progs...)
+		return true
+	}
+	for i := len(made) - 1; i >= 0; i-- {
+		made[i].Close()
+	}
+	for i := first; i < len(t.Hooks); i++ {
+		if t.Hooks[i].Attached {
+			t.Hooks[i].Attached = false
+			t.Hooks[i].Err = fmt.Errorf("detached again: %w", failed)
+		}
+	}
+	return false
+}
+
+// attachOne loads a hook's program and attaches it.
+func attachOne(h hook, load func(*ebpf.ProgramSpec) (*ebpf.Program, error)) (*ebpf.Program, link.Link, error) {
+	if h.prog == nil {
+		return nil, nil, errors.New("program missing from the BPF object")
+	}
+	p, err := load(h.prog)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := h.attach(p)
+	if err != nil {
+		p.Close()
+		return nil, nil, err
+	}
+	return p, l, nil
+}
+
+// probe tries each skipped hook once, after the preferred ones are
+// attached (so the two never double up), detaching it again at once.
+func (t *Tracer) probe(skipped []skippedHook, load func(*ebpf.ProgramSpec) (*ebpf.Program, error)) {
+	for _, s := range skipped {
+		p, l, err := attachOne(s.h, load)
+		if err == nil {
+			l.Close()
+			p.Close()
+			t.Hooks[s.status].Works = true
+		}
+		t.Hooks[s.status].Err = err
+	}
+}

@@ -1,0 +1,12 @@
+//go:build !linux || !(amd64 || arm64)
+
+package tracer
+
+import "runtime"
+
+// Open refuses: the tracer's programs read registers and syscall numbers
+// that bpf/arch.h knows for x86_64 and arm64 only, and loading programs
+// built for another architecture would misread them.
+func Open(Config) (*Tracer, error) {
+	return nil, &LoadError{Op: "choosing the programs", Err: &UnsupportedArchError{Arch: runtime.GOARCH}}
+}
