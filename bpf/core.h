@@ -99,7 +99,16 @@ struct sock {
 	u16 sk_protocol;
 };
 
+struct inet_sock {
+	__be16 inet_sport;
+};
+
+struct inet_connection_sock {
+	struct inet_sock icsk_inet;
+};
+
 struct tcp_sock {
+	struct inet_connection_sock inet_conn;
 	u64 bytes_sent;
 	u64 bytes_received;
 	u64 bytes_acked;

@@ -44,6 +44,7 @@ static __always_inline void fill_tuple(const int btf, struct event *e, struct so
 	}
 }
 
+/* fill_counters copies the byte and error counters; after fill_tuple. */
 static __always_inline void fill_counters(const int btf, struct event *e, struct sock *sk)
 {
 	struct tcp_sock *tp;
@@ -54,6 +55,14 @@ static __always_inline void fill_counters(const int btf, struct event *e, struct
 	} else {
 		tp = (struct tcp_sock *)sk;
 	}
+	/*
+	 * A connect that failed (refused, timed out, unreachable, abandoned)
+	 * reaches the -> CLOSE tracepoint after tcp_set_state() gave its port
+	 * back: inet_put_port() clears skc_num first. inet_sport keeps the port
+	 * the SYNs carried (only tcp_disconnect() clears it, and later).
+	 */
+	if (!e->sport)
+		e->sport = __builtin_bswap16(SK_READ(btf, tp, inet_conn.icsk_inet.inet_sport));
 	e->bytes_sent = SK_READ(btf, tp, bytes_sent);
 	e->bytes_received = SK_READ(btf, tp, bytes_received);
 	e->bytes_acked = SK_READ(btf, tp, bytes_acked);

@@ -95,6 +95,7 @@ type Conn struct {
 	StateNs     uint64 // when it entered State
 	Closed      bool
 	CloseNs     uint64
+	ClosedFrom  State // the state it left for CLOSE
 	// At close: the application's payload bytes, retransmitted segments,
 	// smoothed RTT and, for a failed connect, the socket error.
 	TxBytes, RxBytes uint64

@@ -11,6 +11,11 @@ import (
 // that even the first lines of a connection carry its real owner. A held
 // connection that is never accepted is released after the hold time (or at
 // close) with the listener's owner, marked as such.
+//
+// A client's CLOSE -> SYN_SENT is held too, until its next transition: the
+// kernel picks the local port only after that tracepoint (tcp_v4_connect
+// calls inet_hash_connect after tcp_set_state), so the line waits for the
+// port the SYNs carry, however long the connect takes.
 type Stream struct {
 	Table *Table
 	// HoldNs is how long a passive connection waits for its accept.
@@ -38,6 +43,15 @@ func waitingForAccept(c *conn.Conn) bool {
 	return c.Direction == conn.DirPassive && trust(c.OwnerSource) < trust(conn.OwnerAccept) && c.OwnerSource != conn.OwnerSnapshot
 }
 
+// waitingForPort reports whether a connection's local port is still to
+// be learnt: a connect whose first transition came before the kernel
+// chose its port.
+func waitingForPort(c *conn.Conn) bool {
+	return c.Direction == conn.DirActive && c.Local.Port() == 0 && !c.Closed
+}
+
+func waiting(c *conn.Conn) bool { return waitingForAccept(c) || waitingForPort(c) }
+
 // Push folds one event in and emits the transitions that are ready, in order.
 func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 	tr, ok := s.Table.Apply(ev)
@@ -58,7 +72,7 @@ func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 		return
 	}
 	if ok {
-		if h == nil && waitingForAccept(c) {
+		if h == nil && waiting(c) {
 			h = &held{since: ev.TimeNs}
 			s.pending[ev.Cookie] = h
 			s.order = append(s.order, ev.Cookie)
@@ -69,7 +83,7 @@ func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 			emit(&tr)
 		}
 	}
-	if h != nil && !waitingForAccept(c) {
+	if h != nil && !waiting(c) {
 		s.release(ev.Cookie, c, emit)
 	}
 }
@@ -84,12 +98,16 @@ func (s *Stream) release(cookie uint64, c *conn.Conn, emit func(*conn.Transition
 	for i := range h.trs {
 		tr := &h.trs[i]
 		tr.Conn.Owner, tr.Conn.OwnerSource = c.Owner, c.OwnerSource
+		if tr.Conn.Local.Port() == 0 && c.Local.Port() != 0 {
+			tr.Conn.Local = c.Local
+		}
 		emit(tr)
 	}
 }
 
 // Flush releases connections held longer than the hold time (all of them
-// when nowNs is ^0), in the order they were first held.
+// when nowNs is ^0), in the order they were first held; a connect still
+// waiting for its port stays held until its next transition.
 func (s *Stream) Flush(nowNs uint64, emit func(*conn.Transition)) {
 	keep := s.order[:0]
 	for _, cookie := range s.order {
@@ -97,11 +115,11 @@ func (s *Stream) Flush(nowNs uint64, emit func(*conn.Transition)) {
 		if !ok {
 			continue
 		}
-		if nowNs == ^uint64(0) || nowNs-h.since >= s.HoldNs {
-			c, _ := s.Table.Get(cookie)
-			if c == nil {
-				c = &h.trs[len(h.trs)-1].Conn
-			}
+		c, _ := s.Table.Get(cookie)
+		if c == nil {
+			c = &h.trs[len(h.trs)-1].Conn
+		}
+		if nowNs == ^uint64(0) || nowNs-h.since >= s.HoldNs && !waitingForPort(c) {
 			s.release(cookie, c, emit)
 			continue
 		}

@@ -267,6 +267,7 @@ func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 	if ev.NewState == conn.TCPClose && !c.Closed {
 		c.Closed = true
 		c.CloseNs = ev.TimeNs
+		c.ClosedFrom = ev.OldState
 		c.Err = ev.SkErr
 		c.ViaTimeWait = ev.OldState == conn.TCPFinWait2 || ev.OldState == conn.TCPClosing || ev.OldState == conn.TCPFinWait1
 		tr.NewlyDone = true

@@ -33,6 +33,7 @@ type TraceJSON struct {
 	MS          float64 `json:"ms"` // time spent in old_state
 	Direction   string  `json:"direction"`
 	OwnerSource string  `json:"owner_source"`
+	Error       string  `json:"error,omitempty"` // on the line that closed a failed connection
 	Cookie      uint64  `json:"cookie"`
 	NetNS       uint32  `json:"netns"`
 }
@@ -85,7 +86,7 @@ func (e *EventWriter) TraceHeader() {
 	if e.JSON {
 		return
 	}
-	h := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5s %-39s %-5s %-11s    %-11s %9s %s", "TIME", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "OLDSTATE", "NEWSTATE", "MS", "OWNER")
+	h := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5s %-39s %-5s %-11s    %-11s %9s %-8s %s", "TIME", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "OLDSTATE", "NEWSTATE", "MS", "OWNER", "ERROR")
 	if e.NetNS {
 		h += " NETNS"
 	}
@@ -96,11 +97,15 @@ func (e *EventWriter) TraceHeader() {
 func (e *EventWriter) Trace(tr *conn.Transition) error {
 	c := &tr.Conn
 	ms := float64(tr.InOldNs) / 1e6
+	failure := ""
+	if tr.NewlyDone {
+		failure = c.Failure()
+	}
 	if e.JSON {
 		b, err := json.Marshal(TraceJSON{
 			ConnJSON: e.connJSON(c, tr.TimeNs),
 			OldState: tr.OldState.String(), NewState: tr.NewState.String(), MS: ms,
-			Direction: c.Direction.String(), OwnerSource: c.OwnerSource.String(), Cookie: c.Cookie, NetNS: c.NetNS,
+			Direction: c.Direction.String(), OwnerSource: c.OwnerSource.String(), Error: failure, Cookie: c.Cookie, NetNS: c.NetNS,
 		})
 		if err != nil {
 			return err
@@ -108,10 +113,10 @@ func (e *EventWriter) Trace(tr *conn.Transition) error {
 		_, err = e.W.Write(append(b, '\n'))
 		return err
 	}
-	line := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5d %-39s %-5d %-11s -> %-11s %9.3f %s",
+	line := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5d %-39s %-5d %-11s -> %-11s %9.3f %-8s %s",
 		e.wall(tr.TimeNs).Format("15:04:05.000000"), pidText(c.Owner.PID), Escape(c.Owner.Comm),
 		addrText(c.Local.Addr()), c.Local.Port(), addrText(c.Remote.Addr()), c.Remote.Port(),
-		tr.OldState.String(), tr.NewState.String(), ms, c.OwnerSource)
+		tr.OldState.String(), tr.NewState.String(), ms, c.OwnerSource, dash(failure))
 	if e.NetNS {
 		line += " " + strconv.FormatUint(uint64(c.NetNS), 10)
 	}
@@ -131,7 +136,7 @@ func (e *EventWriter) LifeHeader() {
 	if e.JSON {
 		return
 	}
-	h := fmt.Sprintf("%-7s %-16s %-39s %-5s %-39s %-5s %-7s %10s %10s %10s %s", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "DIR", "TX_BYTES", "RX_BYTES", "MS", "OWNER")
+	h := fmt.Sprintf("%-7s %-16s %-39s %-5s %-39s %-5s %-7s %10s %10s %10s %-8s %s", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "DIR", "TX_BYTES", "RX_BYTES", "MS", "OWNER", "ERROR")
 	if e.NetNS {
 		h += " NETNS"
 	}
@@ -141,10 +146,7 @@ func (e *EventWriter) LifeHeader() {
 // Life writes one finished connection.
 func (e *EventWriter) Life(c *conn.Conn) error {
 	ms := float64(c.DurationNs(c.CloseNs)) / 1e6
-	errText := ""
-	if c.Err != 0 {
-		errText = errnoName(c.Err)
-	}
+	errText := c.Failure()
 	if e.JSON {
 		b, err := json.Marshal(LifeJSON{
 			ConnJSON:  e.connJSON(c, c.CloseNs),
@@ -158,12 +160,9 @@ func (e *EventWriter) Life(c *conn.Conn) error {
 		_, err = e.W.Write(append(b, '\n'))
 		return err
 	}
-	line := fmt.Sprintf("%-7s %-16s %-39s %-5d %-39s %-5d %-7s %10d %10d %10.3f %s",
+	line := fmt.Sprintf("%-7s %-16s %-39s %-5d %-39s %-5d %-7s %10d %10d %10.3f %-8s %s",
 		pidText(c.Owner.PID), Escape(c.Owner.Comm), addrText(c.Local.Addr()), c.Local.Port(),
-		addrText(c.Remote.Addr()), c.Remote.Port(), c.Direction, c.TxBytes, c.RxBytes, ms, c.OwnerSource)
-	if errText != "" {
-		line += " " + errText
-	}
+		addrText(c.Remote.Addr()), c.Remote.Port(), c.Direction, c.TxBytes, c.RxBytes, ms, c.OwnerSource, dash(errText))
 	if e.NetNS {
 		line += " " + strconv.FormatUint(uint64(c.NetNS), 10)
 	}
@@ -171,21 +170,10 @@ func (e *EventWriter) Life(c *conn.Conn) error {
 	return err
 }
 
-// errnoName names a socket error the way users search for it.
-func errnoName(errno int32) string {
-	switch errno {
-	case 111:
-		return "ECONNREFUSED"
-	case 110:
-		return "ETIMEDOUT"
-	case 104:
-		return "ECONNRESET"
-	case 113:
-		return "EHOSTUNREACH"
-	case 101:
-		return "ENETUNREACH"
-	case 32:
-		return "EPIPE"
+// dash is s, or "-" for nothing, so that text columns never go empty.
+func dash(s string) string {
+	if s == "" {
+		return "-"
 	}
-	return "errno " + strconv.Itoa(int(errno))
+	return s
 }

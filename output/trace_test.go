@@ -19,7 +19,7 @@ func closed() conn.Conn {
 		Local: netip.MustParseAddrPort("[::ffff:127.0.0.1]:40000"), Remote: netip.MustParseAddrPort("[::ffff:127.0.0.1]:8080"),
 		State: conn.TCPClose, Owner: conn.Process{PID: 42, TID: 43, UID: 1000, Comm: "curl\x1b[2J"},
 		OwnerSource: conn.OwnerConnect, Direction: conn.DirActive, BirthNs: 1_000_000, Closed: true, CloseNs: 3_500_000,
-		TxBytes: 100, RxBytes: 2000, Retransmits: 1, SRTTus: 50, Err: 111,
+		ClosedFrom: conn.TCPSynSent, TxBytes: 100, RxBytes: 2000, Retransmits: 1, SRTTus: 50, Err: 111,
 	}
 }
 
@@ -28,16 +28,16 @@ func TestEventWriterTrace(t *testing.T) {
 	w := &EventWriter{W: &b, WallOffsetNs: 1_714_566_896_000_000_000}
 	w.TraceHeader()
 	c := closed()
-	tr := conn.Transition{Conn: c, OldState: conn.TCPFinWait1, NewState: conn.TCPClose, TimeNs: c.CloseNs, InOldNs: 1_250_000, NewlyDone: true}
+	tr := conn.Transition{Conn: c, OldState: conn.TCPSynSent, NewState: conn.TCPClose, TimeNs: c.CloseNs, InOldNs: 1_250_000, NewlyDone: true}
 	if err := w.Trace(&tr); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "TIME ") || !strings.HasSuffix(lines[0], " MS OWNER") {
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "TIME ") || !strings.HasSuffix(lines[0], " MS OWNER    ERROR") {
 		t.Fatalf("trace text: %q", b.String())
 	}
 	f := strings.Fields(lines[1])
-	want := []string{"42", `curl\x1b[2J`, "127.0.0.1", "40000", "127.0.0.1", "8080", "FIN_WAIT1", "->", "CLOSE", "1.250", "connect"}
+	want := []string{"42", `curl\x1b[2J`, "127.0.0.1", "40000", "127.0.0.1", "8080", "SYN_SENT", "->", "CLOSE", "1.250", "connect", "refused"}
 	if len(f) != len(want)+1 || strings.Join(f[1:], " ") != strings.Join(want, " ") {
 		t.Errorf("trace line %q, want fields %q after the time", lines[1], want)
 	}
@@ -53,8 +53,8 @@ func TestEventWriterTrace(t *testing.T) {
 		t.Fatalf("trace JSON %q: %v", b.String(), err)
 	}
 	if j.PID != 42 || j.TID != 43 || j.UID != 1000 || j.Comm != `curl\x1b[2J` || j.Family != "inet6" || j.LAddr != "127.0.0.1" || j.LPort != 40000 ||
-		j.RAddr != "127.0.0.1" || j.RPort != 8080 || j.OldState != "FIN_WAIT1" || j.NewState != "CLOSE" || j.MS != 1.25 ||
-		j.Direction != "active" || j.OwnerSource != "connect" || j.Cookie != 77 || j.NetNS != 4026531840 {
+		j.RAddr != "127.0.0.1" || j.RPort != 8080 || j.OldState != "SYN_SENT" || j.NewState != "CLOSE" || j.MS != 1.25 ||
+		j.Direction != "active" || j.OwnerSource != "connect" || j.Error != "refused" || j.Cookie != 77 || j.NetNS != 4026531840 {
 		t.Errorf("trace JSON %+v", j)
 	}
 	if !strings.HasPrefix(j.Time, "2024-05-01T") {
@@ -71,10 +71,10 @@ func TestEventWriterLife(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
-	if len(lines) != 2 || !strings.HasPrefix(lines[0], "PID ") || !strings.HasSuffix(lines[0], " OWNER NETNS") {
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "PID ") || !strings.HasSuffix(lines[0], " OWNER    ERROR NETNS") {
 		t.Fatalf("life text: %q", b.String())
 	}
-	want := `42 curl\x1b[2J 127.0.0.1 40000 127.0.0.1 8080 active 100 2000 2.500 connect ECONNREFUSED 4026531840`
+	want := `42 curl\x1b[2J 127.0.0.1 40000 127.0.0.1 8080 active 100 2000 2.500 connect refused 4026531840`
 	if got := strings.Join(strings.Fields(lines[1]), " "); got != want {
 		t.Errorf("life line %q, want %q", got, want)
 	}
@@ -85,7 +85,7 @@ func TestEventWriterLife(t *testing.T) {
 	b.Reset()
 	w.JSON = true
 	c.Owner = conn.Process{}
-	c.Err = 0
+	c.Err, c.ClosedFrom = 0, conn.TCPLastAck // a normal end
 	if err := w.Life(&c); err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,8 @@
 # Debian 12: the reference netstat (net-tools), ip netns (iproute2),
 # setpriv and timeout (util-linux, coreutils), sysctl (procps), tmux
 # (a real terminal for bpfnetstat watch), nft (nftables, a real NAT for
-# -M) and strace (to show that the netstat drop-in makes no bpf() call).
+# -M), strace (to show that the netstat drop-in makes no bpf() call) and
+# tcpdump (the wire's truth of a failed connect's local port).
 #
 # Idempotent and quiet when everything is present; runs apt-get update only
 # when a package is missing. Needs root.
@@ -11,7 +12,7 @@ set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-packages="net-tools iproute2 util-linux coreutils procps tmux nftables strace"
+packages="net-tools iproute2 util-linux coreutils procps tmux nftables strace tcpdump"
 
 missing=""
 for p in $packages; do

@@ -42,6 +42,8 @@ type TraceOptions struct {
 	Duration      time.Duration // stop after this long (0: until a signal)
 	// Life selects life's output: one line per finished connection.
 	Life bool
+	// Failed keeps only connections that failed or ended abnormally (life).
+	Failed bool
 }
 
 const (
@@ -88,6 +90,9 @@ func newCmd(env cmdutil.Env, runF func(*TraceOptions) error, life bool) *cobra.C
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.JSON, "json", false, "JSON lines with stable snake_case fields")
+	if life {
+		f.BoolVar(&o.Failed, "failed", false, "only connections that failed or ended abnormally: refused, timeout, unreachable, reset, aborted, not_accepted, abandoned")
+	}
 	f.IntSliceVar(&o.PIDs, "pid", nil, "only connections owned by these PIDs")
 	f.IntSliceVar(&o.Ports, "port", nil, "only connections with this local or remote port")
 	f.BoolVarP(&o.V4, "ipv4", "4", false, "only IPv4")
@@ -191,7 +196,7 @@ func TraceRun(o *TraceOptions) error {
 			return
 		}
 		if o.Life {
-			if t.NewlyDone && !t.Conn.Listener {
+			if t.NewlyDone && !t.Conn.Listener && (!o.Failed || t.Conn.Failure() != "") {
 				w.Life(&t.Conn)
 			}
 			return
@@ -373,7 +378,9 @@ func runPolling(o *TraceOptions, env cmdutil.Env, w *output.EventWriter, flush f
 				continue
 			}
 			if o.Life {
-				w.Life(&c)
+				if !o.Failed {
+					w.Life(&c)
+				}
 			} else {
 				w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: conn.TCPClose, TimeNs: now, InOldNs: now - p.since, NewlyDone: true})
 			}
