@@ -41,8 +41,11 @@ func StartLive(cfg tracer.Config) (*Live, []tracer.HookStatus, error) {
 func (l *Live) run() {
 	defer close(l.done)
 	lastExpire := time.Now()
-	// A 1 ms poll: Sync waits for a poll that finds the ring empty.
-	l.tr.Run(l.stop, time.Millisecond, func(before uint64) { l.drainedAt.Store(before) }, func(ev *tracer.Event) {
+	// Nothing to do while nothing happens: the reader wakes for a batch
+	// of events, for Sync's flush, or at the poll. A 1 ms poll here kept a
+	// whole core busy on an idle machine (15,000 epoll_pwait calls a
+	// second).
+	l.tr.Run(l.stop, livePoll, func(before uint64) { l.drainedAt.Store(before) }, func(ev *tracer.Event) {
 		l.mu.Lock()
 		tr, ok := l.table.Apply(ev)
 		if ok {
@@ -63,13 +66,26 @@ func (l *Live) run() {
 	})
 }
 
+// livePoll bounds how long events below the ring buffer's wake-up batch
+// wait when no view asks for them.
+const livePoll = 250 * time.Millisecond
+
 // Sync waits (at most 300 ms) until the events of everything that
-// happened before targetNs (monotonic) are in the table.
+// happened before targetNs (monotonic) are in the table: it asks the
+// reader to catch up at once instead of waiting for its next poll.
 func (l *Live) Sync(targetNs uint64) {
+	if l.synced(targetNs) {
+		return
+	}
+	l.tr.Flush()
 	deadline := time.Now().Add(300 * time.Millisecond)
-	for l.drainedAt.Load() < targetNs && l.lastTs.Load() < targetNs+1e6 && time.Now().Before(deadline) {
+	for !l.synced(targetNs) && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
+}
+
+func (l *Live) synced(targetNs uint64) bool {
+	return l.drainedAt.Load() >= targetNs || l.lastTs.Load() >= targetNs+1e6
 }
 
 // Close stops the reader and detaches the programs; safe to call twice.
@@ -78,6 +94,7 @@ func (l *Live) Close() error {
 	case <-l.stop:
 	default:
 		close(l.stop)
+		l.tr.Flush()
 	}
 	<-l.done
 	return l.tr.Close()

@@ -176,13 +176,14 @@ func (t *Tracer) Read(ev *Event) error {
 // Run reads events and calls fn for each until stop is closed; then it
 // drains what the ring buffer already holds and returns nil (or the first
 // read error). Events below the wake-up batch are only seen when a read
-// times out, so poll bounds their delay and how soon a stop is noticed.
-// idle, if not nil, is called after a poll that found the ring empty,
-// with the monotonic time the poll began: every event submitted before it
-// has been passed to fn.
+// times out or Flush is called, so poll bounds their delay; whoever closes
+// stop should call Flush too, or the stop is noticed only at the next poll.
+// idle, if not nil, is called whenever a read found the ring empty, with
+// the monotonic time that read began: every event submitted before it has
+// been passed to fn.
 func (t *Tracer) Run(stop <-chan struct{}, poll time.Duration, idle func(beforeNs uint64), fn func(*Event)) error {
 	var ev Event
-	stopping := false
+	stopping, flushed := false, false
 	for {
 		if !stopping {
 			select {
@@ -192,15 +193,19 @@ func (t *Tracer) Run(stop <-chan struct{}, poll time.Duration, idle func(beforeN
 			}
 		}
 		before := MonotonicNow()
-		if stopping {
+		if stopping || flushed {
+			// After a flush, one more pass that does not wait: its start
+			// is after the flush, so its idle time covers the flusher's.
 			t.SetDeadline(time.Now())
 		} else {
 			t.SetDeadline(time.Now().Add(poll))
 		}
 		err := t.Read(&ev)
+		flushed = false
 		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			if stopping {
+		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ringbuf.ErrFlushed):
+			flushed = errors.Is(err, ringbuf.ErrFlushed)
+			if stopping && !flushed {
 				return nil
 			}
 			if idle != nil {
@@ -213,6 +218,10 @@ func (t *Tracer) Run(stop <-chan struct{}, poll time.Duration, idle func(beforeN
 		}
 	}
 }
+
+// Flush makes a Read that waits return at once with what the ring buffer
+// holds: a reader waiting for the next poll can be asked to catch up now.
+func (t *Tracer) Flush() error { return t.reader.Flush() }
 
 // SetDeadline makes a blocked Read return os.ErrDeadlineExceeded.
 func (t *Tracer) SetDeadline(d time.Time) { t.reader.SetDeadline(d) }

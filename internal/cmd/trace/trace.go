@@ -249,6 +249,7 @@ loop:
 	}
 	// Drain what is already in the ring buffer, then detach.
 	close(stopReading)
+	tr.Flush()
 	for ev := range events {
 		stream.Push(&ev, emit)
 	}
