@@ -351,8 +351,8 @@ for mode in "${modes[@]}"; do
 	rates=() server=0 worker=0 cpus=() passive=0
 	for name in "${runs[@]}"; do
 		read -r m rps _ s w _ c p <"$work/$name.res"
-		passive=$((passive + p))
 		[ "$m" = "$mode" ] || continue
+		passive=$((passive + p))
 		rates+=("$rps")
 		if [ "$mode" != off ]; then
 			server=$((server + s))
