@@ -1,7 +1,7 @@
 # bpfnetstat developer targets. `make help` lists them.
 GO ?= go
 
-.PHONY: help build test unit e2e bench bench-churn generate generate-check lint
+.PHONY: help build test unit e2e bench bench-churn bench-nginx generate generate-check lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -23,8 +23,11 @@ bench: ## Go benchmarks (parsers, renderers, table), then bpfnetstat vs netstat 
 	$(GO) test -run '^$$' -bench . -benchmem ./snapshot/... ./output/... ./owners/... ./merged/... ./tracer/...
 	./scripts/bench-snapshot.sh $(N)
 
-bench-churn: ## maximum connection churn with the tracer off and on (root)
-	./scripts/bench-churn.sh
+bench-churn: ## tracer cost at maximum connection churn: off, life, trace, bpftrace reference (root; SECS, ROUNDS)
+	./scripts/bench-churn.sh $(SECS) $(ROUNDS)
+
+bench-nginx: ## nginx under ab: off, life, bpftrace reference, and who owns each connection (root; SECS)
+	./scripts/bench-nginx.sh $(SECS)
 
 generate: ## regenerate the BPF objects (needs clang: scripts/install-bpf-deps.sh)
 	$(GO) generate ./tracer/...

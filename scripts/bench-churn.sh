@@ -1,36 +1,55 @@
 #!/usr/bin/env bash
-# bench-churn.sh [seconds]: the maximum loopback TCP connection churn this
-# machine sustains, with bpfnetstat's tracer off and on.
+# bench-churn.sh [seconds] [rounds]: what bpfnetstat's tracer costs at the
+# maximum loopback TCP connection churn this machine sustains, measured side
+# by side in one run.
 #
-# Builds bpfnetstat and the load generator (scripts/churn) into a temporary
-# directory, makes a private network namespace, and runs the load there for
-# [seconds] (default 10) per run:
-#   - tracer off: 3 runs, median connections/s;
-#   - tracer on: 3 runs, each under its own `bpfnetstat life --json` (lines
-#     counted), median connections/s; events/s from its closing loss line;
-#   - one more run under `bpfnetstat life` with a concurrent
-#     `bpfnetstat doctor --stats` for ns per event (that run pays for two
-#     tracers, so its connections/s is left out of the medians).
-# It prints a table and exits non-zero if the tracer lost any event: any
-# non-zero count in life's closing loss line. Needs root. Takes about
-# 7 x [seconds] + 30 s, plus however long life takes to drain after SIGINT
-# (the DRAIN column; a tracer that fell behind shows there).
+# Builds bpfnetstat (./cmd/bpfnetstat) and the load generator (scripts/churn)
+# into a temporary directory, makes a private network namespace and runs the
+# load there, [seconds] (default 5) per run, in [rounds] (default 3) rounds.
+# Each round runs every mode once, in an order that rotates from round to
+# round (so that no mode always runs first or last):
+#   off    no tracer;
+#   life   `bpfnetstat life --json`, its output in a file on tmpfs, counted
+#          with wc -l afterwards: exactly 2 lines per connection (both ends
+#          are in the namespace), or the bench fails;
+#   trace  `bpfnetstat trace --json`, likewise (one line per transition:
+#          counted and reported, not checked);
+#   ref    the reference: scripts/bpftrace/tcplife.bt under Debian's
+#          bpftrace, a tcplife-style script on the classic
+#          sock:inet_sock_set_state tracepoint that prints one line per
+#          closed socket with the pid of whatever task is on the CPU. Its
+#          lines are counted and the missing ones reported (it may lose
+#          some: reported, never a failure).
+# For each mode it reports the median connections/s and its ratio to the
+# median with the tracer off in the same run; the reader's user-space CPU
+# (utime + stime of the bpfnetstat or bpftrace process, /proc/PID/stat, over
+# the load window) in CPU-seconds per 10k connections and in % of one core;
+# events per connection (bpfnetstat's closing "N events, lost: ..." line);
+# lines per connection; lost events. It fails if bpfnetstat lost any event,
+# if a tracer exits with an error, or if life's lines are not exactly 2 per
+# connection.
 #
-# ns per event is given twice: as doctor reports it for its own programs
-# (total run time / total runs), and for life's programs, read from
-# /proc/PID/fdinfo while doctor had the kernel's BPF run-time stats on.
-# doctor never reads its ring buffer, so once that fills its programs take
-# the cheaper "ring buffer full" path: life's figure is the real cost.
+# Then one extra run per tracer with the kernel's BPF run-time statistics on
+# (kernel.bpf_stats_enabled=1, restored afterwards; never during the
+# measured rounds, the statistics cost time): runs, ns per run and runs per
+# connection of each program the tracer holds, read from /proc/PID/fdinfo.
+#
+# Ends with a table, a summary per mode, and the same figures as key=value
+# lines (prefix "bench.") for copying. Needs root; installs bpftrace if
+# missing (scripts/install-bench-deps.sh) and mounts tracefs if it is not
+# mounted (bpftrace's tracepoint needs it; unmounted again on exit). Takes
+# about (4 x rounds + 4) x ([seconds] + 3) s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 usage() {
-	echo "usage: $0 [seconds]   (seconds per run, at least 5; default 10)" >&2
+	echo "usage: $0 [seconds] [rounds]   (seconds per run, at least 3, default 5; rounds at least 1, default 3)" >&2
 	exit 2
 }
-[ $# -le 1 ] || usage
-secs=${1:-10}
-if ! [[ $secs =~ ^[0-9]+$ ]] || [ "$secs" -lt 5 ]; then
+[ $# -le 2 ] || usage
+secs=${1:-5}
+rounds=${2:-3}
+if ! [[ $secs =~ ^[0-9]+$ ]] || [ "$secs" -lt 3 ] || ! [[ $rounds =~ ^[0-9]+$ ]] || [ "$rounds" -lt 1 ]; then
 	usage
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -38,11 +57,18 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-runs=3
+modes=(off life trace ref)
+tracers=(life trace ref)
 port=7777
 ns=bpfnetstat-churn-$$
-work=$(mktemp -d /tmp/bench-churn.XXXXXX)
+# Tracer output goes to tmpfs: a file there costs the writer a copy and no
+# disk write-back, less than a pipe to a counting process.
+tmp=/tmp
+[ -d /dev/shm ] && [ -w /dev/shm ] && tmp=/dev/shm
+work=$(mktemp -d "$tmp/bench-churn.XXXXXX")
 pids=()
+tracefs_mounted=
+stats_old=
 
 # shellcheck disable=SC2317 # reached through the trap
 cleanup() {
@@ -62,6 +88,12 @@ cleanup() {
 		done
 		ip netns del "$ns" 2>/dev/null || true
 	fi
+	if [ -n "$stats_old" ]; then
+		sysctl -qw kernel.bpf_stats_enabled="$stats_old" || true
+	fi
+	if [ -n "$tracefs_mounted" ]; then
+		umount /sys/kernel/tracing 2>/dev/null || true
+	fi
 	rm -rf "/etc/netns/$ns" "$work"
 	exit "$status"
 }
@@ -79,6 +111,13 @@ forget() {
 	done
 	pids=("${keep[@]}")
 }
+
+scripts/install-bench-deps.sh
+if [ ! -e /sys/kernel/tracing/events/sock/inet_sock_set_state ]; then
+	log "mounting tracefs at /sys/kernel/tracing (the reference tracer's tracepoint needs it)"
+	mount -t tracefs tracefs /sys/kernel/tracing
+	tracefs_mounted=1
+fi
 
 log "building into $work"
 go build -o "$work/bpfnetstat" ./cmd/bpfnetstat
@@ -121,26 +160,42 @@ churn() {
 # field FILE KEY: KEY=value from churn's result line.
 field() { sed -n "s/.*[ :]$2=\([0-9.]*\).*/\1/p" "$1"; }
 
-# life_start NAME: starts `bpfnetstat life --json` in the namespace, with
+# tracer_start NAME MODE: starts the tracer of MODE (life, trace, ref) with
 # its stdout and stderr in $work/NAME.{out,err}, and waits until it traces.
-life_pid=
-life_start() {
-	ip netns exec "$ns" "$work/bpfnetstat" life --json >"$work/$1.out" 2>"$work/$1.err" &
-	life_pid=$!
-	pids+=("$life_pid")
+tracer_pid=
+tracer_start() {
+	local name=$1 mode=$2 ready
+	case $mode in
+	life | trace)
+		ip netns exec "$ns" "$work/bpfnetstat" "$mode" --json >"$work/$name.out" 2>"$work/$name.err" &
+		ready() { grep -q "^bpfnetstat: tracing" "$work/$1.err" 2>/dev/null; }
+		;;
+	ref)
+		# BEGIN prints the header once every probe is attached.
+		bpftrace scripts/bpftrace/tcplife.bt "$port" >"$work/$name.out" 2>"$work/$name.err" &
+		ready() { grep -q "^PID COMM" "$work/$1.out" 2>/dev/null; }
+		;;
+	esac
+	tracer_pid=$!
+	pids+=("$tracer_pid")
 	local i
 	for i in $(seq 300); do
-		grep -q '^bpfnetstat: tracing' "$work/$1.err" && return 0
-		kill -0 "$life_pid" 2>/dev/null || break
+		ready "$name" && return 0
+		kill -0 "$tracer_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	log "bpfnetstat life did not start tracing:"
-	cat "$work/$1.err" >&2
+	log "$mode did not start tracing:"
+	cat "$work/$name.err" >&2
 	exit 1
 }
 
-# prog_stats PID: "run_time_ns run_cnt" summed over the BPF programs that
-# PID holds (from /proc/PID/fdinfo, each program once).
+# cpu_ticks PID: utime + stime of PID in clock ticks (fields 14 and 15 of
+# /proc/PID/stat, counted after the command name, which may hold spaces).
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; }
+hz=$(getconf CLK_TCK)
+
+# prog_stats PID: "prog_id run_time_ns run_cnt" for each BPF program PID
+# holds (from /proc/PID/fdinfo, each program once).
 prog_stats() {
 	local f
 	for f in /proc/"$1"/fdinfo/*; do
@@ -149,46 +204,44 @@ prog_stats() {
 		# Link fds name their program too, but only program fds have
 		# run_time_ns, after their prog_id.
 		/^prog_id:/ { id = $2 }
-		/^run_time_ns:/ { take = !(id in done); done[id] = 1; if (take) t += $2 }
-		/^run_cnt:/ && take { c += $2 }
-		END { printf "%d %d\n", t, c }'
+		/^run_time_ns:/ { take = !(id in t); if (take) t[id] = $2 }
+		/^run_cnt:/ && take { c[id] = $2 }
+		END { for (id in t) printf "%d %d %d\n", id, t[id], c[id] }' | LC_ALL=C sort
 }
 
-# life_stop NAME: stops life (SIGINT: it drains, detaches and prints its
-# loss line), after recording its programs' counters in $work/NAME.progs.
-# The drain is timed (seconds in $work/NAME.drain): a tracer that fell
-# behind shows here.
-life_stop() {
-	prog_stats "$life_pid" >"$work/$1.progs"
-	local t0=$SECONDS i
-	kill -INT "$life_pid"
+# tracer_stop NAME MODE: stops the tracer (SIGINT: it drains, detaches and,
+# for bpfnetstat, prints its loss line). The drain is timed (seconds in
+# $work/NAME.drain): a tracer that fell behind shows here.
+tracer_stop() {
+	local name=$1 mode=$2 t0=$SECONDS i
+	kill -INT "$tracer_pid"
 	for i in $(seq 1200); do
-		kill -0 "$life_pid" 2>/dev/null || break
+		kill -0 "$tracer_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	if kill -0 "$life_pid" 2>/dev/null; then
-		log "bpfnetstat life still draining 120 s after SIGINT: killing it"
-		kill -KILL "$life_pid" 2>/dev/null || true
+	if kill -0 "$tracer_pid" 2>/dev/null; then
+		log "$mode still draining 120 s after SIGINT: killing it"
+		kill -KILL "$tracer_pid" 2>/dev/null || true
 	fi
 	local status=0
-	wait "$life_pid" || status=$?
-	forget "$life_pid"
-	echo $((SECONDS - t0)) >"$work/$1.drain"
+	wait "$tracer_pid" || status=$?
+	forget "$tracer_pid"
+	echo $((SECONDS - t0)) >"$work/$name.drain"
 	if [ "$status" != 0 ]; then
-		log "bpfnetstat life exited with status $status:"
-		cat "$work/$1.err" >&2
+		log "$mode exited with status $status:"
+		cat "$work/$name.err" >&2
 		exit 1
 	fi
-	if ! grep -q '^bpfnetstat: [0-9]* events, lost: ' "$work/$1.err"; then
-		log "no loss line from bpfnetstat life:"
-		cat "$work/$1.err" >&2
+	if [ "$mode" != ref ] && ! grep -q '^bpfnetstat: [0-9]* events, lost: ' "$work/$name.err"; then
+		log "no loss line from bpfnetstat $mode:"
+		cat "$work/$name.err" >&2
 		exit 1
 	fi
 }
 
-# loss NAME: "EVENTS LOST DETAIL" from life's loss line, whatever counters
-# it lists ("N events, lost: A (why), B (why), ..."): LOST is their sum,
-# DETAIL names the non-zero ones (why=N,...), or is "-".
+# loss NAME: "EVENTS LOST DETAIL" from bpfnetstat's loss line, whatever
+# counters it lists ("N events, lost: A (why), B (why), ..."): LOST is their
+# sum, DETAIL names the non-zero ones (why=N,...), or is "-".
 loss() {
 	awk '
 		/^bpfnetstat: [0-9]+ events, lost: / { line = $0 }
@@ -213,113 +266,264 @@ loss() {
 		}' "$work/$1.err"
 }
 
+# ref_lines NAME: "LINES LOST" from the reference's output: its data lines
+# (after the header) and the events bpftrace says it lost ("Lost N events").
+ref_lines() {
+	awk '
+		NR == 1 { next }
+		/^Lost [0-9]+ events/ { lost += $2; next }
+		$1 ~ /^[0-9]+$/ && NF >= 7 { n++ }
+		END { printf "%d %d\n", n, lost }' "$work/$1.out"
+}
+
+# measure NAME MODE: one measured run; its figures in $work/NAME.res as
+# "key value" lines.
+measure() {
+	local name=$1 mode=$2 c0=0 c1=0 t0 t1
+	[ "$mode" = off ] || tracer_start "$name" "$mode"
+	[ "$mode" = off ] || c0=$(cpu_ticks "$tracer_pid")
+	t0=$(date +%s%N)
+	churn "$work/$name.txt" "$secs"
+	if [ "$mode" != off ]; then
+		sleep 0.5 # the last connections' lines: life holds passive ones <= 250 ms
+		c1=$(cpu_ticks "$tracer_pid")
+	fi
+	t1=$(date +%s%N)
+	[ "$mode" = off ] || tracer_stop "$name" "$mode"
+	local events=- lost=- detail=- lines=- drain=-
+	case $mode in
+	life | trace)
+		read -r events lost detail < <(loss "$name")
+		lines=$(wc -l <"$work/$name.out")
+		drain=$(cat "$work/$name.drain")
+		;;
+	ref)
+		read -r lines lost < <(ref_lines "$name")
+		drain=$(cat "$work/$name.drain")
+		;;
+	esac
+	rm -f "$work/$name.out"
+	{
+		echo "mode $mode"
+		echo "cps $(field "$work/$name.txt" conn_per_s)"
+		echo "conns $(field "$work/$name.txt" connections)"
+		echo "secs $(field "$work/$name.txt" seconds)"
+		echo "errors $(field "$work/$name.txt" errors)"
+		echo "cpu $(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')"
+		echo "window $(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.3f", d / 1e9 }')"
+		echo "events $events"
+		echo "lost $lost"
+		echo "detail $detail"
+		echo "lines $lines"
+		echo "drain $drain"
+	} >"$work/$name.res"
+}
+
+# res NAME KEY: a figure of a measured run.
+res() { awk -v k="$2" '$1 == k { print $2 }' "$work/$1.res"; }
+
 median() { printf '%s\n' "$@" | sort -n | sed -n "$((($# + 1) / 2))p"; }
 
 log "warm-up (2 s, not counted)"
 churn "$work/warmup.txt" 2
 
-off=()
-for i in $(seq "$runs"); do
-	log "tracer off: run $i/$runs (${secs} s)"
-	churn "$work/off$i.txt" "$secs"
-	off+=("$(field "$work/off$i.txt" conn_per_s)")
+runs=()
+for r in $(seq "$rounds"); do
+	for k in 0 1 2 3; do
+		mode=${modes[$(((r - 1 + k) % 4))]}
+		name=$mode$r
+		log "round $r/$rounds: $mode (${secs} s)"
+		measure "$name" "$mode"
+		runs+=("$name")
+	done
 done
 
-on=()
-for i in $(seq "$runs"); do
-	log "tracer on: run $i/$runs (${secs} s)"
-	life_start "on$i"
-	churn "$work/on$i.txt" "$secs"
-	sleep 0.5 # the last connections' lines: life holds passive ones <= 250 ms
-	life_stop "on$i"
-	on+=("$(field "$work/on$i.txt" conn_per_s)")
+# The extra runs with the kernel's BPF run-time statistics on.
+stats_old=$(sysctl -n kernel.bpf_stats_enabled)
+for mode in "${tracers[@]}"; do
+	name=stats-$mode
+	log "BPF run-time statistics: $mode (${secs} s, not in the medians)"
+	tracer_start "$name" "$mode"
+	prog_stats "$tracer_pid" >"$work/$name.progs0"
+	# Program names, while the programs are loaded (bpftool, if there).
+	: >"$work/$name.names"
+	while read -r id _; do
+		pname=$(bpftool prog show id "$id" 2>/dev/null | sed -n '1s/.* name \([^ ]*\).*/\1/p' || true)
+		echo "$id ${pname:-?}" >>"$work/$name.names"
+	done <"$work/$name.progs0"
+	sysctl -qw kernel.bpf_stats_enabled=1
+	churn "$work/$name.txt" "$secs"
+	sleep 0.5
+	sysctl -qw kernel.bpf_stats_enabled="$stats_old"
+	prog_stats "$tracer_pid" >"$work/$name.progs1"
+	tracer_stop "$name" "$mode"
+	if [ "$mode" != ref ]; then
+		read -r _ lost _ < <(loss "$name")
+		echo "lost $lost" >"$work/$name.res"
+	fi
+	rm -f "$work/$name.out"
 done
+stats_old=
 
-log "tracer on + doctor --stats: ns per event (${secs} s)"
-life_start doc
-prog_stats "$life_pid" >"$work/doc.progs0"
-ip netns exec "$ns" "$work/churn" -duration "${secs}s" -port "$port" >"$work/doc.txt" &
-churn_pid=$!
-pids+=("$churn_pid")
-sleep 1
-ip netns exec "$ns" "$work/bpfnetstat" doctor --stats "$((secs - 3))s" >"$work/doctor.txt" 2>&1 &
-doctor_pid=$!
-pids+=("$doctor_pid")
-doctor_status=0
-wait "$doctor_pid" || doctor_status=$?
-forget "$doctor_pid"
-doctor_end=$(date +%s%N)
-wait "$churn_pid"
-forget "$churn_pid"
-churn_end=$(date +%s%N)
-sleep 0.5
-life_stop doc
-if [ "$doctor_status" != 0 ]; then
-	log "bpfnetstat doctor failed (status $doctor_status):"
-	cat "$work/doctor.txt" >&2
-	exit 1
-fi
-if [ "$doctor_end" -gt "$churn_end" ]; then
-	log "warning: doctor's stats window outlasted the load: ns/event may be off"
-fi
-# doctor: sum(RUNS x NS/RUN) / sum(RUNS) over its PROGRAM table.
-read -r doc_runs doc_ns < <(awk '
-	/^PROGRAM / { table = 1; next }
-	table && NF >= 4 && $2 ~ /^[0-9]+$/ { runs += $2; ns += $2 * $4 }
-	/^events:/ { table = 0 }
-	END { printf "%d %.1f\n", runs, runs ? ns / runs : 0 }' "$work/doctor.txt")
-doc_ring=$(sed -n 's/^events: [0-9]*, lost: \([0-9]*\) (ring buffer full).*/\1/p' "$work/doctor.txt")
-read -r t0 c0 <"$work/doc.progs0"
-read -r t1 c1 <"$work/doc.progs"
-life_runs=$((c1 - c0))
-life_ns=$(awk -v t=$((t1 - t0)) -v c="$life_runs" 'BEGIN { printf "%.1f", c ? t / c : 0 }')
-
-# The table.
+# The table of every run.
+fail=()
 lost_total=0
 errors_total=0
-ev_rates=()
-row() { printf '%-7s %8s %8s %6s %9s %9s %9s %6s %11s %11s  %s\n' "$@"; }
+row() { printf '%-9s %-5s %7s %8s %6s %5s %6s %5s %9s %7s %9s %6s %5s %5s  %s\n' "$@"; }
 echo
-row RUN CONN/S CONNS ERRORS EVENTS EVENTS/S LOST DRAIN LIFE_LINES 2xCONNS LOSS_DETAIL
-for name in warmup $(seq -f 'off%g' "$runs") $(seq -f 'on%g' "$runs") doc; do
-	f=$work/$name.txt
-	conns=$(field "$f" connections)
-	errs=$(field "$f" errors)
-	dur=$(field "$f" seconds)
+row RUN MODE CONN/S CONNS SECS ERRS CPU_S CPU% EVENTS EV/CONN LINES LN/CON LOST DRAIN LOSS_DETAIL
+for name in "${runs[@]}"; do
+	mode=$(res "$name" mode)
+	conns=$(res "$name" conns)
+	errs=$(res "$name" errors)
 	errors_total=$((errors_total + errs))
-	if [ ! -e "$work/$name.err" ]; then
-		row "$name" "$(field "$f" conn_per_s)" "$conns" "$errs" - - - - - - -
-		continue
+	cpu=$(res "$name" cpu)
+	window=$(res "$name" window)
+	events=$(res "$name" events)
+	lines=$(res "$name" lines)
+	lost=$(res "$name" lost)
+	cpupct=- evpc=- lnpc=- drain=-
+	if [ "$mode" != off ]; then
+		cpupct=$(awk -v c="$cpu" -v w="$window" 'BEGIN { printf "%.0f", 100 * c / w }')
+		lnpc=$(awk -v l="$lines" -v n="$conns" 'BEGIN { printf "%.3f", n ? l / n : 0 }')
+		drain=$(res "$name" drain)s
+	else
+		cpu=-
 	fi
-	read -r events lost detail < <(loss "$name")
-	evps=$(awk -v e="$events" -v d="$dur" 'BEGIN { printf "%.0f", e / d }')
-	[ "$name" = doc ] || ev_rates+=("$evps")
+	if [ "$mode" = life ] || [ "$mode" = trace ]; then
+		evpc=$(awk -v e="$events" -v n="$conns" 'BEGIN { printf "%.2f", n ? e / n : 0 }')
+		lost_total=$((lost_total + lost))
+		if [ "$lost" != 0 ]; then
+			fail+=("$name: bpfnetstat $mode lost $lost events ($(res "$name" detail))")
+		fi
+	fi
+	if [ "$mode" = life ] && [ "$errs" = 0 ] && [ "$lines" != $((2 * conns)) ]; then
+		fail+=("$name: life printed $lines lines for $conns connections (want $((2 * conns)))")
+	fi
+	row "$name" "$mode" "$(res "$name" cps)" "$conns" "$(res "$name" secs)" "$errs" "$cpu" "$cpupct" "$events" "$evpc" \
+		"$lines" "$lnpc" "$lost" "$drain" "$(res "$name" detail)"
+done
+for mode in life trace; do
+	lost=$(res "stats-$mode" lost)
 	lost_total=$((lost_total + lost))
-	row "$name" "$(field "$f" conn_per_s)" "$conns" "$errs" "$events" "$evps" "$lost" \
-		"$(cat "$work/$name.drain")s" "$(wc -l <"$work/$name.out")" $((2 * conns)) "$detail"
+	if [ "$lost" != 0 ]; then
+		fail+=("stats-$mode: bpfnetstat $mode lost $lost events")
+	fi
 done
 
-off_med=$(median "${off[@]}")
-on_med=$(median "${on[@]}")
-ratio=$(awk -v a="$on_med" -v b="$off_med" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
-ev_med=$(median "${ev_rates[@]}")
+# agg MODE: "MEDIAN_CPS CPU_S CONNS WINDOW EVENTS LINES LOST" over the
+# mode's runs (sums but the median).
+agg() {
+	local name cps=() cpu=0 conns=0 window=0 events=0 lines=0 lost=0
+	for name in "${runs[@]}"; do
+		[ "$(res "$name" mode)" = "$1" ] || continue
+		cps+=("$(res "$name" cps)")
+		conns=$((conns + $(res "$name" conns)))
+		if [ "$1" != off ]; then
+			cpu=$(awk -v a="$cpu" -v b="$(res "$name" cpu)" 'BEGIN { print a + b }')
+			window=$(awk -v a="$window" -v b="$(res "$name" window)" 'BEGIN { print a + b }')
+			lines=$((lines + $(res "$name" lines)))
+			lost=$((lost + $(res "$name" lost)))
+		fi
+		if [ "$1" = life ] || [ "$1" = trace ]; then
+			events=$((events + $(res "$name" events)))
+		fi
+	done
+	echo "$(median "${cps[@]}") $cpu $conns $window $events $lines $lost"
+}
+
+# per_round MODE: the mode's connections/s over tracer off's, round by round.
+per_round() {
+	local r out=()
+	for r in $(seq "$rounds"); do
+		out+=("$(awk -v a="$(res "$1$r" cps)" -v b="$(res "off$r" cps)" 'BEGIN { printf "%.2f", b ? a / b : 0 }')")
+	done
+	echo "${out[*]}"
+}
+
+# bpf MODE: "NS_PER_RUN RUNS_PER_CONN NS_PER_CONN" over the tracer's
+# programs in its statistics run; the programs one per line in
+# $work/stats-MODE.table.
+bpf() {
+	local name=stats-$1
+	local conns
+	conns=$(field "$work/$name.txt" connections)
+	LC_ALL=C join "$work/$name.progs0" "$work/$name.progs1" | LC_ALL=C join - "$work/$name.names" | awk -v n="$conns" -v table="$work/$name.table" '
+		{
+			t = $4 - $2; c = $5 - $3
+			T += t; C += c
+			if (c) printf "    %-18s %6d %10d runs %8.1f ns/run %7.2f runs/conn\n", $6, $1, c, t / c, n ? c / n : 0 >table
+		}
+		END { printf "%.1f %.2f %.0f\n", C ? T / C : 0, n ? C / n : 0, n ? T / n : 0 }'
+}
+
+read -r off_cps _ <<<"$(agg off)"
+declare -A S
+for mode in "${modes[@]}"; do
+	read -r cps cpu conns window events lines lost <<<"$(agg "$mode")"
+	S[$mode.conn_per_s]=$cps
+	S[$mode.ratio]=$(awk -v a="$cps" -v b="$off_cps" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
+	S[$mode.connections]=$conns
+	[ "$mode" = off ] && continue
+	S[$mode.ratio_per_round]=$(per_round "$mode" | tr ' ' ',')
+	S[$mode.cpu_s_per_10k]=$(awk -v c="$cpu" -v n="$conns" 'BEGIN { printf "%.3f", n ? 1e4 * c / n : 0 }')
+	S[$mode.cpu_pct]=$(awk -v c="$cpu" -v w="$window" 'BEGIN { printf "%.0f", w ? 100 * c / w : 0 }')
+	S[$mode.lines_per_conn]=$(awk -v l="$lines" -v n="$conns" 'BEGIN { printf "%.3f", n ? l / n : 0 }')
+	if [ "$mode" = ref ]; then
+		S[$mode.lines_missing]=$((2 * conns - lines))
+		S[$mode.lost]=$lost
+	else
+		S[$mode.events_per_conn]=$(awk -v e="$events" -v n="$conns" 'BEGIN { printf "%.2f", n ? e / n : 0 }')
+		S[$mode.lost]=$lost
+	fi
+	read -r nsrun runspc nspc <<<"$(bpf "$mode")"
+	S[$mode.bpf_ns_per_run]=$nsrun
+	S[$mode.bpf_runs_per_conn]=$runspc
+	S[$mode.bpf_ns_per_conn]=$nspc
+done
+
 echo
-echo "bench-churn: $(nproc) CPUs, Linux $(uname -r), ${secs} s per run, median of $runs"
-printf '  %-34s %s\n' \
-	"conn/s, tracer off" "$off_med   (runs: ${off[*]})" \
-	"conn/s, tracer on" "$on_med   (runs: ${on[*]}; on/off = $ratio)" \
-	"events/s (life's loss line)" "$ev_med" \
-	"ns/event, life's programs" "$life_ns   ($life_runs runs, during doctor --stats)" \
-	"ns/event, doctor's programs" "$doc_ns   ($doc_runs runs; its unread ring: ${doc_ring:-?} ring-full drops)" \
-	"lost events (all life runs)" "$lost_total   (sum of every count in life's loss lines)" \
-	"failed connections" "$errors_total"
-echo "  doc: the run with doctor --stats beside life (two tracers: not in the medians)"
-echo "  DRAIN: seconds life took to exit after SIGINT; LIFE_LINES: one per socket,"
-echo "  and both ends of each connection are in the namespace: expect 2 x CONNS"
+echo "bench-churn: $(nproc) CPUs, Linux $(uname -r), ${secs} s per run, $rounds rounds, medians"
+sum() { printf '  %-6s %8s %6s %10s %6s %8s %8s %9s %8s %8s %9s\n' "$@"; }
+sum MODE CONN/S RATIO CPU_S/10K CPU% EV/CONN LN/CONN LOST NS/RUN RUNS/CON BPF_NS/CON
+for mode in "${modes[@]}"; do
+	g() { echo "${S[$mode.$1]:--}"; }
+	sum "$mode" "$(g conn_per_s)" "$(g ratio)" "$(g cpu_s_per_10k)" "$(g cpu_pct)" "$(g events_per_conn)" \
+		"$(g lines_per_conn)" "$(g lost)" "$(g bpf_ns_per_run)" "$(g bpf_runs_per_conn)" "$(g bpf_ns_per_conn)"
+done
+for mode in "${tracers[@]}"; do
+	echo "  $mode/off round by round: ${S[$mode.ratio_per_round]}"
+done
+echo "  SECS: churn's time from start to its last connection's end (longer than the run: a stall);"
+echo "  CPU: the reader's utime+stime over the load window; EV/CONN: bpfnetstat's loss line;"
+echo "  NS/RUN, RUNS/CON, BPF_NS/CON: kernel BPF run-time statistics, in a separate run per tracer;"
+echo "  ref: bpftrace scripts/bpftrace/tcplife.bt, LOST = events bpftrace reported lost;"
+echo "  ref lines missing (2 per connection expected, not checked): ${S[ref.lines_missing]}"
+for mode in "${tracers[@]}"; do
+	echo "  BPF programs of $mode (statistics run):"
+	cat "$work/stats-$mode.table" 2>/dev/null || true
+done
+
+echo
+echo "# bench-churn summary (key=value)"
+{
+	echo "bench.cpus=$(nproc)"
+	echo "bench.kernel=$(uname -r)"
+	echo "bench.seconds=$secs"
+	echo "bench.rounds=$rounds"
+	echo "bench.errors=$errors_total"
+	for key in "${!S[@]}"; do
+		echo "bench.$key=${S[$key]}"
+	done | sort
+	echo "bench.result=$([ ${#fail[@]} = 0 ] && echo ok || echo fail)"
+}
+
 if [ "$errors_total" != 0 ]; then
 	log "warning: $errors_total connections failed (see churn's messages above)"
 fi
-if [ "$lost_total" != 0 ]; then
-	log "FAIL: the tracer lost $lost_total events at maximum churn with the default ring buffer"
+if [ ${#fail[@]} != 0 ]; then
+	for f in "${fail[@]}"; do
+		log "FAIL: $f"
+	done
 	exit 1
 fi
