@@ -13,6 +13,12 @@
  * (Config.NetNS); 0 means every namespace. */
 volatile const __u32 target_netns = 0;
 
+/* Set by user space before load (Config.EndsOnly) for a consumer that needs
+ * one record per socket, not every transition (life, the agent): the state
+ * programs still keep each socket's state, but emit only its -> CLOSE (with
+ * its birth, owner and counters), none for a listener. */
+volatile const __u8 ends_only = 0;
+
 /* Per-socket state, freed with the socket: no size cap, no stale entries.
  * BPF_F_CLONE copies a listener's entry into each child socket, so a
  * connection that is never accepted still has the listener's owner. */

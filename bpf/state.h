@@ -68,6 +68,11 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		}
 	}
 
+	if (ends_only && (newstate != TCP_CLOSE || oldstate == TCP_LISTEN)) {
+		if (info)
+			info->state_ns = now;
+		return 0;
+	}
 	struct event *e = reserve_event(EVENT_STATE, now);
 	if (!e) {
 		if (info)
@@ -110,6 +115,8 @@ static __always_inline int on_set_state_raw(struct sock *sk, int oldstate, int n
 		return 0;
 	if (target_netns && sk_netns(0, sk) != target_netns)
 		return 0;
+	/* No per-socket state here: ends_only cannot apply, every transition
+	 * goes to user space, which keeps the connection's state. */
 	struct event *e = reserve_event(EVENT_STATE, bpf_ktime_get_ns());
 	if (!e)
 		return 0;

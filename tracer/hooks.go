@@ -104,6 +104,11 @@ func (t *Tracer) open(cfg Config) error {
 	if err := specs.TargetNetns.Set(cfg.NetNS); err != nil {
 		return fail("setting target_netns", err)
 	}
+	if cfg.EndsOnly {
+		if err := specs.EndsOnly.Set(uint8(1)); err != nil {
+			return fail("setting ends_only", err)
+		}
+	}
 	pidnsIno, initialPIDNS, err := OwnPIDNamespace()
 	if err != nil {
 		return fail("finding bpfnetstat's PID namespace", err)

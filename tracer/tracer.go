@@ -25,6 +25,11 @@ type Config struct {
 	TracefsDir string
 	// RunStats enables the kernel's BPF run-time statistics (ns per event).
 	RunStats bool
+	// EndsOnly asks for one record per socket, at its -> CLOSE, instead of
+	// every transition, where the hooks keep per-socket state (tp_btf):
+	// for consumers of finished connections (life, the agent). The
+	// fallback hooks still send every transition.
+	EndsOnly bool
 	// ProbeAll also tries the fallback hooks that are not needed, attaching
 	// and detaching them at once, so that a report can say which work.
 	ProbeAll bool

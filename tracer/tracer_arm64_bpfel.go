@@ -92,6 +92,7 @@ const (
 	tracerProgSetStateKp       = "set_state_kp"
 	tracerProgSetStateTp       = "set_state_tp"
 	tracerProgSysExitBtf       = "sys_exit_btf"
+	tracerVarEndsOnly          = "ends_only"
 	tracerVarPidnsIno          = "pidns_ino"
 	tracerVarTargetNetns       = "target_netns"
 	tracerVarUnusedCounter     = "unused_counter"
@@ -166,6 +167,7 @@ type tracerMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerVariableSpecs struct {
+	EndsOnly          *ebpf.VariableSpec `ebpf:"ends_only"`
 	PidnsIno          *ebpf.VariableSpec `ebpf:"pidns_ino"`
 	TargetNetns       *ebpf.VariableSpec `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
@@ -213,6 +215,7 @@ func (m *tracerMaps) Close() error {
 //
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerVariables struct {
+	EndsOnly          *ebpf.Variable `ebpf:"ends_only"`
 	PidnsIno          *ebpf.Variable `ebpf:"pidns_ino"`
 	TargetNetns       *ebpf.Variable `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
