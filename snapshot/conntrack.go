@@ -537,8 +537,6 @@ const (
 	ctaSeqAdjCorrectionPos = 1
 	ctaSeqAdjOffsetBefore  = 2
 	ctaSeqAdjOffsetAfter   = 3
-
-	nlaTypeMask = 0x3fff
 )
 
 // tcpConntrackStates are the names of enum tcp_conntrack.
@@ -554,16 +552,13 @@ var ErrConntrackUnavailable = errors.New("conntrack netlink unavailable")
 // (which side was NAT-ed) and the TCP sequence adjustment. Failures to
 // open the socket or dump the table wrap ErrConntrackUnavailable.
 func EachConntrackNetlink(fn func(*Conntrack)) error {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
+	fd, err := netlinkSocket(unix.NETLINK_NETFILTER)
 	if err != nil {
-		return fmt.Errorf("%w: socket: %w", ErrConntrackUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrConntrackUnavailable, err)
 	}
 	defer unix.Close(fd)
 	tv := unix.NsecToTimeval(int64(5 * time.Second))
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("%w: bind: %w", ErrConntrackUnavailable, err)
-	}
 	req := make([]byte, unix.NLMSG_HDRLEN+4)
 	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
 	binary.NativeEndian.PutUint16(req[4:], unix.NFNL_SUBSYS_CTNETLINK<<8|ipctnlMsgCtGet)
@@ -571,81 +566,21 @@ func EachConntrackNetlink(fn func(*Conntrack)) error {
 	binary.NativeEndian.PutUint32(req[8:], 1)
 	req[16] = unix.AF_UNSPEC
 	req[17] = unix.NFNETLINK_V0
-	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("%w: send: %w", ErrConntrackUnavailable, err)
-	}
-	buf := make([]byte, 1<<16)
 	var c Conntrack
-	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("%w: receive: %w", ErrConntrackUnavailable, err)
-		}
-		done, err := eachNetlinkMessage(buf[:n], func(typ uint16, payload []byte) error {
-			if typ>>8 != unix.NFNL_SUBSYS_CTNETLINK || len(payload) < 4 {
-				return nil
-			}
-			c = Conntrack{}
-			if parseCtnetlink(payload[0], payload[4:], &c) {
-				fn(&c)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrConntrackUnavailable, err)
-		}
-		if done {
+	err = netlinkDump(fd, req, make([]byte, 1<<16), func(typ uint16, payload []byte) error {
+		if typ>>8 != unix.NFNL_SUBSYS_CTNETLINK || len(payload) < 4 {
 			return nil
 		}
-	}
-}
-
-// eachNetlinkMessage walks the messages of one datagram; done is set by
-// NLMSG_DONE, an NLMSG_ERROR becomes the error.
-func eachNetlinkMessage(b []byte, fn func(typ uint16, payload []byte) error) (done bool, err error) {
-	for len(b) >= unix.NLMSG_HDRLEN {
-		l := int(binary.NativeEndian.Uint32(b[0:]))
-		typ := binary.NativeEndian.Uint16(b[4:])
-		if l < unix.NLMSG_HDRLEN || l > len(b) {
-			return false, fmt.Errorf("netlink message of %d bytes in %d", l, len(b))
+		c = Conntrack{}
+		if parseCtnetlink(payload[0], payload[4:], &c) {
+			fn(&c)
 		}
-		payload := b[unix.NLMSG_HDRLEN:l]
-		switch typ {
-		case unix.NLMSG_DONE:
-			return true, nil
-		case unix.NLMSG_ERROR:
-			if len(payload) >= 4 {
-				if e := int32(binary.NativeEndian.Uint32(payload)); e != 0 {
-					return true, unix.Errno(-e)
-				}
-			}
-		case unix.NLMSG_NOOP:
-		default:
-			if err := fn(typ, payload); err != nil {
-				return false, err
-			}
-		}
-		b = b[min(len(b), nlAlign(l)):]
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConntrackUnavailable, err)
 	}
-	return false, nil
-}
-
-func nlAlign(n int) int { return (n + 3) &^ 3 }
-
-// eachAttr walks netlink attributes.
-func eachAttr(b []byte, fn func(typ uint16, v []byte)) {
-	for len(b) >= 4 {
-		l := int(binary.NativeEndian.Uint16(b[0:]))
-		typ := binary.NativeEndian.Uint16(b[2:]) & nlaTypeMask
-		if l < 4 || l > len(b) {
-			return
-		}
-		fn(typ, b[4:l])
-		b = b[min(len(b), nlAlign(l)):]
-	}
+	return nil
 }
 
 func parseCtnetlink(family byte, attrs []byte, c *Conntrack) bool {
