@@ -310,9 +310,9 @@ func TestParseInetGolden(t *testing.T) {
 
 	// The raw sscanf result of every piece.
 	var got []string
-	lr := newLineReader(bytes.NewReader(in))
+	lr := newFgetsReader(bytes.NewReader(in), lineBufSize)
 	for k := 0; ; k++ {
-		b, _, err := lr.next()
+		b, err := lr.next(fgetsMax)
 		if err == io.EOF {
 			break
 		}

@@ -154,9 +154,9 @@ func TestParseUnixGolden(t *testing.T) {
 	golden := readGolden(t, "testdata/sscanf/unix.golden")
 
 	var got []string
-	lr := newLineReader(bytes.NewReader(in))
+	lr := newFgetsReader(bytes.NewReader(in), lineBufSize)
 	for k := 0; ; k++ {
-		b, _, err := lr.next()
+		b, err := lr.next(fgetsMax)
 		if err == io.EOF {
 			break
 		}
