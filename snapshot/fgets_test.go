@@ -34,6 +34,20 @@ func readPieces(t *testing.T, r io.Reader) []piece {
 	}
 }
 
+// fgetsPieces is what netstat's fgets(buffer, 8192, f) loop hands its
+// parser from text, in order.
+func fgetsPieces(text []byte) [][]byte {
+	lr := newFgetsReader(bytes.NewReader(text), lineBufSize)
+	var out [][]byte
+	for {
+		b, err := lr.next(fgetsMax)
+		if err != nil {
+			return out
+		}
+		out = append(out, bytes.Clone(b))
+	}
+}
+
 // TestFgetsLines reads with the socket tables' buffer: pieces of at most
 // fgetsMax bytes numbered by physical line.
 func TestFgetsLines(t *testing.T) {

@@ -310,12 +310,7 @@ func TestParseInetGolden(t *testing.T) {
 
 	// The raw sscanf result of every piece.
 	var got []string
-	lr := newFgetsReader(bytes.NewReader(in), lineBufSize)
-	for k := 0; ; k++ {
-		b, err := lr.next(fgetsMax)
-		if err == io.EOF {
-			break
-		}
+	for k, b := range fgetsPieces(in) {
 		if k == 0 {
 			continue
 		}

@@ -3,7 +3,6 @@ package snapshot
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"os"
 	"testing"
 
@@ -199,21 +198,13 @@ func TestCScanfRules(t *testing.T) {
 			vals := make([]scanVal, len(f))
 			n, end := cScanf([]byte(tt.in), 0, f, vals)
 			got := result{N: n, End: end}
-			k := 0
-			for _, c := range f {
-				if c.kind == convSpace || c.kind == convLit || c.suppress {
-					continue
-				}
-				if k >= n {
-					break
-				}
+			for k, c := range assigned(f, n) {
 				switch c.kind {
 				case convStr, convChars, convSet:
 					got.Vals = append(got.Vals, string(vals[k].str))
 				default:
 					got.Vals = append(got.Vals, fmt.Sprint(vals[k].num))
 				}
-				k++
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("cScanf(%q, %q) (-want +got):\n%s", tt.format, tt.in, diff)
@@ -292,12 +283,7 @@ func TestCScanfGolden(t *testing.T) {
 				golden = golden[1:]
 			}
 			var got []string
-			lr := newFgetsReader(bytes.NewReader(in), lineBufSize)
-			for k := 0; ; k++ {
-				b, err := lr.next(fgetsMax)
-				if err == io.EOF {
-					break
-				}
+			for k, b := range fgetsPieces(in) {
 				if k > 0 {
 					got = append(got, fmt.Sprintf("%d %s", k, tc.line(b)))
 				}
@@ -340,12 +326,7 @@ func FuzzCScanf(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte, which uint8) {
 		format := formats[int(which)%len(formats)]
-		assigning := 0
-		for _, c := range format {
-			if c.kind != convSpace && c.kind != convLit && !c.suppress {
-				assigning++
-			}
-		}
+		assigning := len(assigned(format, len(format)))
 		vals := make([]scanVal, assigning)
 		for p, calls := 0, 0; calls < 64; calls++ {
 			n, end := cScanf(b, p, format, vals)
@@ -355,16 +336,8 @@ func FuzzCScanf(f *testing.F) {
 			if n == -1 && !bytes.Equal(bytes.TrimLeft(b[p:end], " \t\n\v\f\r"), nil) {
 				t.Fatalf("EOF after %q", b[p:end])
 			}
-			k := 0
-			for _, c := range format {
-				if c.kind == convSpace || c.kind == convLit || c.suppress {
-					continue
-				}
-				if k >= n {
-					break
-				}
+			for k, c := range assigned(format, n) {
 				s := vals[k].str
-				k++
 				switch c.kind {
 				case convStr, convSet, convChars:
 					if len(s) == 0 || (c.width > 0 && len(s) > c.width) || !bytes.Contains(b[p:end], s) {
@@ -388,4 +361,19 @@ func FuzzCScanf(f *testing.F) {
 			p = end
 		}
 	})
+}
+
+// assigned lists the first n conversions of f that assign a value: those
+// whose values cScanf stores into vals, in order.
+func assigned(f []conv, n int) []conv {
+	var out []conv
+	for _, c := range f {
+		if len(out) >= n {
+			break
+		}
+		if c.kind != convSpace && c.kind != convLit && !c.suppress {
+			out = append(out, c)
+		}
+	}
+	return out
 }

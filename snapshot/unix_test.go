@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -154,12 +153,7 @@ func TestParseUnixGolden(t *testing.T) {
 	golden := readGolden(t, "testdata/sscanf/unix.golden")
 
 	var got []string
-	lr := newFgetsReader(bytes.NewReader(in), lineBufSize)
-	for k := 0; ; k++ {
-		b, err := lr.next(fgetsMax)
-		if err == io.EOF {
-			break
-		}
+	for k, b := range fgetsPieces(in) {
 		if k == 0 {
 			has := 0
 			if bytes.Contains(b, []byte("Inode")) {
