@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"testing"
 	"unsafe"
 
@@ -143,4 +144,26 @@ func FuzzNetlink(f *testing.F) {
 			t.Fatalf("kernel error %v with done %v", ne.Errno, done)
 		}
 	})
+}
+
+// TestDiagError checks how EachTCPDiag names the shared loop's errors: the
+// kernel's "no handler" errnos are ErrDiagUnsupported, the rest say
+// sock_diag and keep their errno.
+func TestDiagError(t *testing.T) {
+	tests := []struct {
+		in          error
+		text        string
+		unsupported bool
+	}{
+		{&netlinkError{Errno: unix.ENOENT}, "sock_diag: not supported: no such file or directory", true},
+		{&netlinkError{Errno: unix.EOPNOTSUPP}, "sock_diag: not supported: operation not supported", true},
+		{&netlinkError{Errno: unix.EPERM}, "sock_diag: operation not permitted", false},
+		{fmt.Errorf("receive: %w", unix.ENOENT), "sock_diag: receive: no such file or directory", false},
+	}
+	for _, tt := range tests {
+		err := diagError(tt.in)
+		if err.Error() != tt.text || errors.Is(err, ErrDiagUnsupported) != tt.unsupported || !errors.Is(err, tt.in) && !tt.unsupported {
+			t.Errorf("diagError(%v) = %q (unsupported %v), want %q (%v)", tt.in, err, errors.Is(err, ErrDiagUnsupported), tt.text, tt.unsupported)
+		}
+	}
 }

@@ -92,13 +92,17 @@ func EachTCPDiag(family Family, opt DiagOptions, fn func(s *Socket)) error {
 		fn(&s)
 		return nil
 	})
-	var nerr *netlinkError
-	switch {
-	case err == nil:
-		return nil
-	case decodeErr != nil:
+	if err == nil || decodeErr != nil {
 		return decodeErr
-	case errors.As(err, &nerr) && (nerr.Errno == unix.ENOENT || nerr.Errno == unix.EOPNOTSUPP):
+	}
+	return diagError(err)
+}
+
+// diagError names a failed dump: the kernel's ENOENT or EOPNOTSUPP means no
+// inet_diag for the family or protocol.
+func diagError(err error) error {
+	var nerr *netlinkError
+	if errors.As(err, &nerr) && (nerr.Errno == unix.ENOENT || nerr.Errno == unix.EOPNOTSUPP) {
 		return fmt.Errorf("%w: %v", ErrDiagUnsupported, nerr.Errno)
 	}
 	return fmt.Errorf("sock_diag: %w", err)
