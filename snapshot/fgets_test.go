@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -243,6 +244,9 @@ func FuzzFgets(f *testing.F) {
 	f.Add([]byte("a\nbb\n\nccc"), []byte{3}, uint8(0), false)
 	f.Add([]byte("Iface\tDestination\n\x00x\nlong line without end"), []byte{5, 39, 0}, uint8(7), true)
 	f.Fuzz(func(t *testing.T, text, sizes []byte, extra uint8, oneByte bool) {
+		if len(text) > 4096 {
+			return // longer says nothing new with pieces of 40 bytes at most
+		}
 		if len(sizes) == 0 {
 			sizes = []byte{0}
 		}
@@ -263,8 +267,8 @@ func FuzzFgets(f *testing.F) {
 			}
 			got = append(got, piece{string(b), fr.line})
 		}
-		if diff := cmp.Diff(fgetsModel(text, maxAt), got); diff != "" {
-			t.Fatalf("pieces (-model +reader):\n%s", diff)
+		if want := fgetsModel(text, maxAt); !slices.Equal(want, got) {
+			t.Fatalf("pieces (-model +reader):\n%s", cmp.Diff(want, got))
 		}
 	})
 }
