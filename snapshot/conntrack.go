@@ -75,15 +75,15 @@ func (fs FS) ReadMasquerade() (*MasqTable, error) {
 }
 
 func parseMasquerade(r io.Reader) (*MasqTable, error) {
-	in := newFgetsReader(r)
-	header, err := in.next(256 - 1)
+	in := newFgetsReader(r, fgetsMax)
+	header, err := in.next(256 - 1) // fgets(buf, 256, f)
 	if err != nil {
 		return nil, &MasqError{File: "masq_info", Text: "fgets() failed"}
 	}
 	t := &MasqTable{HasPDelta: bytes.Contains(header, []byte("PDelta"))}
 	var rest bytes.Buffer
 	for {
-		b, err := in.next(8191)
+		b, err := in.next(fgetsMax)
 		if err == io.EOF {
 			break
 		}
@@ -92,20 +92,21 @@ func parseMasquerade(r io.Reader) (*MasqTable, error) {
 		}
 		rest.Write(b)
 	}
-	s := &streamScanner{b: rest.Bytes()}
-	want := 9
+	format, want := masqFormat, 9
 	if t.HasPDelta {
-		want = 10
+		format, want = masqFormatPDelta, 10
 	}
-	for {
-		var m Masq
-		n := s.scanMasq(&m, t.HasPDelta)
+	var vals [10]scanVal
+	for b, i := rest.Bytes(), 0; ; {
+		var n int
+		n, i = cScanf(b, i, format, vals[:])
 		if n == -1 {
 			return t, nil
 		}
 		if n != want {
 			return nil, &MasqError{File: "masq_info.c", Text: "ip_masquerade format error"}
 		}
+		m := masqEntry(&vals, t.HasPDelta)
 		if m.Proto == "" {
 			return nil, &MasqError{File: "masq_info.c", Text: "ip_masquerade unknown type"}
 		}
@@ -113,116 +114,31 @@ func parseMasquerade(r io.Reader) (*MasqTable, error) {
 	}
 }
 
-// streamScanner is fscanf over a stream held in memory.
-type streamScanner struct {
-	b []byte
-	i int
-}
+// ip_masq_info's fscanf formats, with and without the PDelta column: the
+// white space in them skips newlines too, so an entry need not be one
+// line.
+var (
+	masqFormat       = mustScanf(" %s %x:%hX %x:%hX %hX %lX %hd %lu")
+	masqFormatPDelta = mustScanf(" %s %x:%hX %x:%hX %hX %lX %hd %hd %lu")
+)
 
-// scanMasq is fscanf(f, " %s %x:%hX %x:%hX %hX %lX %hd %hd %lu", ...)
-// (without the second %hd when there is no PDelta). It returns the
-// number of stored values, or -1 when the input ended first.
-func (s *streamScanner) scanMasq(m *Masq, pdelta bool) int {
-	done := 0
-	fail := func() int {
-		if done == 0 && s.i >= len(s.b) {
-			return -1
-		}
-		return done
+// masqEntry makes an entry of one fscanf call's values, each kept as the C
+// variable of its conversion keeps it. An unknown type leaves Proto empty;
+// netstat checks it only after the count.
+func masqEntry(v *[10]scanVal, pdelta bool) Masq {
+	m := Masq{
+		Proto: masqProtos[string(v[0].str)], Family: FamilyInet,
+		Src: be4(uint32(v[1].num)), SPort: uint16(v[2].num),
+		Dst: be4(uint32(v[3].num)), DPort: uint16(v[4].num),
+		MPort: uint16(v[5].num), InitSeq: v[6].num, Delta: int16(v[7].num),
 	}
-	// %s
-	s.i = skipSpace(s.b, s.i)
-	if s.i >= len(s.b) {
-		return fail()
-	}
-	j := s.i
-	for j < len(s.b) && !isSpace(s.b[j]) {
-		j++
-	}
-	proto := string(s.b[s.i:j])
-	s.i = j
-	done++
-	hex := func() (uint64, bool) {
-		s.i = skipSpace(s.b, s.i)
-		if s.i >= len(s.b) {
-			return 0, false
-		}
-		v, end, ok := scanHex(s.b, s.i)
-		if !ok {
-			return 0, false
-		}
-		s.i = end
-		done++
-		return v, true
-	}
-	dec := func() (uint64, int64, bool) {
-		s.i = skipSpace(s.b, s.i)
-		if s.i >= len(s.b) {
-			return 0, 0, false
-		}
-		u, v, end, ok := scanDec(s.b, s.i)
-		if !ok {
-			return 0, 0, false
-		}
-		s.i = end
-		done++
-		return u, v, true
-	}
-	colon := func() bool {
-		if s.i < len(s.b) && s.b[s.i] == ':' {
-			s.i++
-			return true
-		}
-		return false
-	}
-	src, ok := hex()
-	if !ok || !colon() {
-		return done
-	}
-	sport, ok := hex()
-	if !ok {
-		return done
-	}
-	dst, ok := hex()
-	if !ok || !colon() {
-		return done
-	}
-	dport, ok := hex()
-	if !ok {
-		return done
-	}
-	mport, ok := hex()
-	if !ok {
-		return done
-	}
-	initseq, ok := hex()
-	if !ok {
-		return done
-	}
-	_, delta, ok := dec()
-	if !ok {
-		return done
-	}
-	var pd int64
+	k := 8
 	if pdelta {
-		if _, pd, ok = dec(); !ok {
-			return done
-		}
+		m.PDelta = int16(v[8].num)
+		k++
 	}
-	expires, _, ok := dec()
-	if !ok {
-		return done
-	}
-	// An unknown type leaves Proto empty; netstat checks it only after
-	// the count.
-	name := masqProtos[proto]
-	*m = Masq{
-		Proto: name, Family: FamilyInet, Expires: expires,
-		Src: be4(uint32(src)), Dst: be4(uint32(dst)),
-		SPort: uint16(sport), DPort: uint16(dport), MPort: uint16(mport),
-		InitSeq: initseq, Delta: int16(delta), PDelta: int16(pd),
-	}
-	return done
+	m.Expires = v[k].num
+	return m
 }
 
 var masqProtos = map[string]string{"IP": "ip", "TCP": "tcp", "UDP": "udp", "ICMP": "icmp", "GRE": "gre", "ESP": "esp"}
@@ -374,10 +290,10 @@ func (fs FS) EachConntrack(fn func(*Conntrack, *LineError)) error {
 // with optional accounting (packets=, bytes=), zone, secctx, labels and
 // timestamp fields, and no timeout for offloaded entries.
 func parseConntrack(r io.Reader, path string, fn func(*Conntrack, *LineError)) error {
-	lr := newLineReader(r)
+	lr := newFgetsReader(r, lineBufSize)
 	var c Conntrack
 	for {
-		b, line, err := lr.next()
+		b, err := lr.next(fgetsMax)
 		if err == io.EOF {
 			return nil
 		}
@@ -389,7 +305,7 @@ func parseConntrack(r io.Reader, path string, fn func(*Conntrack, *LineError)) e
 		}
 		c = Conntrack{}
 		if field, tok, msg := scanConntrackLine(b, &c); msg != "" {
-			fn(nil, &LineError{Path: path, Line: line, Field: field, Token: tok, Msg: msg})
+			fn(nil, &LineError{Path: path, Line: lr.line, Field: field, Token: tok, Msg: msg})
 			continue
 		}
 		fn(&c, nil)
@@ -537,8 +453,6 @@ const (
 	ctaSeqAdjCorrectionPos = 1
 	ctaSeqAdjOffsetBefore  = 2
 	ctaSeqAdjOffsetAfter   = 3
-
-	nlaTypeMask = 0x3fff
 )
 
 // tcpConntrackStates are the names of enum tcp_conntrack.
@@ -554,16 +468,13 @@ var ErrConntrackUnavailable = errors.New("conntrack netlink unavailable")
 // (which side was NAT-ed) and the TCP sequence adjustment. Failures to
 // open the socket or dump the table wrap ErrConntrackUnavailable.
 func EachConntrackNetlink(fn func(*Conntrack)) error {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
+	fd, err := netlinkSocket(unix.NETLINK_NETFILTER)
 	if err != nil {
-		return fmt.Errorf("%w: socket: %w", ErrConntrackUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrConntrackUnavailable, err)
 	}
 	defer unix.Close(fd)
 	tv := unix.NsecToTimeval(int64(5 * time.Second))
 	_ = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("%w: bind: %w", ErrConntrackUnavailable, err)
-	}
 	req := make([]byte, unix.NLMSG_HDRLEN+4)
 	binary.NativeEndian.PutUint32(req[0:], uint32(len(req)))
 	binary.NativeEndian.PutUint16(req[4:], unix.NFNL_SUBSYS_CTNETLINK<<8|ipctnlMsgCtGet)
@@ -571,81 +482,21 @@ func EachConntrackNetlink(fn func(*Conntrack)) error {
 	binary.NativeEndian.PutUint32(req[8:], 1)
 	req[16] = unix.AF_UNSPEC
 	req[17] = unix.NFNETLINK_V0
-	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("%w: send: %w", ErrConntrackUnavailable, err)
-	}
-	buf := make([]byte, 1<<16)
 	var c Conntrack
-	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("%w: receive: %w", ErrConntrackUnavailable, err)
-		}
-		done, err := eachNetlinkMessage(buf[:n], func(typ uint16, payload []byte) error {
-			if typ>>8 != unix.NFNL_SUBSYS_CTNETLINK || len(payload) < 4 {
-				return nil
-			}
-			c = Conntrack{}
-			if parseCtnetlink(payload[0], payload[4:], &c) {
-				fn(&c)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("%w: %w", ErrConntrackUnavailable, err)
-		}
-		if done {
+	err = netlinkDump(fd, req, make([]byte, 1<<16), func(typ uint16, payload []byte) error {
+		if typ>>8 != unix.NFNL_SUBSYS_CTNETLINK || len(payload) < 4 {
 			return nil
 		}
-	}
-}
-
-// eachNetlinkMessage walks the messages of one datagram; done is set by
-// NLMSG_DONE, an NLMSG_ERROR becomes the error.
-func eachNetlinkMessage(b []byte, fn func(typ uint16, payload []byte) error) (done bool, err error) {
-	for len(b) >= unix.NLMSG_HDRLEN {
-		l := int(binary.NativeEndian.Uint32(b[0:]))
-		typ := binary.NativeEndian.Uint16(b[4:])
-		if l < unix.NLMSG_HDRLEN || l > len(b) {
-			return false, fmt.Errorf("netlink message of %d bytes in %d", l, len(b))
+		c = Conntrack{}
+		if parseCtnetlink(payload[0], payload[4:], &c) {
+			fn(&c)
 		}
-		payload := b[unix.NLMSG_HDRLEN:l]
-		switch typ {
-		case unix.NLMSG_DONE:
-			return true, nil
-		case unix.NLMSG_ERROR:
-			if len(payload) >= 4 {
-				if e := int32(binary.NativeEndian.Uint32(payload)); e != 0 {
-					return true, unix.Errno(-e)
-				}
-			}
-		case unix.NLMSG_NOOP:
-		default:
-			if err := fn(typ, payload); err != nil {
-				return false, err
-			}
-		}
-		b = b[min(len(b), nlAlign(l)):]
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConntrackUnavailable, err)
 	}
-	return false, nil
-}
-
-func nlAlign(n int) int { return (n + 3) &^ 3 }
-
-// eachAttr walks netlink attributes.
-func eachAttr(b []byte, fn func(typ uint16, v []byte)) {
-	for len(b) >= 4 {
-		l := int(binary.NativeEndian.Uint16(b[0:]))
-		typ := binary.NativeEndian.Uint16(b[2:]) & nlaTypeMask
-		if l < 4 || l > len(b) {
-			return
-		}
-		fn(typ, b[4:l])
-		b = b[min(len(b), nlAlign(l)):]
-	}
+	return nil
 }
 
 func parseCtnetlink(family byte, attrs []byte, c *Conntrack) bool {

@@ -90,10 +90,10 @@ func (g *GroupReader) Each(fs FS, t GroupTable, fn func(*Group, *GroupLineError)
 // parse reads one file: netstat's INFO_GUTS loop, fgets into an 8192-byte
 // buffer, the line counter starting at 0 for each file.
 func (g *GroupReader) parse(r io.Reader, path string, fn func(*Group, *GroupLineError)) error {
-	lr := newLineReader(r)
+	lr := newFgetsReader(r, lineBufSize)
 	var grp Group
 	for lnr := 0; ; lnr++ {
-		b, line, err := lr.next()
+		b, err := lr.next(fgetsMax)
 		if err == io.EOF {
 			return nil
 		}
@@ -102,7 +102,7 @@ func (g *GroupReader) parse(r io.Reader, path string, fn func(*Group, *GroupLine
 		}
 		bad := func(field, msg string) {
 			fn(nil, &GroupLineError{
-				LineError: LineError{Path: path, Line: line, Field: field, Token: token(b, 0), Msg: msg},
+				LineError: LineError{Path: path, Line: lr.line, Field: field, Token: token(b, 0), Msg: msg},
 				IPv6:      g.igmp6,
 				Index:     lnr,
 			})
@@ -146,25 +146,30 @@ func (g *GroupReader) deviceName() string {
 	return string(g.device[:n])
 }
 
+// igmp_do_one's formats.
+var (
+	igmpDeviceFormat    = mustScanf("%d\t%15c")
+	igmpDeviceFormatOld = mustScanf("%15c") // a kernel whose header has no Idx
+	igmpGroupFormat     = mustScanf("\t%8[0-9A-Fa-f] %d")
+	igmp6Format         = mustScanf("%d %15s %64[0-9A-Fa-f] %d")
+)
+
 // deviceLine is sscanf(line, "%d\t%15c", &idx, device) (or "%15c" without
 // the index), then the cut at the last ':'. It reports false for netstat's
 // bogus line.
 func (g *GroupReader) deviceLine(b []byte) bool {
-	i := 0
+	format, want := igmpDeviceFormatOld, 1
 	if g.idx {
-		_, _, end, ok := scanDec(b, 0)
-		if !ok {
-			return false
-		}
-		i = skipSpace(b, end)
+		format, want = igmpDeviceFormat, 2
 	}
-	if i >= len(b) {
+	var vals [2]scanVal
+	if n, _ := cScanf(b, 0, format, vals[:]); n < want {
 		return false
 	}
 	// %15c copies up to 15 bytes and stores no terminator: bytes of the
 	// previous name past a short copy stay. device[15] is never written
 	// by it, so the buffer is always a C string.
-	copy(g.device[:15], b[i:min(len(b), i+15)])
+	copy(g.device[:15], vals[want-1].str)
 	c := bytes.IndexByte(g.device[:], 0)
 	if k := bytes.LastIndexByte(g.device[:c], ':'); k >= 0 {
 		g.device[k] = 0
@@ -176,27 +181,20 @@ func (g *GroupReader) deviceLine(b []byte) bool {
 // address read back with %X: 8 hex digits of the address in host byte
 // order.
 func (g *GroupReader) groupLine(b []byte, grp *Group) string {
-	i := skipSpace(b, 0)
-	j := i
-	for j < len(b) && j-i < 8 && hexVal[b[j]] != noHex {
-		j++
-	}
-	if j == i {
+	var vals [2]scanVal
+	n, _ := cScanf(b, 0, igmpGroupFormat, vals[:])
+	switch {
+	case n < 1:
 		return "no group address"
-	}
-	var v uint32
-	for _, c := range b[i:j] {
-		v = v<<4 | uint32(hexVal[c])
-	}
-	_, users, _, ok := scanDec(b, j)
-	if !ok {
+	case n < 2:
 		return "no user count"
 	}
+	v, _, _ := scanHex(vals[0].str, 0)
 	*grp = Group{
 		Family: FamilyInet,
 		Iface:  g.deviceName(),
 		Addr:   netip.AddrFrom4([4]byte{byte(v), byte(v >> 8), byte(v >> 16), byte(v >> 24)}),
-		Users:  int32(users),
+		Users:  int32(vals[1].num),
 	}
 	return ""
 }
@@ -205,25 +203,19 @@ func (g *GroupReader) groupLine(b []byte, grp *Group) string {
 // addr, &refcnt) with all four stored, the address read back with
 // "%08X%08X%08X%08X" into words in network byte order.
 func (g *GroupReader) igmp6Line(b []byte, grp *Group) string {
-	_, _, i, ok := scanDec(b, 0)
-	if !ok {
+	var vals [4]scanVal
+	n, _ := cScanf(b, 0, igmp6Format, vals[:])
+	switch {
+	case n < 1:
 		return "no index"
-	}
-	i = skipSpace(b, i)
-	if i >= len(b) {
+	case n < 2:
 		return "no device"
-	}
-	j := i
-	for j < len(b) && !isSpace(b[j]) && j-i < 15 {
-		j++
 	}
 	// %15s stores the name and its terminator even if a later
 	// conversion fails.
-	n := copy(g.device[:], b[i:j])
-	g.device[n] = 0
-	i = j
-	end, w, ok := scanHexSet(b, skipSpace(b, i))
-	if !ok {
+	k := copy(g.device[:], vals[1].str)
+	g.device[k] = 0
+	if n < 3 {
 		return "no group address"
 	}
 	// "%08X" four times: a word is stored only if digits are left for
@@ -232,21 +224,21 @@ func (g *GroupReader) igmp6Line(b []byte, grp *Group) string {
 	// previous call left there (already swapped once, so swapped back
 	// now) unless something in between overwrote it: after a bogus line
 	// netstat's value cannot be predicted.
-	digits := end - skipSpace(b, i)
+	hex := vals[2].str
+	_, w, _ := scanHexSet(hex, 0)
 	for k := range 4 {
-		if k*8 < digits {
+		if k*8 < len(hex) {
 			g.in6[k] = w[k]
 		}
 		g.in6[k] = bits.ReverseBytes32(g.in6[k])
 	}
-	_, users, _, ok := scanDec(b, end)
-	if !ok {
+	if n < 4 {
 		return "no user count"
 	}
 	var a [16]byte
 	for k, word := range g.in6 {
 		binary.LittleEndian.PutUint32(a[4*k:], word) // the words in memory
 	}
-	*grp = Group{Family: FamilyInet6, Iface: g.deviceName(), Addr: netip.AddrFrom16(a), Users: int32(users)}
+	*grp = Group{Family: FamilyInet6, Iface: g.deviceName(), Addr: netip.AddrFrom16(a), Users: int32(vals[3].num)}
 	return ""
 }

@@ -47,8 +47,8 @@ func (fs FS) ReadNetDev() ([]NetDev, error) {
 	return parseNetDev(f, path)
 }
 
-// netDevChunk is the buffer of interface.c's fgets: longer lines reach its
-// parser in pieces, each taken for an interface line.
+// netDevChunk is what interface.c's fgets(buf, 512, f) reads at most: longer
+// lines reach its parser in pieces, each taken for an interface line.
 const netDevChunk = 512 - 1
 
 // parseNetDev parses /proc/net/dev text read from path (used in errors
@@ -67,12 +67,12 @@ const netDevChunk = 512 - 1
 //     is not a number, and the rest keep their values;
 //   - a name seen again updates the first entry.
 func parseNetDev(r io.Reader, path string) ([]NetDev, error) {
-	c := newChunkReader(r, netDevChunk)
+	c := newFgetsReader(r, 4096)
 	layout := 1
 	var devs []NetDev
 	index := map[string]int{}
 	for n := 0; ; n++ {
-		b, err := c.next()
+		b, err := c.next(netDevChunk)
 		if err == io.EOF {
 			return devs, nil
 		}
@@ -109,8 +109,6 @@ func netDevLayout(header []byte) int {
 
 // ifNameMax is IFNAMSIZ - 1.
 const ifNameMax = 15
-
-func isDigit(c byte) bool { return c-'0' <= 9 }
 
 // netDevName is Debian's get_name with at most max bytes of name
 // (ifNameMax there): the name and where the numbers start.
@@ -215,233 +213,54 @@ func (fs FS) ReadIfInet6() ([]IfInet6, error) {
 	return parseIfInet6(b), nil
 }
 
+// ifInet6Format is ife_print_long's fscanf format.
+var ifInet6Format = mustScanf("%4s%4s%4s%4s%4s%4s%4s%4s %08x %02x %02x %02x %20s\n")
+
 // parseIfInet6 reads if_inet6 text the way ife_print_long does: a loop of
-// fscanf(f, "%4s%4s%4s%4s%4s%4s%4s%4s %08x %02x %02x %02x %20s\n") over the
-// whole stream, until it returns EOF. A call that stops early still yields
-// an entry, made of the values it did convert and those left from the
-// previous call. The eight address groups are joined with ':' for
-// inet_pton. (What a short first call keeps is whatever netstat's stack
-// held; here it is zero.)
+// fscanf(f, ifInet6Format) over the whole stream, until it returns EOF. A
+// call that stops early still yields an entry, made of the values it did
+// convert and those left from the previous call. The eight address groups
+// are joined with ':' for inet_pton. (What a short first call keeps is
+// whatever netstat's stack held; here it is zero.)
 func parseIfInet6(b []byte) []IfInet6 {
 	var (
-		out    []IfInet6
-		groups [8]string
-		cur    IfInet6
+		out     []IfInet6
+		groups  [8][]byte
+		cur     IfInet6
+		vals    [IfInet6Fields]scanVal
+		scratch []byte
 	)
-	p := 0
-	for {
-		n := 0
-		func() { // one fscanf call
-			for k := range groups {
-				s, end, st := scanfString(b, p, 4)
-				p = end
-				if st != scanOK {
-					return
-				}
-				groups[k] = s
-				n++
-			}
-			for _, f := range []struct {
-				dst   *uint32
-				width int
-			}{{&cur.Index, 8}, {&cur.PrefixLen, 2}, {&cur.Scope, 2}, {&cur.Flags, 2}} {
-				v, end, st := scanfHex(b, p, f.width)
-				p = end
-				if st != scanOK {
-					return
-				}
-				*f.dst = v
-				n++
-			}
-			s, end, st := scanfString(b, p, 20)
-			p = end
-			if st != scanOK {
-				return
-			}
-			cur.Device = s
-			n++
-			p = skipSpace(b, p)
-		}()
-		if n == 0 {
+	for p := 0; ; {
+		var n int
+		n, p = cScanf(b, p, ifInet6Format, vals[:])
+		if n <= 0 {
 			return out // EOF before the first conversion: fscanf says EOF
 		}
-		text := groups[0]
-		for _, g := range groups[1:] {
-			text += ":" + g
+		for k, v := range vals[:n] {
+			switch {
+			case k < 8:
+				groups[k] = v.str
+			case k == 8:
+				cur.Index = uint32(v.num)
+			case k == 9:
+				cur.PrefixLen = uint32(v.num)
+			case k == 10:
+				cur.Scope = uint32(v.num)
+			case k == 11:
+				cur.Flags = uint32(v.num)
+			case k == 12:
+				// fscanf copies a NUL; the C string ends there.
+				dev := v.str
+				if i := bytes.IndexByte(dev, 0); i >= 0 {
+					dev = dev[:i]
+				}
+				cur.Device = string(dev)
+			}
 		}
-		a, ok := inetPton6([]byte(text))
-		cur.Addr, cur.AddrOK, cur.Fields = netip.AddrFrom16(a), ok, n
+		cur.Addr, cur.AddrOK = groups6(&groups, &scratch)
+		cur.Fields = n
 		out = append(out, cur)
 	}
-}
-
-type scanStatus int
-
-const (
-	scanOK scanStatus = iota
-	scanEOF
-	scanMismatch
-)
-
-// scanfString is %Ns: skip white space, then 1 to width bytes up to the
-// next white space. fscanf reads a NUL like any other byte, but the C
-// string it makes ends there.
-func scanfString(b []byte, p, width int) (string, int, scanStatus) {
-	p = skipSpace(b, p)
-	if p >= len(b) {
-		return "", p, scanEOF
-	}
-	end := p
-	for end < len(b) && end-p < width && !isSpace(b[end]) {
-		end++
-	}
-	if i := bytes.IndexByte(b[p:end], 0); i >= 0 {
-		return string(b[p : p+i]), end, scanOK
-	}
-	return string(b[p:end]), end, scanOK
-}
-
-// scanfHex is %0Nx: skip white space, then at most width bytes of an
-// optional sign, an optional 0x and hex digits.
-func scanfHex(b []byte, p, width int) (uint32, int, scanStatus) {
-	p = skipSpace(b, p)
-	if p >= len(b) {
-		return 0, p, scanEOF
-	}
-	limit := min(len(b), p+width)
-	neg := false
-	if b[p] == '-' || b[p] == '+' {
-		neg = b[p] == '-'
-		p++
-	}
-	digits := 0
-	var v uint64
-	if p+1 < limit && b[p] == '0' && b[p+1]|0x20 == 'x' {
-		digits = 1
-		p += 2
-	}
-	for ; p < limit && hexVal[b[p]] != noHex; p++ {
-		v = v<<4 | uint64(hexVal[b[p]])
-		digits++
-	}
-	if digits == 0 {
-		return 0, p, scanMismatch
-	}
-	if neg {
-		v = -v
-	}
-	return uint32(v), p, scanOK
-}
-
-// inetPton6 is glibc's inet_pton(AF_INET6).
-func inetPton6(src []byte) ([16]byte, bool) {
-	var tmp [16]byte
-	tp, colonp := 0, -1
-	if len(src) == 0 {
-		return tmp, false
-	}
-	i := 0
-	if src[0] == ':' {
-		i++
-		if i == len(src) || src[i] != ':' {
-			return tmp, false
-		}
-	}
-	curtok := i
-	seen := 0
-	val := uint32(0)
-	for i < len(src) {
-		ch := src[i]
-		i++
-		if d := hexVal[ch]; d != noHex {
-			if seen == 4 {
-				return tmp, false
-			}
-			val = val<<4 | uint32(d)
-			seen++
-			continue
-		}
-		if ch == ':' {
-			curtok = i
-			if seen == 0 {
-				if colonp >= 0 {
-					return tmp, false
-				}
-				colonp = tp
-				continue
-			} else if i == len(src) {
-				return tmp, false
-			}
-			if tp+2 > 16 {
-				return tmp, false
-			}
-			tmp[tp], tmp[tp+1] = byte(val>>8), byte(val)
-			tp += 2
-			seen, val = 0, 0
-			continue
-		}
-		if ch == '.' && tp+4 <= 16 {
-			if v4, ok := inetPton4(src[curtok:]); ok {
-				copy(tmp[tp:], v4[:])
-				tp += 4
-				seen = 0
-				break
-			}
-		}
-		return tmp, false
-	}
-	if seen > 0 {
-		if tp+2 > 16 {
-			return tmp, false
-		}
-		tmp[tp], tmp[tp+1] = byte(val>>8), byte(val)
-		tp += 2
-	}
-	if colonp >= 0 {
-		if tp == 16 {
-			return tmp, false
-		}
-		n := tp - colonp
-		copy(tmp[16-n:], tmp[colonp:tp])
-		for k := colonp; k < 16-n; k++ {
-			tmp[k] = 0
-		}
-		tp = 16
-	}
-	return tmp, tp == 16
-}
-
-// inetPton4 is glibc's inet_pton4 (dotted quad, no leading zeros).
-func inetPton4(src []byte) ([4]byte, bool) {
-	var tmp [4]byte
-	tp, octets, sawDigit := 0, 0, false
-	for _, ch := range src {
-		switch {
-		case isDigit(ch):
-			v := uint(tmp[tp])*10 + uint(ch-'0')
-			if sawDigit && tmp[tp] == 0 || v > 255 {
-				return tmp, false
-			}
-			tmp[tp] = byte(v)
-			if !sawDigit {
-				octets++
-				if octets > 4 {
-					return tmp, false
-				}
-				sawDigit = true
-			}
-		case ch == '.' && sawDigit:
-			if octets == 4 {
-				return tmp, false
-			}
-			tp++
-			tmp[tp] = 0
-			sawDigit = false
-		default:
-			return tmp, false
-		}
-	}
-	return tmp, octets == 4
 }
 
 // InterfaceNames is the list netstat -i walks: the names of /proc/net/dev

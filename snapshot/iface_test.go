@@ -218,26 +218,6 @@ func TestReadIfInet6(t *testing.T) {
 	}
 }
 
-func TestInetPton6(t *testing.T) {
-	for _, s := range []string{
-		"::", "::1", "1::", "2001:db8::1", "fe80:0000:0000:0000:cc7a:b8ff:fed9:82f7",
-		"::ffff:1.2.3.4", "::1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "0:0:0:0:0:0:0:0",
-	} {
-		got, ok := inetPton6([]byte(s))
-		if !ok || netip.AddrFrom16(got) != netip.MustParseAddr(s) {
-			t.Errorf("inetPton6(%q) = %v, %v", s, netip.AddrFrom16(got), ok)
-		}
-	}
-	for _, s := range []string{
-		"", ":", ":1", "1:", "1:::2", "1::2::3", "12345::", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7",
-		"::01.2.3.4", "::1.2.3", "::256.1.1.1", "g::", "1::2%eth0", "1:2:3:4:5:6:7:8::",
-	} {
-		if got, ok := inetPton6([]byte(s)); ok {
-			t.Errorf("inetPton6(%q) = %v, want failure", s, netip.AddrFrom16(got))
-		}
-	}
-}
-
 // TestCompareInterfaceNames is nstrcmp.c's own test table.
 func TestCompareInterfaceNames(t *testing.T) {
 	for _, tt := range []struct {

@@ -59,10 +59,10 @@ func parseInet(r io.Reader, path string, t Table, fn func(s *Socket, bad *LineEr
 	if err != nil {
 		return err
 	}
-	lr := newLineReader(r)
+	lr := newFgetsReader(r, lineBufSize)
 	var s Socket
 	for first := true; ; first = false {
-		b, line, err := lr.next()
+		b, err := lr.next(fgetsMax)
 		if err == io.EOF {
 			return nil
 		}
@@ -74,7 +74,7 @@ func parseInet(r io.Reader, path string, t Table, fn func(s *Socket, bad *LineEr
 		}
 		s = Socket{Proto: t.Proto, Family: t.Family}
 		if n, stop := scanInet(b, &s); n < need {
-			fn(nil, stop.lineError(b, path, line, inetFields[:]))
+			fn(nil, stop.lineError(b, path, lr.line, inetFields[:]))
 			continue
 		}
 		fn(&s, nil)
@@ -260,20 +260,9 @@ func decodeAddrs(addr [2][]byte, words [2][4]uint32, port [2]uint16, s *Socket) 
 	s.Local = netip.AddrPortFrom(netip.AddrFrom4(a), port[0])
 	r := words[1][0]
 	if len(addr[1]) > 8 {
-		r = uint32(hexUint(addr[1]))
+		v, _, _ := scanHex(addr[1], 0) // strtoul: hex digits only, saturating
+		r = uint32(v)
 	}
 	binary.LittleEndian.PutUint32(a[:], r)
 	s.Remote = netip.AddrPortFrom(netip.AddrFrom4(a), port[1])
-}
-
-// hexUint is strtoul(h, 16) for a text of hex digits only.
-func hexUint(h []byte) uint64 {
-	var v uint64
-	for _, c := range h {
-		if v > ^uint64(0)>>4 {
-			return ^uint64(0)
-		}
-		v = v<<4 | uint64(hexVal[c])
-	}
-	return v
 }

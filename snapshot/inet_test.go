@@ -310,12 +310,7 @@ func TestParseInetGolden(t *testing.T) {
 
 	// The raw sscanf result of every piece.
 	var got []string
-	lr := newLineReader(bytes.NewReader(in))
-	for k := 0; ; k++ {
-		b, _, err := lr.next()
-		if err == io.EOF {
-			break
-		}
+	for k, b := range fgetsPieces(in) {
 		if k == 0 {
 			continue
 		}

@@ -1,7 +1,6 @@
 package snapshot
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -149,7 +148,7 @@ func (fs FS) OpenRoutes(t RouteTable) (*RouteReader, error) {
 
 // newRouteReader reads table t from src; path names it in errors.
 func newRouteReader(t RouteTable, path string, src io.ReadSeeker) *RouteReader {
-	return &RouteReader{table: t, path: path, src: src, in: newFgetsReader(src), layout: RouteCacheLayout22}
+	return &RouteReader{table: t, path: path, src: src, in: newFgetsReader(src, routeBufSize), layout: RouteCacheLayout22}
 }
 
 // Close closes the file.
@@ -165,7 +164,7 @@ func (r *RouteReader) Close() error {
 // (32) and ARP (64) found anywhere in the first line. Each then parses the
 // file with that layout. An empty file gives io.EOF (netstat's -1).
 func (r *RouteReader) GuessCacheLayout() (RouteCacheLayout, error) {
-	line, err := r.in.next(511 - 1)
+	line, err := r.in.next(routeHeaderMax)
 	if err != nil {
 		return 0, err
 	}
@@ -215,115 +214,6 @@ func (r *RouteReader) Each(fn func(*Route)) error {
 	return fmt.Errorf("snapshot: unknown routing table %d", r.table)
 }
 
-// fgetsReader returns pieces of a stream as C's fgets(buf, n, f) does: up to
-// n-1 bytes, ending after the first newline. netstat's route printers use
-// different buffer sizes for the header and the rows, so the size is an
-// argument.
-type fgetsReader struct {
-	br   *bufio.Reader
-	line []byte
-}
-
-func newFgetsReader(r io.Reader) *fgetsReader {
-	return &fgetsReader{br: bufio.NewReaderSize(r, 8192)}
-}
-
-func (f *fgetsReader) reset(r io.Reader) { f.br.Reset(r) }
-
-// next returns at most max bytes, cut at the first NUL (the C code sees a
-// string). The slice is valid until the next call.
-func (f *fgetsReader) next(max int) ([]byte, error) {
-	buf, err := f.br.Peek(max)
-	if len(buf) == 0 {
-		if err == nil || err == bufio.ErrBufferFull {
-			err = io.ErrNoProgress
-		}
-		return nil, err
-	}
-	n := len(buf)
-	if i := bytes.IndexByte(buf, '\n'); i >= 0 {
-		n = i + 1
-	}
-	f.line = append(f.line[:0], buf[:n]...)
-	f.br.Discard(n)
-	line := f.line
-	if i := bytes.IndexByte(line, 0); i >= 0 {
-		line = line[:i]
-	}
-	return line, nil
-}
-
-// A conversion of the sscanf formats netstat builds: %Ns, %*s, %X, %Nx, %d.
-type convKind uint8
-
-const (
-	convStr  convKind = iota + 1 // %Ns: N non-blank bytes at most
-	convSkip                     // %*s: assigns nothing
-	convHex                      // %X, %Nx: unsigned int
-	convDec                      // %d: int
-)
-
-type conv struct {
-	kind  convKind
-	width int // 0: no width
-}
-
-// scanVal is what one assigning conversion stored.
-type scanVal struct {
-	str []byte // %s: the bytes (pointing into the line)
-	num uint32 // %X / %d: the 32 bits stored in the C variable
-}
-
-// cScanf runs convs over b as glibc's sscanf runs the same format (white
-// space between conversions changes nothing: each of them skips white space
-// first). It returns the number of assigned values (stored in vals in
-// order) or -1 when the input ended before the first assignment (EOF).
-func cScanf(b []byte, convs []conv, vals []scanVal) int {
-	done, i := 0, 0
-	for _, c := range convs {
-		i = skipSpace(b, i)
-		if i >= len(b) {
-			if done == 0 {
-				return -1
-			}
-			return done
-		}
-		switch c.kind {
-		case convStr, convSkip:
-			j := i
-			for j < len(b) && !isSpace(b[j]) && (c.width == 0 || j-i < c.width) {
-				j++
-			}
-			if c.kind == convStr {
-				vals[done].str = b[i:j]
-				done++
-			}
-			i = j
-		case convHex:
-			lim := len(b)
-			if c.width > 0 && i+c.width < lim {
-				lim = i + c.width
-			}
-			v, end, ok := scanHex(b[:lim], i)
-			if !ok {
-				return done
-			}
-			vals[done].num = uint32(v)
-			done++
-			i = end
-		case convDec:
-			_, s, end, ok := scanDec(b, i)
-			if !ok {
-				return done
-			}
-			vals[done].num = uint32(s)
-			done++
-			i = end
-		}
-	}
-	return done
-}
-
 // routeField is a column proc_gen_fmt looks for, with its conversion.
 type routeField struct {
 	name string
@@ -331,10 +221,11 @@ type routeField struct {
 }
 
 var (
-	str15  = conv{kind: convStr, width: 15}
-	str127 = conv{kind: convStr, width: 127}
-	hexU   = conv{kind: convHex}
-	decI   = conv{kind: convDec}
+	str15   = conv{kind: convStr, width: 15}
+	str127  = conv{kind: convStr, width: 127}
+	hexU    = conv{kind: convHex}
+	decI    = conv{kind: convDec}
+	skipStr = conv{kind: convStr, suppress: true} // %*s
 )
 
 // The columns rprint_fib and rprint_cache ask proc_gen_fmt for, in order.
@@ -383,7 +274,7 @@ func genFmt(header []byte, want []routeField) ([]conv, string) {
 				break
 			}
 		} else {
-			convs = append(convs, conv{kind: convSkip})
+			convs = append(convs, skipStr)
 		}
 	}
 	if k < len(want) {
@@ -410,10 +301,19 @@ func getsock4(s []byte) (netip.Addr, bool) {
 	return netip.AddrFrom4(a), true
 }
 
-// routeHeader reads the header line as proc_gen_fmt does (fgets into a
-// 512-byte buffer, of which it uses 511) and builds the conversions.
+// The fgets sizes of the route printers: the header, read by proc_gen_fmt
+// and proc_guess_fmt with fgets into a 512-byte buffer of which they pass
+// 511, and the rows, fgets(buff, 1023, fp).
+const (
+	routeHeaderMax = 511 - 1
+	routeLineMax   = 1023 - 1
+	routeBufSize   = 4096
+)
+
+// routeHeader reads the header line as proc_gen_fmt does and builds the
+// conversions.
 func routeHeader(in *fgetsReader, path string, want []routeField) ([]conv, error) {
-	header, err := in.next(512 - 2)
+	header, err := in.next(routeHeaderMax)
 	if err == io.EOF {
 		return nil, ErrNoRouteHeader
 	}
@@ -426,9 +326,6 @@ func routeHeader(in *fgetsReader, path string, want []routeField) ([]conv, error
 	}
 	return convs, nil
 }
-
-// The row buffers of the route printers: fgets(buff, 1023, fp).
-const routeLineMax = 1023 - 1
 
 func parseFIB4(in *fgetsReader, path string, fn func(*Route)) error {
 	convs, err := routeHeader(in, path, fib4Fields)
@@ -454,7 +351,7 @@ func parseFIB4(in *fgetsReader, path string, fn func(*Route)) error {
 		if err != nil {
 			return readError(path, err)
 		}
-		num := cScanf(line, convs, vals[:])
+		num, _ := cScanf(line, 0, convs, vals[:])
 		// Values stored before a failed conversion stay in netstat's
 		// variables; those after it keep the previous line's.
 		for k := 0; k < num; k++ {
@@ -467,7 +364,7 @@ func parseFIB4(in *fgetsReader, path string, fn func(*Route)) error {
 			case 2:
 				gwS = v.str
 			case 3:
-				flags = v.num
+				flags = uint32(v.num)
 			case 4:
 				refcnt = int32(v.num)
 			case 5:
@@ -554,7 +451,7 @@ func parseCache4(in *fgetsReader, path string, layout RouteCacheLayout, fn func(
 		if err != nil {
 			return readError(path, err)
 		}
-		num := cScanf(line, convs, vals[:])
+		num, _ := cScanf(line, 0, convs, vals[:])
 		for k := 0; k < num; k++ {
 			v := vals[k]
 			switch k {
@@ -565,7 +462,7 @@ func parseCache4(in *fgetsReader, path string, layout RouteCacheLayout, fn func(
 			case 2:
 				texts[1] = append(texts[1][:0], v.str...)
 			case 3:
-				flags = v.num
+				flags = uint32(v.num)
 			case 4:
 				refcnt = int32(v.num)
 			case 5:
@@ -627,23 +524,12 @@ func parseCache4(in *fgetsReader, path string, layout RouteCacheLayout, fn func(
 	}
 }
 
-// fib6Convs is rprint_fib6's fixed format:
-//
-//	%4s%4s%4s%4s%4s%4s%4s%4s %02x %4s...%4s %02x %4s...%4s %08x %08x %08x %08x %15s
-var fib6Convs = func() []conv {
-	var c []conv
-	for range 3 {
-		for range 8 {
-			c = append(c, conv{kind: convStr, width: 4})
-		}
-		c = append(c, conv{kind: convHex, width: 2})
-	}
-	c = c[:len(c)-1]
-	for range 4 {
-		c = append(c, conv{kind: convHex, width: 8})
-	}
-	return append(c, str15)
-}()
+// fib6Convs is rprint_fib6's fixed format: destination, prefix length,
+// source, source prefix length, next hop, metric, refcnt, use, flags and
+// interface.
+var fib6Convs = mustScanf("%4s%4s%4s%4s%4s%4s%4s%4s %02x " +
+	"%4s%4s%4s%4s%4s%4s%4s%4s %02x " +
+	"%4s%4s%4s%4s%4s%4s%4s%4s %08x %08x %08x %08x %15s\n")
 
 // fib6State is what rprint_fib6 keeps between lines.
 type fib6State struct {
@@ -671,28 +557,28 @@ func parseFIB6(in *fgetsReader, path string, cache bool, fn func(*Route)) error 
 		if err != nil {
 			return readError(path, err)
 		}
-		num := cScanf(line, fib6Convs, vals[:])
+		num, _ := cScanf(line, 0, fib6Convs, vals[:])
 		for k := 0; k < num; k++ {
 			v := vals[k]
 			switch {
 			case k < 8:
 				st.dest[k] = append(st.dest[k][:0], v.str...)
 			case k == 8:
-				st.plen = v.num
+				st.plen = uint32(v.num)
 			case k < 17:
 				st.src[k-9] = append(st.src[k-9][:0], v.str...)
 			case k == 17:
-				st.slen = v.num
+				st.slen = uint32(v.num)
 			case k < 26:
 				st.next[k-18] = append(st.next[k-18][:0], v.str...)
 			case k == 26:
-				st.metric = v.num
+				st.metric = uint32(v.num)
 			case k == 27:
-				st.refcnt = v.num
+				st.refcnt = uint32(v.num)
 			case k == 28:
-				st.use = v.num
+				st.use = uint32(v.num)
 			case k == 29:
-				st.flags = v.num
+				st.flags = uint32(v.num)
 			case k == 30:
 				st.iface = intern(ifaces, v.str)
 			}
@@ -721,56 +607,4 @@ func parseFIB6(in *fgetsReader, path string, cache bool, fn func(*Route)) error 
 		}
 		fn(&r)
 	}
-}
-
-// groups6 is inet_pton on the groups joined with ':'. The kernel writes
-// four hex digits per group, converted here without building the text;
-// anything else goes through the text (scratch is reused for it).
-func groups6(g *[8][]byte, scratch *[]byte) (netip.Addr, bool) {
-	var a [16]byte
-	fast := true
-	for i, grp := range g {
-		if len(grp) != 4 {
-			fast = false
-			break
-		}
-		v, n := uint16(0), 0
-		for _, c := range grp {
-			d := hexVal[c]
-			if d == noHex {
-				break
-			}
-			v = v<<4 | uint16(d)
-			n++
-		}
-		if n != 4 {
-			fast = false
-			break
-		}
-		a[2*i], a[2*i+1] = byte(v>>8), byte(v)
-	}
-	if fast {
-		return netip.AddrFrom16(a), true
-	}
-	*scratch = joinGroups((*scratch)[:0], g)
-	return pton6(*scratch)
-}
-
-func joinGroups(b []byte, g *[8][]byte) []byte {
-	for i, s := range g {
-		if i > 0 {
-			b = append(b, ':')
-		}
-		b = append(b, s...)
-	}
-	return b
-}
-
-// pton6 is inet_pton(AF_INET6).
-func pton6(s []byte) (netip.Addr, bool) {
-	a, err := netip.ParseAddr(string(s))
-	if err != nil || !a.Is6() || a.Zone() != "" {
-		return netip.Addr{}, false
-	}
-	return a, true
 }

@@ -317,59 +317,8 @@ func TestGenFmt(t *testing.T) {
 		t.Fatalf("real header: %d conversions, missing %q", len(convs), missing)
 	}
 	convs, missing = genFmt([]byte("A|Iface B\n"), fib4Fields)
-	if missing != "Destination" || len(convs) != 4 || convs[0].kind != convSkip || convs[1] != str15 {
+	if missing != "Destination" || len(convs) != 4 || convs[0] != skipStr || convs[1] != str15 {
 		t.Errorf("got %v, %q", convs, missing)
-	}
-}
-
-func TestCScanf(t *testing.T) {
-	convs := []conv{str15, {kind: convSkip}, hexU, decI, {kind: convHex, width: 2}, {kind: convStr, width: 4}}
-	vals := make([]scanVal, 6)
-	tests := []struct {
-		in   string
-		want int
-	}{
-		{"", -1},
-		{"   ", -1},
-		{"a", 1},
-		{"a b", 1},
-		{"a b c", 2}, // c is a hex digit
-		{"a b g", 1},
-		{"a b 0x1f -3 fff abcdef", 5},
-		{"abcdefghijklmnopq b 1 2 3 4", 5},
-	}
-	for _, tt := range tests {
-		if got := cScanf([]byte(tt.in), convs, vals); got != tt.want {
-			t.Errorf("cScanf(%q) = %d, want %d", tt.in, got, tt.want)
-		}
-	}
-	cScanf([]byte("a b 0x1f -3 fff abcdef"), convs, vals)
-	if vals[1].num != 0x1f || int32(vals[2].num) != -3 || vals[3].num != 0xff || string(vals[4].str) != "f" {
-		t.Errorf("values %+v", vals)
-	}
-	cScanf([]byte("abcdefghijklmnopq b 1 2 3 4"), convs, vals)
-	if string(vals[0].str) != "abcdefghijklmno" {
-		t.Errorf("%%15s stored %q", vals[0].str)
-	}
-}
-
-func TestFgetsReader(t *testing.T) {
-	in := newFgetsReader(strings.NewReader("abc\ndefgh\n\x00xy\nlast"))
-	var got []string
-	for {
-		b, err := in.next(4)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got = append(got, string(b))
-	}
-	// Up to 4 bytes a piece; a NUL ends what the parser sees of a piece.
-	want := []string{"abc\n", "defg", "h\n", "", "last"}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("pieces (-want +got):\n%s", diff)
 	}
 }
 

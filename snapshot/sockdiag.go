@@ -54,14 +54,11 @@ var diagBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b
 // FamilyInet6) of the caller's network namespace from sock_diag, in the
 // kernel's order. As with EachInet, the *Socket is reused between calls.
 func EachTCPDiag(family Family, opt DiagOptions, fn func(s *Socket)) error {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	fd, err := netlinkSocket(unix.NETLINK_SOCK_DIAG)
 	if err != nil {
-		return fmt.Errorf("sock_diag: socket: %w", err)
+		return fmt.Errorf("sock_diag: %w", err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("sock_diag: bind: %w", err)
-	}
 	// A bigger receive buffer lets the kernel fill each read further.
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
 
@@ -78,56 +75,37 @@ func EachTCPDiag(family Family, opt DiagOptions, fn func(s *Socket)) error {
 		r[2] = 1 << (inetDiagInfo - 1)
 	}
 	ne.PutUint32(r[4:], 0xffffffff) // every state
-	if err := unix.Sendto(fd, req[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return fmt.Errorf("sock_diag: send: %w", err)
-	}
 
 	bp := diagBufs.Get().(*[]byte)
 	defer diagBufs.Put(bp)
-	buf := *bp
-	var s Socket
-	for {
-		n, _, err := unix.Recvfrom(fd, buf, 0)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			return fmt.Errorf("sock_diag: receive: %w", err)
+	var (
+		s         Socket
+		decodeErr error
+	)
+	err = netlinkDump(fd, req[:], *bp, func(typ uint16, body []byte) error {
+		if typ != unix.SOCK_DIAG_BY_FAMILY {
+			return nil
 		}
-		msgs := buf[:n]
-		for len(msgs) >= unix.NLMSG_HDRLEN {
-			l := int(ne.Uint32(msgs[0:]))
-			typ := ne.Uint16(msgs[4:])
-			if l < unix.NLMSG_HDRLEN || l > len(msgs) {
-				return fmt.Errorf("sock_diag: malformed message (length %d of %d)", l, len(msgs))
-			}
-			body := msgs[unix.NLMSG_HDRLEN:l]
-			switch typ {
-			case unix.NLMSG_DONE:
-				return nil
-			case unix.NLMSG_ERROR:
-				if len(body) >= 4 {
-					if errno := -int32(ne.Uint32(body)); errno != 0 {
-						e := unix.Errno(errno)
-						if e == unix.ENOENT || e == unix.EOPNOTSUPP {
-							return fmt.Errorf("%w: %v", ErrDiagUnsupported, e)
-						}
-						return fmt.Errorf("sock_diag: %w", e)
-					}
-				}
-				return nil
-			case unix.SOCK_DIAG_BY_FAMILY:
-				if err := decodeInetDiag(body, family, &s); err != nil {
-					return err
-				}
-				fn(&s)
-			}
-			msgs = msgs[(l+unix.NLMSG_ALIGNTO-1)&^(unix.NLMSG_ALIGNTO-1):]
-			if len(msgs) > 0 && len(msgs) < unix.NLMSG_HDRLEN {
-				break
-			}
+		if decodeErr = decodeInetDiag(body, family, &s); decodeErr != nil {
+			return decodeErr
 		}
+		fn(&s)
+		return nil
+	})
+	if err == nil || decodeErr != nil {
+		return decodeErr
 	}
+	return diagError(err)
+}
+
+// diagError names a failed dump: the kernel's ENOENT or EOPNOTSUPP means no
+// inet_diag for the family or protocol.
+func diagError(err error) error {
+	var nerr *netlinkError
+	if errors.As(err, &nerr) && (nerr.Errno == unix.ENOENT || nerr.Errno == unix.EOPNOTSUPP) {
+		return fmt.Errorf("%w: %v", ErrDiagUnsupported, nerr.Errno)
+	}
+	return fmt.Errorf("sock_diag: %w", err)
 }
 
 // decodeInetDiag fills s from one inet_diag_msg and its attributes.
@@ -164,19 +142,11 @@ func decodeInetDiag(b []byte, family Family, s *Socket) error {
 		s.Retransmits = uint64(b[3]) // retransmits; 0 for timewait
 	}
 	// Attributes: tcp_info for the retransmit and probe counts.
-	attrs := b[sizeofInetDiagMsg:]
-	for len(attrs) >= 4 {
-		l := int(ne.Uint16(attrs[0:]))
-		typ := ne.Uint16(attrs[2:])
-		if l < 4 || l > len(attrs) {
-			break
-		}
-		if typ == inetDiagInfo && l >= 4+4 {
-			info := attrs[4:l]
+	eachAttr(b[sizeofInetDiagMsg:], func(typ uint16, info []byte) {
+		if typ == inetDiagInfo && len(info) >= 4 {
 			s.Retransmits = uint64(info[2]) // tcpi_retransmits
 			s.Timeout = int64(info[3])      // tcpi_probes
 		}
-		attrs = attrs[(l+3)&^3:]
-	}
+	})
 	return nil
 }

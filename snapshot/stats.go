@@ -212,43 +212,12 @@ func strtoull(b []byte, i int) (v uint64, end int, ok bool) {
 	return u, end, ok
 }
 
-// snmp6Chunk is the buffer size of statistics.c's fgets for snmp6 and
-// sctp/snmp: longer lines reach the parser in pieces.
+// snmp6Chunk is what statistics.c's fgets(buf, 1024, f) reads at most from
+// snmp6 and sctp/snmp: longer lines reach the parser in pieces.
 const snmp6Chunk = 1024 - 1
 
-// chunkReader splits a stream like fgets(buf, size+1, f) does, cutting each
-// piece at its first NUL (sscanf stops there).
-type chunkReader struct {
-	br   *bufio.Reader
-	size int
-	rest []byte
-}
-
-func newChunkReader(r io.Reader, size int) *chunkReader {
-	return &chunkReader{br: bufio.NewReaderSize(r, 4096), size: size}
-}
-
-func (c *chunkReader) next() ([]byte, error) {
-	if len(c.rest) == 0 {
-		b, err := c.br.ReadSlice('\n')
-		switch {
-		case err == nil || err == bufio.ErrBufferFull:
-		case err == io.EOF && len(b) > 0:
-		default:
-			return nil, err
-		}
-		c.rest = b
-	}
-	b := c.rest
-	if len(b) > c.size {
-		b = b[:c.size]
-	}
-	c.rest = c.rest[len(b):]
-	if i := bytes.IndexByte(b, 0); i >= 0 {
-		b = b[:i]
-	}
-	return b, nil
-}
+// snmp6Format is process6_fd's sscanf format.
+var snmp6Format = mustScanf("%s %llu")
 
 // parseSNMP6 parses /proc/net/snmp6 text read from path (used in errors
 // only), following statistics.c's process6_fd: each fgets piece is read with
@@ -258,29 +227,27 @@ func (c *chunkReader) next() ([]byte, error) {
 // first '6' ("Icmp6InMsgs" -> "Icmp6"); a new section starts at the first
 // line and whenever the current title does not occur anywhere in the name.
 func parseSNMP6(r io.Reader, path string) ([]StatSection, error) {
-	c := newChunkReader(r, snmp6Chunk)
+	c := newFgetsReader(r, 4096)
 	var secs []StatSection
 	var name []byte
 	var val uint64
 	title := ""
 	for {
-		b, err := c.next()
+		b, err := c.next(snmp6Chunk)
 		if err == io.EOF {
 			return secs, nil
 		}
 		if err != nil {
 			return secs, readError(path, err)
 		}
-		i := skipSpace(b, 0)
-		if i < len(b) {
-			k := i
-			for k < len(b) && !isSpace(b[k]) {
-				k++
-			}
-			name = append(name[:0], b[i:k]...)
-			if v, _, _, ok := scanDec(b, k); ok {
-				val = v
-			}
+		// The values sscanf does not store keep the previous line's.
+		var vals [2]scanVal
+		n, _ := cScanf(b, 0, snmp6Format, vals[:])
+		if n >= 1 {
+			name = append(name[:0], vals[0].str...)
+		}
+		if n >= 2 {
+			val = vals[1].num
 		}
 		if len(secs) == 0 || !bytes.Contains(name, []byte(title)) {
 			title = snmp6Title(name)
@@ -305,10 +272,10 @@ func snmp6Title(name []byte) string {
 // at the first space, tab or newline; a line with nothing after it is
 // skipped; the value is strtoul's.
 func parseNameValues(r io.Reader, path string) (StatSection, error) {
-	c := newChunkReader(r, snmp6Chunk)
+	c := newFgetsReader(r, 4096)
 	sec := StatSection{Title: "Sctp"}
 	for {
-		b, err := c.next()
+		b, err := c.next(snmp6Chunk)
 		if err == io.EOF {
 			return sec, nil
 		}

@@ -37,12 +37,12 @@ func (fs FS) EachUnix(fn func(s *Socket, bad *LineError)) error {
 // parseUnix parses the text of a UNIX socket table read from path (used in
 // errors only) for EachUnix.
 func parseUnix(r io.Reader, path string, fn func(s *Socket, bad *LineError)) error {
-	lr := newLineReader(r)
+	lr := newFgetsReader(r, lineBufSize)
 	var s Socket
 	hasInode := false
 	var paths pathCache
 	for first := true; ; first = false {
-		b, line, err := lr.next()
+		b, err := lr.next(fgetsMax)
 		if err == io.EOF {
 			return nil
 		}
@@ -56,7 +56,7 @@ func parseUnix(r io.Reader, path string, fn func(s *Socket, bad *LineError)) err
 		s = Socket{Proto: ProtoUnix, Family: FamilyUnix, HasInode: hasInode}
 		n, stop, p := scanUnix(b, &s)
 		if n < 6 {
-			fn(nil, stop.lineError(b, path, line, unixFields[:]))
+			fn(nil, stop.lineError(b, path, lr.line, unixFields[:]))
 			continue
 		}
 		if len(p) > 0 {
@@ -117,27 +117,10 @@ func scanUnix(b []byte, s *Socket) (n int, stop scanStop, path []byte) {
 	}
 	// " %s" (Path)
 	col = skipSpace(b, i)
-	end := col
-	for end < len(b) && !isSpace(b[end]) {
-		end++
-	}
-	if end == col {
+	if path, _, ok = scanStr(b, col, 0); !ok {
 		return 7, scanStop{7, col, "missing"}, nil
 	}
-	return 8, scanStop{}, b[col:end]
-}
-
-// scanPtr is glibc's %p: a hex number as for %lX, or "(nil)" (the letters in
-// any case) when there is neither a digit nor a sign.
-func scanPtr(b []byte, i int) (v uint64, end int, ok bool) {
-	if v, end, ok = scanHex(b, i); ok {
-		return v, end, ok
-	}
-	j := skipSpace(b, i)
-	if len(b)-j >= 5 && b[j] == '(' && b[j+1]|0x20 == 'n' && b[j+2]|0x20 == 'i' && b[j+3]|0x20 == 'l' && b[j+4] == ')' {
-		return 0, j + 5, true
-	}
-	return 0, end, false
+	return 8, scanStop{}, path
 }
 
 // pathCache shares one string among the rows of a table that have the same

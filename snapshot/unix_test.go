@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -154,12 +153,7 @@ func TestParseUnixGolden(t *testing.T) {
 	golden := readGolden(t, "testdata/sscanf/unix.golden")
 
 	var got []string
-	lr := newLineReader(bytes.NewReader(in))
-	for k := 0; ; k++ {
-		b, _, err := lr.next()
-		if err == io.EOF {
-			break
-		}
+	for k, b := range fgetsPieces(in) {
 		if k == 0 {
 			has := 0
 			if bytes.Contains(b, []byte("Inode")) {
