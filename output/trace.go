@@ -1,7 +1,6 @@
 package output
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
@@ -53,12 +52,28 @@ type LifeJSON struct {
 	NetNS       uint32  `json:"netns"`
 }
 
-func (e *EventWriter) connJSON(c *conn.Conn, monoNs uint64) ConnJSON {
-	return ConnJSON{
-		Time: e.wall(monoNs).Format(time.RFC3339Nano), PID: c.Owner.PID, TID: c.Owner.TID, UID: c.Owner.UID,
-		Comm: Escape(c.Owner.Comm), Family: c.Family.String(),
-		LAddr: addrText(c.Local.Addr()), LPort: c.Local.Port(), RAddr: addrText(c.Remote.Addr()), RPort: c.Remote.Port(),
-	}
+// connLine starts a JSON line with the fields of ConnJSON, in its order.
+func (e *EventWriter) connLine(c *conn.Conn, monoNs uint64) *jsonLine {
+	j := &e.line
+	j.begin(e.buf)
+	j.time("time", e.wall(monoNs))
+	j.uint("pid", uint64(c.Owner.PID))
+	j.uint("tid", uint64(c.Owner.TID))
+	j.uint("uid", uint64(c.Owner.UID))
+	j.str("comm", Escape(c.Owner.Comm))
+	j.str("family", c.Family.String())
+	j.str("laddr", addrText(c.Local.Addr()))
+	j.uint("lport", uint64(c.Local.Port()))
+	j.str("raddr", addrText(c.Remote.Addr()))
+	j.uint("rport", uint64(c.Remote.Port()))
+	return j
+}
+
+func (e *EventWriter) writeLine(j *jsonLine) error {
+	b := j.end()
+	e.buf = b
+	_, err := e.W.Write(b)
+	return err
 }
 
 // EventWriter renders tracer output: trace and life lines, text or JSON.
@@ -71,6 +86,7 @@ type EventWriter struct {
 	// WallOffsetNs converts monotonic event times to wall-clock time.
 	WallOffsetNs int64
 	buf          []byte
+	line         jsonLine
 }
 
 func (e *EventWriter) wall(monoNs uint64) time.Time {
@@ -102,16 +118,18 @@ func (e *EventWriter) Trace(tr *conn.Transition) error {
 		failure = c.Failure()
 	}
 	if e.JSON {
-		b, err := json.Marshal(TraceJSON{
-			ConnJSON: e.connJSON(c, tr.TimeNs),
-			OldState: tr.OldState.String(), NewState: tr.NewState.String(), MS: ms,
-			Direction: c.Direction.String(), OwnerSource: c.OwnerSource.String(), Error: failure, Cookie: c.Cookie, NetNS: c.NetNS,
-		})
-		if err != nil {
-			return err
+		j := e.connLine(c, tr.TimeNs)
+		j.str("old_state", tr.OldState.String())
+		j.str("new_state", tr.NewState.String())
+		j.float("ms", ms)
+		j.str("direction", c.Direction.String())
+		j.str("owner_source", c.OwnerSource.String())
+		if failure != "" {
+			j.str("error", failure)
 		}
-		_, err = e.W.Write(append(b, '\n'))
-		return err
+		j.uint("cookie", c.Cookie)
+		j.uint("netns", uint64(c.NetNS))
+		return e.writeLine(j)
 	}
 	line := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5d %-39s %-5d %-11s -> %-11s %9.3f %-8s %s",
 		e.wall(tr.TimeNs).Format("15:04:05.000000"), pidText(c.Owner.PID), Escape(c.Owner.Comm),
@@ -148,17 +166,20 @@ func (e *EventWriter) Life(c *conn.Conn) error {
 	ms := float64(c.DurationNs(c.CloseNs)) / 1e6
 	errText := c.Failure()
 	if e.JSON {
-		b, err := json.Marshal(LifeJSON{
-			ConnJSON:  e.connJSON(c, c.CloseNs),
-			Direction: c.Direction.String(), TxBytes: c.TxBytes, RxBytes: c.RxBytes, DurationMS: ms,
-			OwnerSource: c.OwnerSource.String(), Retransmits: c.Retransmits, SRTTus: c.SRTTus, Error: errText,
-			Cookie: c.Cookie, NetNS: c.NetNS,
-		})
-		if err != nil {
-			return err
+		j := e.connLine(c, c.CloseNs)
+		j.str("direction", c.Direction.String())
+		j.uint("tx_bytes", c.TxBytes)
+		j.uint("rx_bytes", c.RxBytes)
+		j.float("duration_ms", ms)
+		j.str("owner_source", c.OwnerSource.String())
+		j.uint("retransmits", uint64(c.Retransmits))
+		j.uint("srtt_us", uint64(c.SRTTus))
+		if errText != "" {
+			j.str("error", errText)
 		}
-		_, err = e.W.Write(append(b, '\n'))
-		return err
+		j.uint("cookie", c.Cookie)
+		j.uint("netns", uint64(c.NetNS))
+		return e.writeLine(j)
 	}
 	line := fmt.Sprintf("%-7s %-16s %-39s %-5d %-39s %-5d %-7s %10d %10d %10.3f %-8s %s",
 		pidText(c.Owner.PID), Escape(c.Owner.Comm), addrText(c.Local.Addr()), c.Local.Port(),

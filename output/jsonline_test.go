@@ -1,0 +1,124 @@
+package output
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
+)
+
+// TestJSONLineMatchesMarshal holds the hand-written trace and life lines
+// to what json.Marshal gives for TraceJSON and LifeJSON.
+func TestJSONLineMatchesMarshal(t *testing.T) {
+	base := closed()
+	conns := []conn.Conn{base}
+	odd := base
+	odd.Owner.Comm = "a<b>&\"\\\u2028\xff\x01é"
+	odd.Family = snapshot.FamilyInet
+	odd.Local, odd.Remote = netip.MustParseAddrPort("10.0.0.1:1"), netip.MustParseAddrPort("[fe80::1]:65535")
+	odd.Err, odd.ClosedFrom = 0, conn.TCPLastAck
+	odd.BirthNs, odd.CloseNs = 0, 1
+	conns = append(conns, odd)
+	long := base
+	long.BirthNs, long.CloseNs = 1, 1<<62
+	conns = append(conns, long)
+	tiny := base
+	tiny.BirthNs, tiny.CloseNs = 1, 2
+	conns = append(conns, tiny)
+
+	for i, c := range conns {
+		var got bytes.Buffer
+		w := &EventWriter{W: &got, JSON: true, WallOffsetNs: 1_714_566_896_000_000_000}
+		if err := w.Life(&c); err != nil {
+			t.Fatal(err)
+		}
+		ms := float64(c.DurationNs(c.CloseNs)) / 1e6
+		want, _ := json.Marshal(LifeJSON{
+			ConnJSON:  marshalConn(w, &c, c.CloseNs),
+			Direction: c.Direction.String(), TxBytes: c.TxBytes, RxBytes: c.RxBytes, DurationMS: ms,
+			OwnerSource: c.OwnerSource.String(), Retransmits: c.Retransmits, SRTTus: c.SRTTus, Error: c.Failure(),
+			Cookie: c.Cookie, NetNS: c.NetNS,
+		})
+		if got.String() != string(want)+"\n" {
+			t.Errorf("life %d:\n got %s\nwant %s", i, got.String(), want)
+		}
+
+		got.Reset()
+		tr := conn.Transition{Conn: c, OldState: c.ClosedFrom, NewState: conn.TCPClose, TimeNs: c.CloseNs, InOldNs: uint64(i) * 123_456_789, NewlyDone: i%2 == 0}
+		if err := w.Trace(&tr); err != nil {
+			t.Fatal(err)
+		}
+		failure := ""
+		if tr.NewlyDone {
+			failure = c.Failure()
+		}
+		want, _ = json.Marshal(TraceJSON{
+			ConnJSON: marshalConn(w, &c, tr.TimeNs),
+			OldState: tr.OldState.String(), NewState: tr.NewState.String(), MS: float64(tr.InOldNs) / 1e6,
+			Direction: c.Direction.String(), OwnerSource: c.OwnerSource.String(), Error: failure, Cookie: c.Cookie, NetNS: c.NetNS,
+		})
+		if got.String() != string(want)+"\n" {
+			t.Errorf("trace %d:\n got %s\nwant %s", i, got.String(), want)
+		}
+	}
+}
+
+func marshalConn(e *EventWriter, c *conn.Conn, monoNs uint64) ConnJSON {
+	return ConnJSON{
+		Time: e.wall(monoNs).Format(time.RFC3339Nano), PID: c.Owner.PID, TID: c.Owner.TID, UID: c.Owner.UID,
+		Comm: Escape(c.Owner.Comm), Family: c.Family.String(),
+		LAddr: addrText(c.Local.Addr()), LPort: c.Local.Port(), RAddr: addrText(c.Remote.Addr()), RPort: c.Remote.Port(),
+	}
+}
+
+func TestJSONFloat(t *testing.T) {
+	for _, f := range []float64{0, 1, 0.5, 1e-7, 1.5e-9, 123456.789, 1e21, 3e22, 2.5e-300} {
+		want, _ := json.Marshal(f)
+		if got := string(appendJSONFloat(nil, f)); got != string(want) {
+			t.Errorf("%v: %s, want %s", f, got, want)
+		}
+	}
+}
+
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", "a<b>&c", "\"\\", "\x00\x1f\x7f", "\xff\xfe", "\u2028\u2029", "é\u0085"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendJSONString(nil, s); string(got) != string(want) {
+			t.Errorf("%q: %s, want %s", s, got, want)
+		}
+	})
+}
+
+// BenchmarkLifeJSON is a life --json line as written; BenchmarkLifeJSONMarshal
+// the same line through encoding/json, for the ratio.
+func BenchmarkLifeJSON(b *testing.B) {
+	c := closed()
+	w := &EventWriter{W: io.Discard, JSON: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		w.Life(&c)
+	}
+}
+
+func BenchmarkLifeJSONMarshal(b *testing.B) {
+	c := closed()
+	w := &EventWriter{W: io.Discard, JSON: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		line, _ := json.Marshal(LifeJSON{
+			ConnJSON:  marshalConn(w, &c, c.CloseNs),
+			Direction: c.Direction.String(), TxBytes: c.TxBytes, RxBytes: c.RxBytes, DurationMS: 2.5,
+			OwnerSource: c.OwnerSource.String(), Retransmits: c.Retransmits, SRTTus: c.SRTTus, Error: c.Failure(),
+			Cookie: c.Cookie, NetNS: c.NetNS,
+		})
+		w.W.Write(line)
+	}
+}
