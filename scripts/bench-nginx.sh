@@ -46,73 +46,16 @@ fi
 rounds=3
 modes=(off life ref)
 port=8080
-ns=bpfnetstat-nginx-$$
-tmp=/tmp
-[ -d /dev/shm ] && [ -w /dev/shm ] && tmp=/dev/shm
-work=$(mktemp -d "$tmp/bench-nginx.XXXXXX")
-pids=()
-tracefs_mounted=
+BENCH=nginx
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
 
-# shellcheck disable=SC2317 # reached through the trap
-cleanup() {
-	local status=$?
-	trap - EXIT INT TERM
-	local pid
-	for pid in "${pids[@]}"; do
-		kill -TERM "$pid" 2>/dev/null || true
-	done
-	for pid in "${pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
-	# Anything still in the namespace is ours (nginx's workers, ab).
-	if [ -e "/run/netns/$ns" ]; then
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
-			kill -KILL "$pid" 2>/dev/null || true
-		done
-		ip netns del "$ns" 2>/dev/null || true
-	fi
-	if [ -n "$tracefs_mounted" ]; then
-		umount /sys/kernel/tracing 2>/dev/null || true
-	fi
-	rm -rf "/etc/netns/$ns" "$work"
-	exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-log() { printf 'bench-nginx: [%3ds] %s\n' "$SECONDS" "$*" >&2; }
-
-forget() {
-	local keep=() p
-	for p in "${pids[@]}"; do
-		[ "$p" = "$1" ] || keep+=("$p")
-	done
-	pids=("${keep[@]}")
-}
-
-scripts/install-bench-deps.sh
-if [ ! -e /sys/kernel/tracing/events/sock/inet_sock_set_state ]; then
-	log "mounting tracefs at /sys/kernel/tracing (the reference tracer's tracepoint needs it)"
-	mount -t tracefs tracefs /sys/kernel/tracing
-	tracefs_mounted=1
-fi
+bench_tracefs
 
 log "building into $work"
 go build -o "$work/bpfnetstat" ./cmd/bpfnetstat
 
-log "network namespace $ns"
-mkdir -p "/etc/netns/$ns"
-printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"/etc/netns/$ns/hosts"
-printf 'nameserver 127.0.0.1\n' >"/etc/netns/$ns/resolv.conf"
-printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' >"/etc/netns/$ns/nsswitch.conf"
-ip netns add "$ns"
-ip -n "$ns" link set lo up
-ip netns exec "$ns" sysctl -qw \
-	net.ipv4.ip_local_port_range="1024 65535" \
-	net.ipv4.tcp_tw_reuse=1 \
-	net.ipv4.ip_local_reserved_ports="$port" \
-	net.core.somaxconn=4096
+bench_netns "$port" net.core.somaxconn=4096
 
 # nginx's own tree: the workers run as nobody and must read the page.
 mkdir -p "$work/nginx/html" "$work/nginx/tmp"
