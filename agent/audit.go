@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"sync"
 	"time"
@@ -91,7 +92,7 @@ func OpenAudit(cfg AuditConfig) (*AuditLog, error) {
 			a.file.MaxSize = 1 << 30
 		}
 		// Open (or create) it now, so that a bad path fails the start.
-		if _, err := a.file.Write(nil); err != nil {
+		if err := touch(cfg.Path); err != nil {
 			return nil, fmt.Errorf("audit log %s: %w", cfg.Path, err)
 		}
 		w = a.file
@@ -101,6 +102,16 @@ func OpenAudit(cfg AuditConfig) (*AuditLog, error) {
 	a.ew = output.EventWriter{W: a.buf, JSON: true, WallOffsetNs: cfg.WallOffsetNs}
 	a.ocsf = ocsfEncoder{wallOffsetNs: cfg.WallOffsetNs, host: cfg.Host}
 	return a, nil
+}
+
+// touch creates the log file (0600) if it does not exist; lumberjack
+// opens it at the next write.
+func touch(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // Conn writes a finished connection's record.
@@ -206,7 +217,8 @@ func (a *AuditLog) Reopen() error {
 		if cerr := a.file.Close(); err == nil {
 			err = cerr
 		}
-		if _, werr := a.file.Write(nil); err == nil {
+		// The new file appears now, not at the next record.
+		if werr := touch(a.cfg.Path); err == nil {
 			err = werr
 		}
 	}

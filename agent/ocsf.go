@@ -2,6 +2,7 @@ package agent
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
@@ -197,20 +198,4 @@ func (e *ocsfEncoder) encode(c *conn.Conn) []byte {
 	return append(b, '\n')
 }
 
-func uintText(v uint64) string {
-	return string(appendUint(nil, v))
-}
-
-func appendUint(b []byte, v uint64) []byte {
-	var tmp [20]byte
-	i := len(tmp)
-	for {
-		i--
-		tmp[i] = byte('0' + v%10)
-		v /= 10
-		if v == 0 {
-			break
-		}
-	}
-	return append(b, tmp[i:]...)
-}
+func uintText(v uint64) string { return strconv.FormatUint(v, 10) }
