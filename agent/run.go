@@ -39,10 +39,11 @@ type Config struct {
 
 // Agent is a running agent: the tracer, its table and what it feeds.
 type Agent struct {
-	cfg   Config
-	tr    *tracer.Tracer
-	mu    sync.Mutex // guards table and stream
-	table *merged.Table
+	cfg     Config
+	tr      *tracer.Tracer
+	mu      sync.Mutex // guards table and stream
+	table   *merged.Table
+	started time.Time
 	// alive is the monotonic time of the loop's last turn, for /healthz.
 	alive atomic.Int64
 	// counters is the newest tracer counters read by the loop.
@@ -56,7 +57,8 @@ func Start(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	a := &Agent{cfg: cfg, tr: tr, table: merged.NewTable(merged.TableConfig{MaxConns: cfg.MaxConns})}
-	a.alive.Store(time.Now().UnixNano())
+	a.started = time.Now()
+	a.alive.Store(a.started.UnixNano())
 	return a, nil
 }
 
@@ -170,8 +172,9 @@ func (a *Agent) Run(ctx context.Context) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	lastExpire := tracer.MonotonicNow()
-	loss := lossWatch{since: time.Now()}
-	loss.check(a, false) // the baseline
+	// The counters are the tracer's own (fresh maps): every loss since
+	// Start counts, even one before the first turn of the loop.
+	loss := lossWatch{since: a.started, last: map[string]uint64{}}
 	var stopErr error
 loop:
 	for {
@@ -255,10 +258,6 @@ func (l *lossWatch) check(a *Agent, final bool) {
 		cur["user_space"] = a.tr.UserDrops
 	}
 	now := time.Now()
-	if l.last == nil {
-		l.last, l.since = cur, now
-		return
-	}
 	delta := map[string]uint64{}
 	var total uint64
 	for k, v := range cur {
