@@ -32,6 +32,9 @@ type Metrics struct {
 
 	mu    sync.Mutex
 	comms map[string]bool
+	// cache holds the resolved series of each (direction, raw comm): a
+	// label lookup hashes every value, a map hit does not.
+	cache map[seriesKey]*series
 
 	opened, closed, sent, received *prometheus.CounterVec
 	failures                       *prometheus.CounterVec
@@ -60,7 +63,7 @@ func NewMetrics(version string, topN int, counts func() Counts, audit func() (re
 		topN = 20
 	}
 	reg := prometheus.NewRegistry()
-	m := &Metrics{Registry: reg, topN: topN, comms: map[string]bool{}}
+	m := &Metrics{Registry: reg, topN: topN, comms: map[string]bool{}, cache: map[seriesKey]*series{}}
 	dc := []string{"direction", "comm"}
 	m.opened = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bpfnetstat_connections_opened_total",
 		Help: "TCP connections opened, by direction (active: connect, passive: accept) and owner command; passive ones when accepted, active ones and never-accepted ones when they close."}, dc)
@@ -102,6 +105,43 @@ func NewMetrics(version string, topN int, counts func() Counts, audit func() (re
 	return m
 }
 
+type seriesKey struct {
+	dir  conn.Direction
+	comm string // as the tracer gave it
+}
+
+type series struct {
+	comm                           string // the label
+	opened, closed, sent, received prometheus.Counter
+	duration                       prometheus.Observer
+}
+
+// maxCache bounds the series cache: raw names beyond the top N all map to
+// ~other, but each is a key; past this many the cache starts over.
+const maxCache = 4096
+
+func (m *Metrics) series(dir conn.Direction, comm string) *series {
+	k := seriesKey{dir, comm}
+	m.mu.Lock()
+	s := m.cache[k]
+	m.mu.Unlock()
+	if s != nil {
+		return s
+	}
+	label := m.commLabel(comm)
+	d := dir.String()
+	s = &series{comm: label, opened: m.opened.WithLabelValues(d, label), closed: m.closed.WithLabelValues(d, label),
+		sent: m.sent.WithLabelValues(d, label), received: m.received.WithLabelValues(d, label),
+		duration: m.duration.WithLabelValues(d, label)}
+	m.mu.Lock()
+	if len(m.cache) >= maxCache {
+		clear(m.cache)
+	}
+	m.cache[k] = s
+	m.mu.Unlock()
+	return s
+}
+
 // commLabel is an owner's comm label: escaped (label values must be UTF-8
 // and stay terminal-safe), "-" when unknown, "~other" beyond the top N.
 func (m *Metrics) commLabel(comm string) string {
@@ -133,26 +173,25 @@ func reasonLabel(f string) string {
 
 // Accepted counts a passive open at its accept, with the acceptor as owner.
 func (m *Metrics) Accepted(owner string) {
-	m.opened.WithLabelValues(conn.DirPassive.String(), m.commLabel(owner)).Inc()
+	m.series(conn.DirPassive, owner).opened.Inc()
 }
 
 // Closed counts a finished connection: its close, its bytes and duration,
 // its failure, and its open when that was not counted at an accept (an
 // active connection, or a passive one that was never accepted).
 func (m *Metrics) Closed(c *conn.Conn) {
-	comm := m.commLabel(c.Owner.Comm)
-	dir := c.Direction.String()
+	s := m.series(c.Direction, c.Owner.Comm)
 	if c.Direction != conn.DirPassive || c.OwnerSource != conn.OwnerAccept {
-		m.opened.WithLabelValues(dir, comm).Inc()
+		s.opened.Inc()
 	}
-	m.closed.WithLabelValues(dir, comm).Inc()
-	m.sent.WithLabelValues(dir, comm).Add(float64(c.TxBytes))
-	m.received.WithLabelValues(dir, comm).Add(float64(c.RxBytes))
+	s.closed.Inc()
+	s.sent.Add(float64(c.TxBytes))
+	s.received.Add(float64(c.RxBytes))
 	if c.BirthNs != 0 {
-		m.duration.WithLabelValues(dir, comm).Observe(float64(c.DurationNs(c.CloseNs)) / 1e9)
+		s.duration.Observe(float64(c.DurationNs(c.CloseNs)) / 1e9)
 	}
 	if f := c.Failure(); f != "" {
-		m.failures.WithLabelValues(comm, reasonLabel(f)).Inc()
+		m.failures.WithLabelValues(s.comm, reasonLabel(f)).Inc()
 	}
 }
 

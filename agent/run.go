@@ -14,6 +14,7 @@ import (
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/merged"
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
 
@@ -302,35 +303,36 @@ func (a *Agent) snapshots(ctx context.Context) {
 }
 
 func (a *Agent) snapshotOnce() {
-	rows, lo, hi, err := a.cfg.Snap.Read()
-	if err != nil {
-		fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: snapshot: %v\n", err)
-		return
-	}
-	res := SnapshotResult{TimeWait: map[string]int{}, RangeSize: hi - lo + 1}
 	type pk struct {
 		l netip.Addr
 		r netip.AddrPort
 	}
 	ports := map[pk]int{}
-	a.mu.Lock()
-	for i := range rows {
-		s := &rows[i]
+	timewait := map[string]int{}
+	lo, hi, err := a.cfg.Snap.Each(func(lo, hi int, s *snapshot.Socket) {
 		st := conn.State(s.State)
 		lp := int(s.Local.Port())
 		if st != conn.TCPListen && lp >= lo && lp <= hi && s.Remote.Port() != 0 {
 			ports[pk{s.Local.Addr(), s.Remote}]++
 		}
 		if st != conn.TCPTimeWait {
-			continue
+			return
 		}
 		comm := "-"
+		// One short hold of the lock per TIME_WAIT socket, not one for
+		// the whole walk: the event loop keeps going meanwhile.
+		a.mu.Lock()
 		if c, ok := a.table.ByTuple(s.Local, s.Remote); ok && c.Owner.Comm != "" {
 			comm = c.Owner.Comm
 		}
-		res.TimeWait[comm]++
+		a.mu.Unlock()
+		timewait[comm]++
+	})
+	if err != nil {
+		fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: snapshot: %v\n", err)
+		return
 	}
-	a.mu.Unlock()
+	res := SnapshotResult{TimeWait: timewait, RangeSize: hi - lo + 1}
 	for k, n := range ports {
 		res.Ports = append(res.Ports, PortUse{LAddr: k.l.Unmap().String(), RAddr: k.r.Addr().Unmap().String(), RPort: k.r.Port(), InUse: n})
 	}

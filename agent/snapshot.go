@@ -18,11 +18,15 @@ import (
 // an agent in the host namespace can watch a namespace of its choice.
 type Snapshotter struct {
 	procRoot string
-	req      chan chan snapReply // nil: read in the caller's namespace
+	req      chan snapRequest // nil: read in the caller's namespace
+}
+
+type snapRequest struct {
+	fn    func(lo, hi int, s *snapshot.Socket)
+	reply chan snapReply
 }
 
 type snapReply struct {
-	rows   []snapshot.Socket
 	lo, hi int
 	err    error
 }
@@ -37,7 +41,7 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshotter{req: make(chan chan snapReply)}
+	s := &Snapshotter{req: make(chan snapRequest)}
 	started := make(chan error)
 	go func() {
 		// The thread stays in the namespace; it dies with the goroutine,
@@ -53,9 +57,9 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 		// sysctls are the current task's.
 		fs := snapshot.NewFS("/proc/thread-self")
 		for r := range s.req {
-			rows, err := readRows(fs)
 			lo, hi := readRange("/proc/sys/net/ipv4/ip_local_port_range")
-			r <- snapReply{rows: rows, lo: lo, hi: hi, err: err}
+			err := eachTCP(fs, func(s *snapshot.Socket) { r.fn(lo, hi, s) })
+			r.reply <- snapReply{lo: lo, hi: hi, err: err}
 		}
 	}()
 	if err := <-started; err != nil {
@@ -64,33 +68,47 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 	return s, nil
 }
 
-// Read returns the TCP sockets and the ephemeral port range.
-func (s *Snapshotter) Read() ([]snapshot.Socket, int, int, error) {
+// Each calls fn with the namespace's ephemeral port range and each of its
+// TCP sockets (the *Socket is reused between calls; fn may run on another
+// goroutine), and returns the range.
+func (s *Snapshotter) Each(fn func(lo, hi int, s *snapshot.Socket)) (lo, hi int, err error) {
 	if s.req == nil {
 		fs := snapshot.NewFS(s.procRoot)
-		rows, err := readRows(fs)
 		lo, hi := merged.EphemeralRange(fs)
-		return rows, lo, hi, err
+		err := eachTCP(fs, func(s *snapshot.Socket) { fn(lo, hi, s) })
+		return lo, hi, err
 	}
-	r := make(chan snapReply, 1)
+	r := snapRequest{fn: fn, reply: make(chan snapReply, 1)}
 	s.req <- r
-	x := <-r
-	return x.rows, x.lo, x.hi, x.err
+	x := <-r.reply
+	return x.lo, x.hi, x.err
 }
 
-func readRows(fs snapshot.FS) ([]snapshot.Socket, error) {
-	var rows []snapshot.Socket
+// eachTCP streams the TCP sockets from sock_diag, which costs a fraction
+// of /proc/net/tcp's text with hundreds of thousands of TIME_WAIT sockets;
+// from /proc when the kernel has no inet_diag. fs is the /proc of the
+// namespace the calling thread is in.
+func eachTCP(fs snapshot.FS, fn func(*snapshot.Socket)) error {
+	for _, f := range []snapshot.Family{snapshot.FamilyInet, snapshot.FamilyInet6} {
+		if err := snapshot.EachTCPDiag(f, snapshot.DiagOptions{}, fn); err != nil {
+			return eachTCPProc(fs, fn)
+		}
+	}
+	return nil
+}
+
+func eachTCPProc(fs snapshot.FS, fn func(*snapshot.Socket)) error {
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
 		err := fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
 			if s != nil {
-				rows = append(rows, *s)
+				fn(s)
 			}
 		})
 		if err != nil && !os.IsNotExist(err) {
-			return rows, err
+			return err
 		}
 	}
-	return rows, nil
+	return nil
 }
 
 func readRange(path string) (lo, hi int) {
