@@ -254,7 +254,13 @@ func (m *Metrics) SetSnapshot(r SnapshotResult) {
 		if a.InUse != b.InUse {
 			return a.InUse > b.InUse
 		}
-		return a.LAddr+a.RAddr+strconv.Itoa(int(a.RPort)) < b.LAddr+b.RAddr+strconv.Itoa(int(b.RPort))
+		if a.LAddr != b.LAddr {
+			return a.LAddr < b.LAddr
+		}
+		if a.RAddr != b.RAddr {
+			return a.RAddr < b.RAddr
+		}
+		return a.RPort < b.RPort
 	})
 	type pk struct{ l, r, p string }
 	eph := map[pk]float64{}

@@ -309,10 +309,17 @@ func (a *Agent) snapshotOnce() {
 	}
 	ports := map[pk]int{}
 	timewait := map[string]int{}
+	// A server's connections have the listener's port, not an ephemeral
+	// one: both sock_diag and /proc give the listeners first.
+	listening := map[uint16]bool{}
 	lo, hi, err := a.cfg.Snap.Each(func(lo, hi int, s *snapshot.Socket) {
 		st := conn.State(s.State)
-		lp := int(s.Local.Port())
-		if st != conn.TCPListen && lp >= lo && lp <= hi && s.Remote.Port() != 0 {
+		lp := s.Local.Port()
+		if st == conn.TCPListen {
+			listening[lp] = true
+			return
+		}
+		if int(lp) >= lo && int(lp) <= hi && s.Remote.Port() != 0 && !listening[lp] {
 			ports[pk{s.Local.Addr(), s.Remote}]++
 		}
 		if st != conn.TCPTimeWait {

@@ -227,6 +227,11 @@ func (h *agHost) truth(host string) map[string]map[string]float64 {
 		`sum by (host, direction, comm) (bpfnetstat_connection_duration_seconds_count)`: {
 			host + "/active/" + h.cli: n, host + "/passive/" + h.srv: n, host + "/active/" + h.ref: r},
 		`sum by (host) (bpfnetstat_events_lost_total)`: {host: 0},
+		// The clients' TIME_WAIT sockets hold their ephemeral ports; the
+		// servers' sockets (the listener's port) and the refused
+		// connects hold none.
+		`sum by (host, laddr, raddr, rport) (bpfnetstat_ephemeral_ports_in_use)`: {host + "/127.0.0.1/127.0.0.1/7000": n},
+		`sum by (host) (bpfnetstat_ephemeral_port_range_size)`:                   {host: 60999 - 32768 + 1},
 	}
 }
 

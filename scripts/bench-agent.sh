@@ -170,7 +170,7 @@ rss_m=$(status_kb "$agent_pid" VmRSS)
 hwm_m=$(status_kb "$agent_pid" VmHWM)
 curl -s "http://127.0.0.1:$mport/metrics" >"$work/million.metrics"
 table=$(awk '$1 == "bpfnetstat_table_connections" { print $2 }' "$work/million.metrics")
-evict=$(awk '$1 == "bpfnetstat_table_evictions_total" { print $2 }' "$work/million.metrics")
+evict=$(awk '$1 == "bpfnetstat_table_evictions_total" { printf "%d", $2 }' "$work/million.metrics")
 closed=$(awk '/^bpfnetstat_connections_closed_total/ { s += $2 } END { printf "%d", s }' "$work/million.metrics")
 agent_stop
 lost=$(sed -n 's/.*lost: \([0-9]*\) (ring.*/\1/p' "$work/agent.err")
@@ -203,8 +203,8 @@ cat <<REPORT
 | connections/s, agent on | $on ($ratio of off) |
 | agent CPU at that churn | $pct% of one core, $per10k CPU-s per 10k connections |
 | agent peak RSS during the rounds | $((peak / 1024)) MiB |
-| after $closed closed connections | VmRSS $((rss_m / 1024)) MiB, VmHWM $((hwm_m / 1024)) MiB, table $table, evictions $evict, lost ${lost:-?} |
-| scrape with the label limit ($comms comm values, $bseries bpfnetstat series, $series in all, $bytes bytes) | median ${scrape_med}s, max ${scrape_max}s |
+| after $((closed / 2)) connections ($closed sockets closed, both ends) | VmRSS $((rss_m / 1024)) MiB, VmHWM $((hwm_m / 1024)) MiB, table $table, evictions $evict, lost ${lost:-?} |
+| scrape with the label limit ($comms comm values, $bseries bpfnetstat series, $series in all, $bytes bytes) | median $(awk -v s="$scrape_med" 'BEGIN { printf "%.1f", s * 1000 }') ms, max $(awk -v s="$scrape_max" 'BEGIN { printf "%.1f", s * 1000 }') ms |
 
 REPORT
 echo "bench.agent.off_conn_per_s=$off"
