@@ -290,7 +290,7 @@ func (a *Agent) snapshots(ctx context.Context) {
 	}
 	iv := a.cfg.SnapshotInterval
 	if iv <= 0 {
-		iv = 2 * time.Second
+		iv = 5 * time.Second
 	}
 	for {
 		a.snapshotOnce()

@@ -94,7 +94,7 @@ func NewAgentCmd(env cmdutil.Env, runF func(*AgentOptions) error) *cobra.Command
 	f.IntVar(&o.TopN, "top-n", 20, "owners and destinations with a label of their own; the rest fold into ~other")
 	f.IntVar(&o.MaxConnections, "max-connections", 65536, "connections the agent's table holds (open and recently closed); beyond, the oldest are evicted and counted")
 	f.IntVar(&o.RingBytes, "ring-bytes", 8<<20, "BPF ring buffer size in bytes (a power of two, at least the page size)")
-	f.DurationVar(&o.SnapshotInterval, "snapshot-interval", 2*time.Second, "time between two TIME_WAIT and ephemeral-port snapshots")
+	f.DurationVar(&o.SnapshotInterval, "snapshot-interval", 5*time.Second, "time between two TIME_WAIT and ephemeral-port snapshots (each walks every TCP socket of the namespace)")
 	f.StringVar(&o.Socket, "socket", agent.DefaultSocket, "unix socket for owner look-ups, root only (empty: none)")
 	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (default: until SIGTERM or Ctrl-C)")
 	return cmd

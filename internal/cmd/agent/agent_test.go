@@ -23,7 +23,7 @@ func TestFlags(t *testing.T) {
 		{args: "--audit-log /var/log/a.jsonl --audit-format ocsf --audit-max-size 5 --audit-max-backups 3 --listen :9000 --top-n 5 --ring-bytes 65536 --netns /run/netns/x",
 			check: func(o *AgentOptions) bool {
 				return o.AuditLog == "/var/log/a.jsonl" && o.AuditFormat == "ocsf" && o.AuditMaxSizeMB == 5 && o.AuditMaxBackups == 3 &&
-					o.Listen == ":9000" && o.TopN == 5 && o.RingBytes == 65536 && o.NetNS == "/run/netns/x" && o.SnapshotInterval == 2*time.Second
+					o.Listen == ":9000" && o.TopN == 5 && o.RingBytes == 65536 && o.NetNS == "/run/netns/x" && o.SnapshotInterval == 5*time.Second
 			}},
 		{args: "--audit-format xml", wantErr: "--audit-format"},
 		{args: "--top-n 0", wantErr: "--top-n"},
