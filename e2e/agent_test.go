@@ -584,3 +584,45 @@ func TestAgentLossRecord(t *testing.T) {
 	}
 	t.Logf("loss record: %v", loss[0])
 }
+
+// An audit log that cannot be written is never silent: each failed flush
+// is on stderr, counted in the metrics, and the agent exits non-zero.
+func TestAgentAuditWriteError(t *testing.T) {
+	requireRoot(t)
+	b := getBinaries(t)
+	ns := trNewNetns(t)
+	a := agStart(t, b.ours, ns, t.TempDir(), "--audit-log", "/dev/full")
+	agConnect(t, ns, 7300, 20)
+	deadline := time.Now().Add(10 * time.Second)
+	var errs float64
+	for time.Now().Before(deadline) && errs == 0 {
+		time.Sleep(300 * time.Millisecond)
+		resp, err := http.Get("http://" + a.listen + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for line := range strings.Lines(string(body)) {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), "bpfnetstat_audit_write_errors_total "); ok {
+				errs, _ = strconv.ParseFloat(v, 64)
+			}
+		}
+	}
+	if errs == 0 {
+		t.Errorf("bpfnetstat_audit_write_errors_total stayed 0 writing to /dev/full")
+	}
+	a.cmd.Process.Signal(syscall.SIGTERM)
+	var err error
+	select {
+	case err = <-a.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("agent did not stop after SIGTERM")
+	}
+	if err == nil {
+		t.Errorf("agent exited 0 after failed audit writes\n%s", a.stderr)
+	}
+	if !strings.Contains(a.stderr.String(), "writing the audit log") || !strings.Contains(a.stderr.String(), "no space left on device") {
+		t.Errorf("stderr does not report the write errors:\n%s", a.stderr)
+	}
+}
