@@ -19,9 +19,13 @@ import (
 type Stream struct {
 	Table *Table
 	// HoldNs is how long a passive connection waits for its accept.
-	HoldNs  uint64
-	pending map[uint64]*held
-	order   []uint64
+	HoldNs uint64
+	// NoAccept is set when no accept hook is attached: nothing will name
+	// a server connection's acceptor, so its transitions are not held
+	// for one (they keep the listener's owner, marked as such).
+	NoAccept bool
+	pending  map[uint64]*held
+	order    []uint64
 }
 
 type held struct {
@@ -50,7 +54,9 @@ func waitingForPort(c *conn.Conn) bool {
 	return c.Direction == conn.DirActive && c.Local.Port() == 0 && !c.Closed
 }
 
-func waiting(c *conn.Conn) bool { return waitingForAccept(c) || waitingForPort(c) }
+func (s *Stream) waiting(c *conn.Conn) bool {
+	return !s.NoAccept && waitingForAccept(c) || waitingForPort(c)
+}
 
 // Push folds one event in and emits the transitions that are ready, in order.
 func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
@@ -72,7 +78,7 @@ func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 		return
 	}
 	if ok {
-		if h == nil && waiting(c) {
+		if h == nil && s.waiting(c) {
 			h = &held{since: ev.TimeNs}
 			s.pending[ev.Cookie] = h
 			s.order = append(s.order, ev.Cookie)
@@ -83,7 +89,7 @@ func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 			emit(&tr)
 		}
 	}
-	if h != nil && !waiting(c) {
+	if h != nil && !s.waiting(c) {
 		s.release(ev.Cookie, c, emit)
 	}
 }

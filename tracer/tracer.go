@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -33,7 +34,15 @@ type Config struct {
 	// ProbeAll also tries the fallback hooks that are not needed, attaching
 	// and detaching them at once, so that a report can say which work.
 	ProbeAll bool
+	// SkipAccept attaches no accept hook, as when none can attach (too few
+	// open files, no tracefs and no BTF): the degraded mode in which a
+	// server connection keeps its listener's owner. For tests of that mode
+	// and for measuring what the accept hook costs.
+	SkipAccept bool
 }
+
+// ErrSkipped is the error of a hook that Config told Open not to attach.
+var ErrSkipped = errors.New("not attached: the configuration skips this role")
 
 // HookStatus is the outcome of probing one hook at start-up.
 type HookStatus struct {
@@ -87,8 +96,9 @@ func HooksOf(err error) []HookStatus {
 type Tracer struct {
 	// Hooks is each hook's outcome, in the order they were tried.
 	Hooks []HookStatus
-	// UserDrops counts events user space could not decode.
-	UserDrops uint64
+	// userDrops counts events user space could not decode; the reader
+	// adds to it while others read it.
+	userDrops atomic.Uint64
 
 	counters *ebpf.Map
 	reader   *ringbuf.Reader
@@ -171,7 +181,7 @@ func (t *Tracer) Read(ev *Event) error {
 			return err
 		}
 		if err := decodeEvent(rec.RawSample, ev); err != nil {
-			t.UserDrops++
+			t.userDrops.Add(1)
 			continue
 		}
 		return nil
@@ -230,6 +240,9 @@ func (t *Tracer) Flush() error { return t.reader.Flush() }
 
 // SetDeadline makes a blocked Read return os.ErrDeadlineExceeded.
 func (t *Tracer) SetDeadline(d time.Time) { t.reader.SetDeadline(d) }
+
+// UserDrops is the number of events user space could not decode.
+func (t *Tracer) UserDrops() uint64 { return t.userDrops.Load() }
 
 // Counters are the BPF-side activity and loss counts, summed over CPUs.
 type Counters struct {

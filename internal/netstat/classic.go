@@ -356,8 +356,12 @@ func (r *socketRun) startMerged() {
 	var live *merged.Live
 	if r.o.prg > 0 || r.o.recent {
 		var err error
-		if live, _, err = merged.StartLive(tracer.Config{NetNS: cmdutil.OwnNetNS()}); err != nil {
+		var hooks []tracer.HookStatus
+		if live, hooks, err = merged.StartLive(tracer.Config{NetNS: cmdutil.OwnNetNS()}); err != nil {
 			fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", cmdutil.WhyNoBPF(r.env, err))
+		}
+		for _, l := range cmdutil.DegradedLines(hooks) {
+			fmt.Fprintln(r.env.Stderr, l)
 		}
 	}
 	r.listing = merged.NewListing(r.fs, live, r.o.recent)

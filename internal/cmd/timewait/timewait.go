@@ -91,7 +91,7 @@ func TimewaitRun(o *TimewaitOptions) error {
 			writeTimewaitText(w, sum)
 		}
 		if err := w.Flush(); err != nil {
-			return err
+			return cmdutil.WriteError(err)
 		}
 		if o.Count > 0 && n >= o.Count {
 			return nil

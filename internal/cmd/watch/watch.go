@@ -143,7 +143,7 @@ func WatchRun(o *WatchOptions) error {
 			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.Live() != nil)
 		}
 		if err := w.Flush(); err != nil {
-			return err
+			return cmdutil.WriteError(err)
 		}
 		if o.Count > 0 && n >= o.Count {
 			return nil
