@@ -26,9 +26,15 @@ type Degradation struct {
 	Fix string
 }
 
-// String is the degradation in one clause: "no accept hook (why): owners".
+// String is the degradation in one clause: "no accept hook attached
+// (hook: why): what it costs"; for the state role, whose fallbacks do
+// attach, "state hook without per-socket state (hook: why): ...".
 func (d Degradation) String() string {
-	return fmt.Sprintf("no %s hook attached (%s: %v): %s", d.Role, d.Hook, d.Why, d.Owners)
+	what := "no " + d.Role + " hook attached"
+	if d.Role == roleState {
+		what = "state hook without per-socket state"
+	}
+	return fmt.Sprintf("%s (%s: %v): %s", what, d.Hook, d.Why, d.Owners)
 }
 
 // acceptDegrades says what the accept hook's absence costs: the state
@@ -38,13 +44,23 @@ func (d Degradation) String() string {
 const acceptDegrades = "a connection accepted by another process than the listener's owner " +
 	"(the children of a pre-fork server) is credited to the listener's owner, owner_source \"listener\""
 
-// Degraded lists the roles without an attached hook among the outcomes of
-// Open, with what each costs: nil when every role has one. It takes the
-// outcomes (Tracer.Hooks, or HooksOf a failed Open) so that a report can
-// say it either way.
+// stateDegrades says what the fallback state hooks cost: they keep no
+// per-socket state and read the socket cookie as the kernel has it (0
+// until something generates it), so user space follows a socket only once
+// its cookie exists and names a server connection's owner only from the
+// listener it saw listen.
+const stateDegrades = "a socket is followed only once its cookie exists " +
+	"(an accept() or SO_COOKIE makes one), and a server connection's owner is at best the listener's " +
+	"(owner_source \"listener\"), else unknown"
+
+// Degraded lists what the hooks that attached cannot tell exactly, among
+// the outcomes of Open: a role without a hook, or a state role served by
+// a fallback without per-socket state; nil when nothing degrades. It
+// takes the outcomes (Tracer.Hooks, or HooksOf a failed Open) so that a
+// report can say it either way.
 func Degraded(hooks []HookStatus) []Degradation {
 	var out []Degradation
-	for _, role := range []string{roleAccept} {
+	for _, role := range []string{roleState, roleAccept} {
 		var first *HookStatus
 		attached := false
 		for i := range hooks {
@@ -57,7 +73,8 @@ func Degraded(hooks []HookStatus) []Degradation {
 			}
 			attached = attached || h.Attached
 		}
-		if first == nil || attached {
+		if first == nil || first.Attached || role == roleState && !attached {
+			// All is well, or (no state hook) the tracer did not open.
 			continue
 		}
 		why := first.Err
@@ -69,7 +86,13 @@ func Degraded(hooks []HookStatus) []Degradation {
 		if errors.Is(why, unix.EMFILE) && unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil {
 			fix = fmt.Sprintf("raise the open-file limit (ulimit -n, now %d)", lim.Cur)
 		}
-		out = append(out, Degradation{Role: role, Owners: acceptDegrades, Hook: first.Name, Why: why, Fix: fix})
+		d := Degradation{Role: role, Hook: first.Name, Why: why, Fix: fix, Owners: acceptDegrades}
+		if role == roleState {
+			d.Owners = stateDegrades
+		} else if attached {
+			continue // a fallback accept hook names acceptors as well
+		}
+		out = append(out, d)
 	}
 	return out
 }

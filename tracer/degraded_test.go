@@ -4,13 +4,15 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestDegraded: a role without an attached hook is a degradation named
 // with its preferred hook's error; a role with one, or a fallback that
 // took over, is not.
 func TestDegraded(t *testing.T) {
-	emfile := errors.New("too many open files")
+	var emfile error = unix.EMFILE
 	state := HookStatus{Name: "tp_btf/inet_sock_set_state", Role: roleState, Attached: true}
 	for _, tc := range []struct {
 		name  string
@@ -25,12 +27,18 @@ func TestDegraded(t *testing.T) {
 			{Name: "tracepoint/syscalls/sys_exit_accept4", Role: roleAccept, Err: emfile},
 			{Name: "tp_btf/sys_exit", Role: roleAccept, Err: errors.New("no BTF")}},
 			`no accept hook attached (tracepoint/syscalls/sys_exit_accept4: too many open files): a connection accepted by another process than the listener's owner (the children of a pre-fork server) is credited to the listener's owner, owner_source "listener"`},
+		{"fallback state hook", []HookStatus{
+			{Name: "tp_btf/inet_sock_set_state", Role: roleState, Err: emfile},
+			{Name: "tracepoint/sock/inet_sock_set_state", Role: roleState, Attached: true},
+			{Name: "tracepoint/syscalls/sys_exit_accept4", Role: roleAccept, Attached: true}},
+			`state hook without per-socket state (tp_btf/inet_sock_set_state: too many open files): a socket is followed only once its cookie exists (an accept() or SO_COOKIE makes one), and a server connection's owner is at best the listener's (owner_source "listener"), else unknown`},
+		{"no state hook at all", []HookStatus{{Name: "tp_btf/inet_sock_set_state", Role: roleState, Err: emfile}}, ""},
 	} {
 		got := Degraded(tc.hooks)
 		switch {
 		case tc.want == "" && len(got) != 0:
 			t.Errorf("%s: degraded %v, want nothing", tc.name, got)
-		case tc.want != "" && (len(got) != 1 || got[0].String() != tc.want || got[0].Role != RoleAccept || !errors.Is(got[0].Why, emfile)):
+		case tc.want != "" && (len(got) != 1 || got[0].String() != tc.want || !errors.Is(got[0].Why, emfile) || !strings.Contains(got[0].Fix, "open-file limit")):
 			t.Errorf("%s: degraded %v, want one: %s", tc.name, got, tc.want)
 		}
 	}
