@@ -78,7 +78,7 @@ func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 		return
 	}
 	if ok {
-		if h == nil && s.waiting(c) {
+		if h == nil && s.waiting(&c) {
 			h = &held{since: ev.TimeNs}
 			s.pending[ev.Cookie] = h
 			s.order = append(s.order, ev.Cookie)
@@ -89,8 +89,8 @@ func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 			emit(&tr)
 		}
 	}
-	if h != nil && !s.waiting(c) {
-		s.release(ev.Cookie, c, emit)
+	if h != nil && !s.waiting(&c) {
+		s.release(ev.Cookie, &c, emit)
 	}
 }
 
@@ -121,12 +121,12 @@ func (s *Stream) Flush(nowNs uint64, emit func(*conn.Transition)) {
 		if !ok {
 			continue
 		}
-		c, _ := s.Table.Get(cookie)
-		if c == nil {
-			c = &h.trs[len(h.trs)-1].Conn
+		c, ok := s.Table.Get(cookie)
+		if !ok {
+			c = h.trs[len(h.trs)-1].Conn
 		}
-		if nowNs == ^uint64(0) || nowNs-h.since >= s.HoldNs && !waitingForPort(c) {
-			s.release(cookie, c, emit)
+		if nowNs == ^uint64(0) || nowNs-h.since >= s.HoldNs && !waitingForPort(&c) {
+			s.release(cookie, &c, emit)
 			continue
 		}
 		keep = append(keep, cookie)

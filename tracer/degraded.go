@@ -7,6 +7,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Roles of the hooks: every event of a role comes from one attached group.
+const (
+	roleState  = "state"  // TCP state changes; the tracer needs one
+	roleAccept = "accept" // accept() exits: the exact owner of server sockets
+)
+
 // The roles of the hooks, as HookStatus.Role and Degradation.Role name them.
 const (
 	RoleState  = roleState

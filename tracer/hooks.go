@@ -16,12 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Roles of the hooks: every event of a role comes from one attached group.
-const (
-	roleState  = "state"  // TCP state changes; the tracer needs one
-	roleAccept = "accept" // accept() exits: the exact owner of server sockets
-)
-
 // hook is one way of reaching a role's events: a program and where it
 // attaches. The hooks of a role are tried in order of preference, a group
 // at a time: a group attaches whole or not at all, and once one has, the

@@ -102,7 +102,9 @@ type Tracer struct {
 
 	counters *ebpf.Map
 	reader   *ringbuf.Reader
-	progs    []loaded // attached programs, in the order they were attached
+	rec      ringbuf.Record // Read's buffer
+	comms    commCache      // Read's task names
+	progs    []loaded       // attached programs, in the order they were attached
 	// owned is everything to release, in the order it was made; Close
 	// releases it backwards (links before programs before maps).
 	owned     []io.Closer
@@ -173,14 +175,16 @@ func explain(err error) error {
 // os.ErrClosed) after Close.
 func (t *Tracer) Read(ev *Event) error {
 	for {
-		rec, err := t.reader.Read()
+		// One record buffer, reused: a new one per event was most of
+		// the reader's garbage under churn.
+		err := t.reader.ReadInto(&t.rec)
 		if err != nil {
 			if errors.Is(err, ringbuf.ErrClosed) {
 				return os.ErrClosed
 			}
 			return err
 		}
-		if err := decodeEvent(rec.RawSample, ev); err != nil {
+		if err := t.comms.decode(t.rec.RawSample, ev); err != nil {
 			t.userDrops.Add(1)
 			continue
 		}
