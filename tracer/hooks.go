@@ -109,6 +109,11 @@ func (t *Tracer) open(cfg Config) error {
 			return fail("setting ends_only", err)
 		}
 	}
+	if cfg.CgroupDir != "" {
+		if err := specs.FilterCgroup.Set(uint8(1)); err != nil {
+			return fail("setting filter_cgroup", err)
+		}
+	}
 	pidnsIno, initialPIDNS, err := OwnPIDNamespace()
 	if err != nil {
 		return fail("finding bpfnetstat's PID namespace", err)
@@ -134,11 +139,17 @@ func (t *Tracer) open(cfg Config) error {
 	}
 	t.own(&m)
 	t.counters = m.Counters
+	if cfg.CgroupDir != "" {
+		if err := setCgroupFilter(m.CgroupFilter, cfg.CgroupDir); err != nil {
+			return fail("setting the cgroup filter", err)
+		}
+	}
 	opts.MapReplacements = map[string]*ebpf.Map{
-		specs.Counters.Name: m.Counters,
-		specs.Events.Name:   m.Events,
-		specs.InFirst.Name:  m.InFirst,
-		specs.SkInfos.Name:  m.SkInfos,
+		specs.Counters.Name:     m.Counters,
+		specs.Events.Name:       m.Events,
+		specs.InFirst.Name:      m.InFirst,
+		specs.SkInfos.Name:      m.SkInfos,
+		specs.CgroupFilter.Name: m.CgroupFilter,
 	}
 	for name := range spec.Maps {
 		if _, ok := opts.MapReplacements[name]; !ok && !strings.HasPrefix(name, ".") {
@@ -290,4 +301,15 @@ func (t *Tracer) probe(skipped []skippedHook, load func(*ebpf.ProgramSpec) (*ebp
 		}
 		t.Hooks[s.status].Err = err
 	}
+}
+
+// setCgroupFilter puts the cgroup v2 directory dir in the filter map: the
+// map keeps its own reference, so the descriptor is closed at once.
+func setCgroupFilter(m *ebpf.Map, dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", dir, err)
+	}
+	defer unix.Close(fd)
+	return m.Update(uint32(0), uint32(fd), ebpf.UpdateAny)
 }

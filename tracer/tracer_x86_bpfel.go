@@ -55,6 +55,7 @@ type tracerEvent struct {
 	Saddr         [16]uint8
 	Daddr         [16]uint8
 	Comm          [16]int8
+	CgroupId      uint64
 }
 
 type tracerEventKind uint32
@@ -80,6 +81,7 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	tracerMapCgroupFilter      = "cgroup_filter"
 	tracerMapCounters          = "counters"
 	tracerMapEvents            = "events"
 	tracerMapInFirst           = "in_first"
@@ -93,6 +95,7 @@ const (
 	tracerProgSetStateTp       = "set_state_tp"
 	tracerProgSysExitBtf       = "sys_exit_btf"
 	tracerVarEndsOnly          = "ends_only"
+	tracerVarFilterCgroup      = "filter_cgroup"
 	tracerVarPidnsIno          = "pidns_ino"
 	tracerVarTargetNetns       = "target_netns"
 	tracerVarUnusedCounter     = "unused_counter"
@@ -157,10 +160,11 @@ type tracerProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerMapSpecs struct {
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	InFirst  *ebpf.MapSpec `ebpf:"in_first"`
-	SkInfos  *ebpf.MapSpec `ebpf:"sk_infos"`
+	CgroupFilter *ebpf.MapSpec `ebpf:"cgroup_filter"`
+	Counters     *ebpf.MapSpec `ebpf:"counters"`
+	Events       *ebpf.MapSpec `ebpf:"events"`
+	InFirst      *ebpf.MapSpec `ebpf:"in_first"`
+	SkInfos      *ebpf.MapSpec `ebpf:"sk_infos"`
 }
 
 // tracerVariableSpecs contains global variables before they are loaded into the kernel.
@@ -168,6 +172,7 @@ type tracerMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerVariableSpecs struct {
 	EndsOnly          *ebpf.VariableSpec `ebpf:"ends_only"`
+	FilterCgroup      *ebpf.VariableSpec `ebpf:"filter_cgroup"`
 	PidnsIno          *ebpf.VariableSpec `ebpf:"pidns_ino"`
 	TargetNetns       *ebpf.VariableSpec `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
@@ -196,14 +201,16 @@ func (o *tracerObjects) Close() error {
 //
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerMaps struct {
-	Counters *ebpf.Map `ebpf:"counters"`
-	Events   *ebpf.Map `ebpf:"events"`
-	InFirst  *ebpf.Map `ebpf:"in_first"`
-	SkInfos  *ebpf.Map `ebpf:"sk_infos"`
+	CgroupFilter *ebpf.Map `ebpf:"cgroup_filter"`
+	Counters     *ebpf.Map `ebpf:"counters"`
+	Events       *ebpf.Map `ebpf:"events"`
+	InFirst      *ebpf.Map `ebpf:"in_first"`
+	SkInfos      *ebpf.Map `ebpf:"sk_infos"`
 }
 
 func (m *tracerMaps) Close() error {
 	return _TracerClose(
+		m.CgroupFilter,
 		m.Counters,
 		m.Events,
 		m.InFirst,
@@ -216,6 +223,7 @@ func (m *tracerMaps) Close() error {
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerVariables struct {
 	EndsOnly          *ebpf.Variable `ebpf:"ends_only"`
+	FilterCgroup      *ebpf.Variable `ebpf:"filter_cgroup"`
 	PidnsIno          *ebpf.Variable `ebpf:"pidns_ino"`
 	TargetNetns       *ebpf.Variable `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
