@@ -24,16 +24,25 @@ type Live struct {
 	// drainedAt is a monotonic time before which every event submitted to
 	// the ring buffer has been applied; lastTs the newest event applied.
 	drainedAt, lastTs atomic.Uint64
+	// name, if set, gives each event's owner its identity.
+	name func(*conn.Process)
 }
 
 // StartLive opens the tracer and starts folding its events into a table.
 // On error the hook outcomes (if any) still describe what failed.
 func StartLive(cfg tracer.Config) (*Live, []tracer.HookStatus, error) {
+	return StartLiveNamed(cfg, nil)
+}
+
+// StartLiveNamed is StartLive with name called on each event's owner
+// before it is applied: identities are resolved at first sight, while the
+// owner's cgroup still exists.
+func StartLiveNamed(cfg tracer.Config, name func(*conn.Process)) (*Live, []tracer.HookStatus, error) {
 	tr, err := tracer.Open(cfg)
 	if err != nil {
 		return nil, tracer.HooksOf(err), err
 	}
-	l := &Live{tr: tr, table: NewTable(TableConfig{}), stop: make(chan struct{}), done: make(chan struct{})}
+	l := &Live{tr: tr, table: NewTable(TableConfig{}), stop: make(chan struct{}), done: make(chan struct{}), name: name}
 	go l.run()
 	return l, tr.Hooks, nil
 }
@@ -46,6 +55,9 @@ func (l *Live) run() {
 	// whole core busy on an idle machine (15,000 epoll_pwait calls a
 	// second).
 	l.tr.Run(l.stop, livePoll, func(before uint64) { l.drainedAt.Store(before) }, func(ev *tracer.Event) {
+		if l.name != nil {
+			l.name(&ev.Owner)
+		}
 		l.mu.Lock()
 		tr, ok := l.table.Apply(ev)
 		if ok {
