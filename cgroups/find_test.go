@@ -90,3 +90,32 @@ func TestNamerByPID(t *testing.T) {
 		t.Error("an unknown pid has an identity")
 	}
 }
+
+// TestNamerRemoved: an id the kernel no longer knows is named from the
+// removed cgroups' paths, once, and an id nobody knows stays unnamed.
+func TestNamerRemoved(t *testing.T) {
+	if !InitialNamespace() {
+		t.Skip("removed paths are used only in the initial cgroup namespace")
+	}
+	cid := strings.Repeat("0123456789abcdef", 4)
+	n := NewNamer(Hierarchy{Layout: LayoutV2, Mount: t.TempDir()}, t.TempDir())
+	defer n.Close()
+	calls := 0
+	n.SetRemoved(func(id uint64) (string, bool) {
+		calls++
+		if id == 1<<50 {
+			return "/system.slice/docker-" + cid + ".scope", true
+		}
+		return "", false
+	})
+	if got := n.Of(1<<50, 0); got.ContainerID != cid || got.Path != "/system.slice/docker-"+cid+".scope" {
+		t.Errorf("removed id: %+v", got)
+	}
+	n.Of(1<<50, 0)
+	if calls != 1 {
+		t.Errorf("removed paths asked %d times for one id, want once", calls)
+	}
+	if got := n.Of(1<<51, 0); *got != (Identity{}) {
+		t.Errorf("unknown id: %+v", got)
+	}
+}

@@ -2,6 +2,8 @@ package cgroups
 
 import (
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // Namer gives owners their identity: from the cgroup id the BPF programs
@@ -16,6 +18,32 @@ type Namer struct {
 	mu       sync.Mutex
 	byID     map[uint64]*Identity
 	byPID    map[uint32]*Identity
+	// removed, when set, knows the paths of cgroups removed before their
+	// id was first resolved (the tracer's cgroup_rmdir hook).
+	removed func(id uint64) (string, bool)
+}
+
+// SetRemoved gives the namer a source of removed cgroups' paths. It is
+// used only in the initial cgroup namespace: the paths it knows are as
+// the remover saw them, which inside a container are not bpfnetstat's.
+func (n *Namer) SetRemoved(removed func(id uint64) (string, bool)) {
+	if !InitialNamespace() {
+		return
+	}
+	n.mu.Lock()
+	n.removed = removed
+	n.mu.Unlock()
+}
+
+// initialCgroupNS is the inode of the initial cgroup namespace
+// (PROC_CGROUP_INIT_INO).
+const initialCgroupNS = 0xEFFFFFFB
+
+// InitialNamespace reports whether bpfnetstat runs in the initial cgroup
+// namespace.
+func InitialNamespace() bool {
+	var st unix.Stat_t
+	return unix.Stat("/proc/self/ns/cgroup", &st) == nil && st.Ino == initialCgroupNS
 }
 
 // NewNamer names owners on a host with hierarchy h; procRoot is where
@@ -68,7 +96,14 @@ func (n *Namer) ByID(id uint64) *Identity {
 	}
 	ident := unknown
 	if n.res != nil {
-		if p, err := n.res.Path(id); err == nil {
+		p, err := n.res.Path(id)
+		if err != nil && n.removed != nil {
+			var ok bool
+			if p, ok = n.removed(id); ok {
+				err = nil
+			}
+		}
+		if err == nil {
 			i := Identify(p)
 			ident = &i
 		}

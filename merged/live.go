@@ -115,6 +115,9 @@ func (l *Live) Close() error {
 // Counters reads the tracer's loss counters.
 func (l *Live) Counters() (tracer.Counters, error) { return l.tr.Counters() }
 
+// RemovedCgroupPath is the tracer's path of a removed cgroup id.
+func (l *Live) RemovedCgroupPath(id uint64) (string, bool) { return l.tr.RemovedCgroupPath(id) }
+
 // Rates returns the number of connections opened and closed so far.
 func (l *Live) Rates() (opens, closes uint64) { return l.opens.Load(), l.closes.Load() }
 

@@ -98,8 +98,10 @@ type Tracer struct {
 	UserDrops uint64
 
 	counters *ebpf.Map
-	reader   *ringbuf.Reader
-	progs    []loaded // attached programs, in the order they were attached
+	// removedCgroups maps removed cgroups' ids to their paths (bpf/cgroup.h).
+	removedCgroups *ebpf.Map
+	reader         *ringbuf.Reader
+	progs          []loaded // attached programs, in the order they were attached
 	// owned is everything to release, in the order it was made; Close
 	// releases it backwards (links before programs before maps).
 	owned     []io.Closer

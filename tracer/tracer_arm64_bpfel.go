@@ -82,12 +82,15 @@ const (
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	tracerMapCgroupFilter      = "cgroup_filter"
+	tracerMapCgroupScratch     = "cgroup_scratch"
 	tracerMapCounters          = "counters"
 	tracerMapEvents            = "events"
 	tracerMapInFirst           = "in_first"
+	tracerMapRemovedCgroups    = "removed_cgroups"
 	tracerMapSkInfos           = "sk_infos"
 	tracerProgAccept4Exit      = "accept4_exit"
 	tracerProgAcceptExit       = "accept_exit"
+	tracerProgCgroupRmdir      = "cgroup_rmdir"
 	tracerProgSetStateBtf      = "set_state_btf"
 	tracerProgSetStateBtf2     = "set_state_btf2"
 	tracerProgSetStateBtf3     = "set_state_btf3"
@@ -148,6 +151,7 @@ type tracerSpecs struct {
 type tracerProgramSpecs struct {
 	Accept4Exit  *ebpf.ProgramSpec `ebpf:"accept4_exit"`
 	AcceptExit   *ebpf.ProgramSpec `ebpf:"accept_exit"`
+	CgroupRmdir  *ebpf.ProgramSpec `ebpf:"cgroup_rmdir"`
 	SetStateBtf  *ebpf.ProgramSpec `ebpf:"set_state_btf"`
 	SetStateBtf2 *ebpf.ProgramSpec `ebpf:"set_state_btf2"`
 	SetStateBtf3 *ebpf.ProgramSpec `ebpf:"set_state_btf3"`
@@ -160,11 +164,13 @@ type tracerProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerMapSpecs struct {
-	CgroupFilter *ebpf.MapSpec `ebpf:"cgroup_filter"`
-	Counters     *ebpf.MapSpec `ebpf:"counters"`
-	Events       *ebpf.MapSpec `ebpf:"events"`
-	InFirst      *ebpf.MapSpec `ebpf:"in_first"`
-	SkInfos      *ebpf.MapSpec `ebpf:"sk_infos"`
+	CgroupFilter   *ebpf.MapSpec `ebpf:"cgroup_filter"`
+	CgroupScratch  *ebpf.MapSpec `ebpf:"cgroup_scratch"`
+	Counters       *ebpf.MapSpec `ebpf:"counters"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	InFirst        *ebpf.MapSpec `ebpf:"in_first"`
+	RemovedCgroups *ebpf.MapSpec `ebpf:"removed_cgroups"`
+	SkInfos        *ebpf.MapSpec `ebpf:"sk_infos"`
 }
 
 // tracerVariableSpecs contains global variables before they are loaded into the kernel.
@@ -201,19 +207,23 @@ func (o *tracerObjects) Close() error {
 //
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerMaps struct {
-	CgroupFilter *ebpf.Map `ebpf:"cgroup_filter"`
-	Counters     *ebpf.Map `ebpf:"counters"`
-	Events       *ebpf.Map `ebpf:"events"`
-	InFirst      *ebpf.Map `ebpf:"in_first"`
-	SkInfos      *ebpf.Map `ebpf:"sk_infos"`
+	CgroupFilter   *ebpf.Map `ebpf:"cgroup_filter"`
+	CgroupScratch  *ebpf.Map `ebpf:"cgroup_scratch"`
+	Counters       *ebpf.Map `ebpf:"counters"`
+	Events         *ebpf.Map `ebpf:"events"`
+	InFirst        *ebpf.Map `ebpf:"in_first"`
+	RemovedCgroups *ebpf.Map `ebpf:"removed_cgroups"`
+	SkInfos        *ebpf.Map `ebpf:"sk_infos"`
 }
 
 func (m *tracerMaps) Close() error {
 	return _TracerClose(
 		m.CgroupFilter,
+		m.CgroupScratch,
 		m.Counters,
 		m.Events,
 		m.InFirst,
+		m.RemovedCgroups,
 		m.SkInfos,
 	)
 }
@@ -238,6 +248,7 @@ type tracerVariables struct {
 type tracerPrograms struct {
 	Accept4Exit  *ebpf.Program `ebpf:"accept4_exit"`
 	AcceptExit   *ebpf.Program `ebpf:"accept_exit"`
+	CgroupRmdir  *ebpf.Program `ebpf:"cgroup_rmdir"`
 	SetStateBtf  *ebpf.Program `ebpf:"set_state_btf"`
 	SetStateBtf2 *ebpf.Program `ebpf:"set_state_btf2"`
 	SetStateBtf3 *ebpf.Program `ebpf:"set_state_btf3"`
@@ -250,6 +261,7 @@ func (p *tracerPrograms) Close() error {
 	return _TracerClose(
 		p.Accept4Exit,
 		p.AcceptExit,
+		p.CgroupRmdir,
 		p.SetStateBtf,
 		p.SetStateBtf2,
 		p.SetStateBtf3,

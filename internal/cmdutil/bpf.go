@@ -55,6 +55,9 @@ func NewMergedSourceNamed(env Env, stderr func(string), ids *Identities) *merged
 	if err != nil {
 		stderr(fmt.Sprintf("bpfnetstat: %s; working from /proc snapshots: TIME_WAIT owners come only from earlier refreshes, and connections between refreshes, ages and byte counts are not known", WhyNoBPF(env, err)))
 	}
+	if live != nil && ids != nil {
+		ids.Namer.SetRemoved(live.RemovedCgroupPath)
+	}
 	src := merged.NewSource(fs, OwnerOptions(env, false), live)
 	if ids != nil {
 		src.SetNamer(ids.Namer)

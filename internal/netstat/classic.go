@@ -425,6 +425,8 @@ func (r *socketRun) startMerged() {
 		}
 		if live, _, err = merged.StartLiveNamed(tracer.Config{NetNS: cmdutil.OwnNetNS(), CgroupDir: r.ids.CgroupDir()}, name); err != nil {
 			fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", cmdutil.WhyNoBPF(r.env, err))
+		} else if r.ids != nil {
+			r.ids.Namer.SetRemoved(live.RemovedCgroupPath)
 		}
 	}
 	r.listing = merged.NewListing(r.fs, live, r.o.recent)

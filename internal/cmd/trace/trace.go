@@ -186,6 +186,7 @@ func TraceRun(o *TraceOptions) error {
 		return runPolling(o, env, w, out.Flush, sigs, deadline)
 	}
 	defer tr.Close()
+	ids.Namer.SetRemoved(tr.RemovedCgroupPath)
 
 	// trace and life only stream: a closed connection is forgotten at once.
 	table := merged.NewTable(merged.TableConfig{DropClosed: true})
