@@ -220,7 +220,6 @@ func TestJSONSchema(t *testing.T) {
 			{false, "-tanp --json", "socket_listing", "state=LISTEN"},
 			{false, "-tanpe --json", "socket_listing", "protocol=tcp"},
 			{false, "-tanpo --json", "socket_listing", "family=inet6"},
-			{false, "-tanp --json --identity", "socket_listing", "state=LISTEN"},
 			{false, "-uan --json", "socket_listing", "protocol=udp"},
 			{false, "-uanpe --json", "socket_listing", "protocol=udp"},
 			{false, "-xan --json", "socket_listing", "protocol=unix"},
