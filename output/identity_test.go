@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/bpfnetstat/bpfnetstat/cgroups"
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -58,5 +59,29 @@ func TestClassicIdentity(t *testing.T) {
 	}
 	if h := string(c.InetHeader()); !strings.HasSuffix(h, " "+IdentityHeader+"\n") {
 		t.Errorf("header: %q", h)
+	}
+}
+
+// TestEventWriterIdentity: trace and life text end with the identity
+// columns only with --identity; an unknown owner's are dashes.
+func TestEventWriterIdentity(t *testing.T) {
+	c := closed()
+	var plain, with strings.Builder
+	(&EventWriter{W: &plain}).Life(&c)
+	w := &EventWriter{W: &with, Identity: true}
+	w.LifeHeader()
+	w.Life(&c)
+	c.Owner.Ident = &cgroups.Identity{Path: "/kubepods/pod3f2504e0-4f89-11d3-9a0c-0305e82c3301/" + strings.Repeat("cd", 32),
+		ContainerID: strings.Repeat("cd", 32), PodUID: "3f2504e0-4f89-11d3-9a0c-0305e82c3301"}
+	w.Trace(&conn.Transition{Conn: c, OldState: conn.TCPSynSent, NewState: conn.TCPClose, TimeNs: c.CloseNs})
+	lines := strings.Split(with.String(), "\n")
+	if !strings.HasSuffix(lines[0], " "+IdentityHeader) {
+		t.Errorf("header: %q", lines[0])
+	}
+	if lines[1] != strings.TrimSuffix(plain.String(), "\n")+" "+IdentityText(cgroups.Identity{}) || !strings.HasSuffix(lines[1], " - ") && !strings.HasSuffix(lines[1], " -") {
+		t.Errorf("unknown owner: %q", lines[1])
+	}
+	if !strings.HasSuffix(lines[2], " cdcdcdcdcdcd 3f2504e0-4f89-11d3-9a0c-0305e82c3301 -                        "+c.Owner.Ident.Path) {
+		t.Errorf("trace line: %q", lines[2])
 	}
 }
