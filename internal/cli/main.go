@@ -50,16 +50,25 @@ func run(argv []string, env cmdutil.Env) int {
 	}
 	args := argv[1:]
 	root := newRootCmd(env)
-	if filepath.Base(prog) != "netstat" && len(args) > 0 && isSubcommand(root, args[0]) {
-		root.SetArgs(args)
-		root.SetOut(env.Stdout)
-		root.SetErr(env.Stderr)
-		return cmdutil.ExitCode(root.Execute(), env.Stderr)
+	if filepath.Base(prog) != "netstat" && len(args) > 0 {
+		switch {
+		case isSubcommand(root, args[0]):
+			root.SetArgs(args)
+			root.SetOut(env.Stdout)
+			root.SetErr(env.Stderr)
+			return cmdutil.ExitCode(root.Execute(), env.Stderr)
+		case !strings.HasPrefix(args[0], "-"):
+			// netstat ignores words that are not options; bpfnetstat
+			// takes a word first as a subcommand, so a mistyped one must
+			// not turn into a socket listing.
+			return cmdutil.ExitCode(cmdutil.Usagef("unknown command %q: %s", args[0], cmdutil.Suggest(root, args[0])), env.Stderr)
+		}
 	}
 	return cmdutil.ExitCode(netstat.Run(prog, args, env, subcommandHelp(root)), env.Stderr)
 }
 
 func isSubcommand(root *cobra.Command, name string) bool {
+	root.InitDefaultHelpCmd() // "bpfnetstat help trace"
 	for _, c := range root.Commands() {
 		if c.Name() == name || c.HasAlias(name) {
 			return true
@@ -78,6 +87,7 @@ func newRootCmd(env cmdutil.Env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(cmdutil.FlagError)
 	root.AddCommand(
 		trace.NewTraceCmd(env, nil),
 		trace.NewLifeCmd(env, nil),

@@ -44,8 +44,11 @@ func NewDoctorCmd(env cmdutil.Env, runF func(*DoctorOptions) error) *cobra.Comma
 		Short:   "say which eBPF hooks attach here, which do not and why, and how to fix them",
 		Long:    doctorLong,
 		Example: doctorExample,
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckTimeout("stats", o.Stats); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(o)
 			}
@@ -53,6 +56,8 @@ func NewDoctorCmd(env cmdutil.Env, runF func(*DoctorOptions) error) *cobra.Comma
 		},
 	}
 	cmd.Flags().DurationVar(&o.Stats, "stats", 0, "also measure BPF run time (ns per event) for this long")
+	cmdutil.Allowed(cmd.Flags(), "stats", cmdutil.WantTimeout)
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
 	return cmd
 }
 

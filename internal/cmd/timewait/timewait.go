@@ -48,8 +48,11 @@ func NewTimewaitCmd(env cmdutil.Env, runF func(*TimewaitOptions) error) *cobra.C
 			"how close each local address is to exhausting its ephemeral port range towards each remote " +
 			"endpoint. A TIME_WAIT socket's owner is known when the tracer saw the connection close, so " +
 			"the tool watches for --interval before its first report; run it longer (--count 0) to learn more owners.",
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(o)
 			}
@@ -61,7 +64,20 @@ func NewTimewaitCmd(env cmdutil.Env, runF func(*TimewaitOptions) error) *cobra.C
 	f.DurationVar(&o.Interval, "interval", 2*time.Second, "time between reports (the first comes after one interval)")
 	f.IntVar(&o.Count, "count", 1, "number of reports (0: until Ctrl-C)")
 	f.IntVar(&o.Top, "top", 10, "lines per list")
+	cmdutil.Allowed(f, "interval", cmdutil.WantInterval)
+	cmdutil.Allowed(f, "count", cmdutil.WantCount)
+	cmdutil.Allowed(f, "top", cmdutil.WantPositive)
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
 	return cmd
+}
+
+// validate refuses what the flags' types let through.
+func (o *TimewaitOptions) validate() error {
+	return cmdutil.FirstError(
+		cmdutil.CheckInterval("interval", o.Interval),
+		cmdutil.CheckCount("count", o.Count),
+		cmdutil.CheckPositive("top", o.Top),
+	)
 }
 
 // TimewaitRun prints o.Count reports (0: until a signal), one every

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
@@ -81,8 +82,9 @@ func newCmd(env cmdutil.Env, runF func(*TraceOptions) error, life bool) *cobra.C
 		Short:   "print every TCP state transition with the connection's owner",
 		Long:    traceLong,
 		Example: traceExample,
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 	}
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
 	if life {
 		cmd.Use = "life"
 		cmd.Short = "print one line per finished TCP connection (like tcplife, exact for servers)"
@@ -100,13 +102,32 @@ func newCmd(env cmdutil.Env, runF func(*TraceOptions) error, life bool) *cobra.C
 	f.BoolVar(&o.AllNamespaces, "all-namespaces", false, "every network namespace (adds a netns column)")
 	f.DurationVar(&o.Interval, "interval", time.Second, "polling period when eBPF is not available")
 	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (default: until Ctrl-C or SIGTERM)")
+	cmdutil.Allowed(f, "pid", cmdutil.WantPIDs)
+	cmdutil.Allowed(f, "port", cmdutil.WantPorts)
+	cmdutil.Allowed(f, "interval", cmdutil.WantInterval)
+	cmdutil.Allowed(f, "duration", cmdutil.WantTimeout)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := o.validate(cmd.Flags()); err != nil {
+			return err
+		}
 		if runF != nil {
 			return runF(o)
 		}
 		return TraceRun(o)
 	}
 	return cmd
+}
+
+// validate refuses what the flags' types let through: every value is in
+// range before anything is loaded or polled.
+func (o *TraceOptions) validate(f *pflag.FlagSet) error {
+	return cmdutil.FirstError(
+		cmdutil.CheckPIDs("pid", o.PIDs),
+		cmdutil.CheckPorts("port", o.Ports),
+		cmdutil.CheckExclusive(f, "ipv4", "ipv6"),
+		cmdutil.CheckInterval("interval", o.Interval),
+		cmdutil.CheckTimeout("duration", o.Duration),
+	)
 }
 
 func (o *TraceOptions) wants(c *conn.Conn) bool {
@@ -145,6 +166,9 @@ func (o *TraceOptions) wants(c *conn.Conn) bool {
 
 // TraceRun runs trace, or life with o.Life, until a signal or o.Duration.
 func TraceRun(o *TraceOptions) error {
+	if err := cmdutil.CheckInterval("interval", o.Interval); err != nil {
+		return err // the polling fallback's ticker must never get 0
+	}
 	env := o.Env
 	netns := cmdutil.OwnNetNS()
 	if o.AllNamespaces {

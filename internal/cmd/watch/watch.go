@@ -57,14 +57,10 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 			"its age and bytes as the tracer saw them, under a header of opens/s, closes/s, the " +
 			"TIME_WAIT count and its top owners. Keys: s state, o owner, a age, b bytes, q quit. " +
 			"Piped, it prints plain snapshots; --json streams them as JSON lines.",
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			valid := false
-			for _, s := range watchSorts {
-				valid = valid || s == o.Sort
-			}
-			if !valid {
-				return fmt.Errorf("--sort %q: want one of %s", o.Sort, strings.Join(watchSorts, ", "))
+			if err := o.validate(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(o)
@@ -77,7 +73,25 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 	f.StringVar(&o.Sort, "sort", "state", "sort by state, owner, age or bytes")
 	f.DurationVar(&o.Interval, "interval", time.Second, "refresh period")
 	f.IntVar(&o.Count, "count", 0, "stop after this many refreshes (0: until q or Ctrl-C)")
+	cmdutil.Allowed(f, "interval", cmdutil.WantInterval)
+	cmdutil.Allowed(f, "count", cmdutil.WantCount)
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
 	return cmd
+}
+
+// validate refuses what the flags' types let through.
+func (o *WatchOptions) validate() error {
+	valid := false
+	for _, s := range watchSorts {
+		valid = valid || s == o.Sort
+	}
+	if !valid {
+		return cmdutil.Usagef("--sort %q: want one of %s", o.Sort, strings.Join(watchSorts, ", "))
+	}
+	return cmdutil.FirstError(
+		cmdutil.CheckInterval("interval", o.Interval),
+		cmdutil.CheckCount("count", o.Count),
+	)
 }
 
 // WatchRun refreshes the view every o.Interval until q, a signal or

@@ -30,11 +30,19 @@ func TestFlags(t *testing.T) {
 		{args: "--sort owner", want: WatchOptions{Sort: "owner", Interval: time.Second}},
 		{args: "--sort size", wantErr: `--sort "size": want one of state, owner, age, bytes`},
 		{args: "now", wantErr: "unknown command"},
+		{args: "--interval 0", wantErr: "--interval 0s: want a duration of at least 10ms"},
+		{args: "--interval -1s", wantErr: "--interval -1s: want a duration of at least 10ms"},
+		{args: "--interval x", wantErr: `invalid argument "x" for --interval: want a duration of at least 10ms`},
+		{args: "--count -1", wantErr: "--count -1: want 0 (no limit) or a positive whole number"},
+		{args: "--count 1.5", wantErr: `invalid argument "1.5" for --count: want 0 (no limit)`},
 	} {
 		got, err := cmdtest.Parse(NewWatchCmd, env, tc.args)
 		if !cmdtest.ErrMatches(err, tc.wantErr) || (tc.wantErr == "") != (got != nil) {
 			t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
 			continue
+		}
+		if !cmdtest.IsUsage(err) {
+			t.Errorf("%q: %v is not a usage error (exit status 2)", tc.args, err)
 		}
 		if got == nil {
 			continue
