@@ -54,7 +54,13 @@ func parseClassic(prog string, args []string, env cmdutil.Env, help string) (*cl
 	if classic {
 		o.name = "netstat"
 	}
-	long := append(netstatLong[:len(netstatLong):len(netstatLong)], longOpt{"json", false, 'J'}, longOpt{"recent", false, 'R'})
+	// --json and --recent are bpfnetstat's: under the name netstat they are
+	// unknown options, with net-tools' usage error, so that the drop-in
+	// never accepts a command line the real netstat refuses.
+	long := netstatLong
+	if !classic {
+		long = append(netstatLong[:len(netstatLong):len(netstatLong)], longOpt{"json", false, 'J'}, longOpt{"recent", false, 'R'})
+	}
 	var stop error
 	getopt(prog, args, netstatShort, long, env.Getenv("POSIXLY_CORRECT") != "", func(p parsedOpt) bool {
 		switch p.val {
