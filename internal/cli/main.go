@@ -12,8 +12,10 @@ package cli
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -31,6 +33,14 @@ import (
 // Invoked under the name "netstat" it is the classic tool, messages and
 // exit statuses included.
 func Main() int {
+	closeLeakedCgroupFD()
+	if filepath.Base(os.Args[0]) == "netstat" && sigpipeIgnoredAtStart() {
+		// netstat started with SIGPIPE ignored gets EPIPE from its writes,
+		// ignores it and runs on (-c until it is stopped); the Go runtime
+		// would end the process by SIGPIPE at the first write to a closed
+		// stdout unless told to ignore it too.
+		signal.Ignore(syscall.SIGPIPE)
+	}
 	env := cmdutil.Env{
 		Stdout:   os.Stdout,
 		Stderr:   os.Stderr,
