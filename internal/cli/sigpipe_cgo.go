@@ -21,5 +21,5 @@ static int bpfnetstat_sigpipe_was_ignored(void) { return bpfnetstat_sigpipe_igno
 import "C"
 
 // sigpipeIgnoredAtStart reports whether bpfnetstat was started with
-// SIGPIPE ignored (systemd's default for services, `trap '' PIPE`).
+// SIGPIPE ignored (systemd's default for services, `trap ” PIPE`).
 func sigpipeIgnoredAtStart() bool { return C.bpfnetstat_sigpipe_was_ignored() != 0 }
