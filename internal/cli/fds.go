@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -42,5 +43,19 @@ func closeLeakedCgroupFD() {
 	}
 	if quota >= 0 {
 		unix.Close(quota)
+	}
+}
+
+// sleep is the classic views' pause between -c rounds: nanosleep itself,
+// not time.Sleep, whose timer would start the runtime's poller and so
+// need two descriptors that netstat -c under a tight limit does not.
+func sleep(d time.Duration) {
+	ts := unix.NsecToTimespec(d.Nanoseconds())
+	for {
+		var rem unix.Timespec
+		if err := unix.Nanosleep(&ts, &rem); err != unix.EINTR {
+			return
+		}
+		ts = rem
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -48,7 +47,7 @@ func Main() int {
 		ProcRoot: "/proc",
 		Getenv:   os.Getenv,
 		Geteuid:  os.Geteuid,
-		Sleep:    time.Sleep,
+		Sleep:    sleep,
 	}
 	return run(os.Args, env)
 }
@@ -63,6 +62,11 @@ func run(argv []string, env cmdutil.Env) int {
 	if filepath.Base(prog) != "netstat" && len(args) > 0 {
 		switch {
 		case isSubcommand(root, args[0]):
+			if timed[args[0]] {
+				if err := cmdutil.CheckFDs("bpfnetstat "+args[0], cmdutil.RunFDs); err != nil {
+					return cmdutil.ExitCode(err, env.Stderr)
+				}
+			}
 			root.SetArgs(args)
 			root.SetOut(env.Stdout)
 			root.SetErr(env.Stderr)
@@ -76,6 +80,12 @@ func run(argv []string, env cmdutil.Env) int {
 	}
 	return cmdutil.ExitCode(netstat.Run(prog, args, env, subcommandHelp(root)), env.Stderr)
 }
+
+// timed are the subcommands that wait on timers: the Go runtime's timers
+// need its poller's two descriptors, and end the process with a fatal
+// error when the open-file limit leaves none, so these refuse to start
+// without them (the classic views sleep without a timer).
+var timed = map[string]bool{"trace": true, "life": true, "watch": true, "timewait": true}
 
 func isSubcommand(root *cobra.Command, name string) bool {
 	root.InitDefaultHelpCmd() // "bpfnetstat help trace"

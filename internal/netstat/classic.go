@@ -362,7 +362,7 @@ func (r *socketRun) startMerged() {
 	var live *merged.Live
 	if r.o.prg > 0 || r.o.recent {
 		var err error
-		if live, _, err = merged.StartLive(tracer.Config{NetNS: cmdutil.OwnNetNS()}); err != nil {
+		if live, err = cmdutil.StartLive(tracer.Config{NetNS: cmdutil.OwnNetNS()}); err != nil {
 			fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", cmdutil.WhyNoBPF(r.env, err))
 		}
 	}

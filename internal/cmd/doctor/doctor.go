@@ -86,7 +86,13 @@ func DoctorRun(o *DoctorOptions) error {
 		fmt.Fprintf(out, "PID namespace: pid:[%d], not the initial one: the tracer and the -p iterator translate PIDs into it\n", ino)
 	}
 	n := 0
-	if err := tracer.ScanSocketFDs(func(int32, uint64) { n++ }); err != nil {
+	scan := func() error {
+		if err := cmdutil.CheckFDs("the -p iterator", cmdutil.IteratorFDs); err != nil {
+			return err
+		}
+		return tracer.ScanSocketFDs(func(int32, uint64) { n++ })
+	}
+	if err := scan(); err != nil {
 		why := err.Error()
 		if env.Geteuid() != 0 {
 			why = "not root"
@@ -95,7 +101,7 @@ func DoctorRun(o *DoctorOptions) error {
 	} else {
 		fmt.Fprintf(out, "owner scan (-p): iter/task_file works (%d socket descriptors); used as root from %d open files (%d now)\n", n, owners.IteratorMinFiles, owners.OpenFiles())
 	}
-	tr, err := tracer.Open(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true})
+	tr, err := cmdutil.OpenTracer(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true})
 	hooks := tracer.HooksOf(err)
 	if tr != nil {
 		hooks = tr.Hooks

@@ -1,0 +1,82 @@
+package cmdutil
+
+import (
+	"fmt"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/bpfnetstat/bpfnetstat/merged"
+	"github.com/bpfnetstat/bpfnetstat/tracer"
+)
+
+// Descriptors the eBPF side needs free before it is loaded: the tracer
+// holds about 25 (maps, programs, links, the ring buffer's epoll) plus
+// the runtime's poller, and more while it probes; the -p iterator a
+// handful. Loading with less fails half-way with misleading messages
+// (a map create refused with EMFILE reads as "not supported" in the
+// library's feature probes), or leaves the /proc reads that follow without
+// a descriptor; and the runtime's poller, which the loader starts, ends
+// the process with a fatal error when it cannot get its two.
+//
+// A command that waits on a timer or ticker needs the poller too (the
+// runtime's timers wake through it): RunFDs is what one needs to start,
+// with the /proc reads of the fallbacks.
+const (
+	TracerFDs   = 64
+	IteratorFDs = 32
+	RunFDs      = 6
+)
+
+// FDLimitError says that the open-file limit leaves too few descriptors
+// for what was about to be loaded. It wraps EMFILE.
+type FDLimitError struct {
+	What              string
+	Limit, Free, Need int
+}
+
+func (e *FDLimitError) Error() string {
+	return fmt.Sprintf("too many open files (limit %d): %s needs %d free descriptors, found %d; raise the limit (ulimit -n)",
+		e.Limit, e.What, e.Need, e.Free)
+}
+
+// Unwrap makes errors.Is(err, syscall.EMFILE) true.
+func (e *FDLimitError) Unwrap() error { return syscall.EMFILE }
+
+// CheckFDs returns an *FDLimitError when RLIMIT_NOFILE leaves fewer than
+// need descriptors free for what.
+func CheckFDs(what string, need int) error {
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil || lim.Cur >= 1<<16 {
+		return nil
+	}
+	// Count open descriptors without opening one (/proc/self/fd would
+	// take one, and there may be none).
+	open := 0
+	for fd := 0; fd < int(lim.Cur); fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil {
+			open++
+		}
+	}
+	if free := int(lim.Cur) - open; free < need {
+		return &FDLimitError{What: what, Limit: int(lim.Cur), Free: free, Need: need}
+	}
+	return nil
+}
+
+// OpenTracer is tracer.Open after CheckFDs.
+func OpenTracer(cfg tracer.Config) (*tracer.Tracer, error) {
+	if err := CheckFDs("the eBPF tracer", TracerFDs); err != nil {
+		return nil, err
+	}
+	return tracer.Open(cfg)
+}
+
+// StartLive is merged.StartLive after CheckFDs.
+func StartLive(cfg tracer.Config) (*merged.Live, error) {
+	if err := CheckFDs("the eBPF tracer", TracerFDs); err != nil {
+		return nil, err
+	}
+	live, _, err := merged.StartLive(cfg)
+	return live, err
+}
