@@ -100,6 +100,11 @@ func TimewaitRun(o *TimewaitOptions) error {
 		}
 		sum := merged.Summarize(src.Rows(), lo, hi, o.Top)
 		sum.OwnerKnown = src.Live() != nil
+		// Owner keys hold program names: escaped once, here, for the text
+		// and the JSON alike, with the one rule of every output.
+		for i := range sum.ByOwner {
+			sum.ByOwner[i].Key = output.Escape(sum.ByOwner[i].Key)
+		}
 		if o.JSON {
 			b, _ := json.Marshal(sum)
 			w.Write(append(b, '\n'))
@@ -118,7 +123,7 @@ func TimewaitRun(o *TimewaitOptions) error {
 func writeTimewaitText(w *bufio.Writer, sum merged.Summary) {
 	fmt.Fprintf(w, "TIME_WAIT sockets: %d\n\nBy owner:\n%8s  %s\n", sum.TimeWait, "COUNT", "PID/Program name")
 	for _, c := range sum.ByOwner {
-		fmt.Fprintf(w, "%8d  %s\n", c.Count, output.Escape(c.Key))
+		fmt.Fprintf(w, "%8d  %s\n", c.Count, c.Key) // escaped by TimewaitRun
 	}
 	fmt.Fprintf(w, "\nBy remote endpoint:\n%8s  %s\n", "COUNT", "REMOTE")
 	for _, c := range sum.ByRemote {

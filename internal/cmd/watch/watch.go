@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -108,7 +109,9 @@ func WatchRun(o *WatchOptions) error {
 	}
 
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP is the terminal going away (window closed, ssh dropped): like
+	// SIGTERM it must put the terminal back before the process ends.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	keys := make(chan byte, 16)
 	if tty {
@@ -149,12 +152,12 @@ func WatchRun(o *WatchOptions) error {
 		if o.JSON {
 			writeWatchJSON(w, now, opensPS, closesPS, sum, rows)
 		} else {
-			limit := 0
+			limit, cols := 0, 0
 			if tty {
 				w.WriteString("\x1b[H\x1b[2J")
-				limit = term.Rows(env.Stdout) - 3
+				limit, cols = term.Rows(env.Stdout)-3, term.Cols(env.Stdout)
 			}
-			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.Live() != nil)
+			writeWatchText(&lineCutter{w: w, cols: cols}, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.Live() != nil)
 		}
 		if err := w.Flush(); err != nil {
 			return err
@@ -248,7 +251,37 @@ func ageText(ns uint64) string {
 	return d.Truncate(time.Minute).String()
 }
 
-func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row, sortBy string, tty bool, limit int, traced bool) {
+// lineCutter cuts every line written through it to cols characters (0:
+// no cut): on the full screen a row that wraps (a 250-byte program name)
+// would push the title off the top.
+type lineCutter struct {
+	w    *bufio.Writer
+	cols int
+	col  int // characters written on the current line
+}
+
+func (c *lineCutter) Write(p []byte) (int, error) {
+	if c.cols <= 0 {
+		return c.w.Write(p)
+	}
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		switch {
+		case r == '\n':
+			c.col = 0
+			c.w.WriteByte('\n')
+		case c.col < c.cols:
+			c.col++
+			c.w.Write(p[i : i+size])
+		}
+		i += size
+	}
+	return len(p), nil
+}
+
+func (c *lineCutter) WriteString(s string) (int, error) { return c.Write([]byte(s)) }
+
+func writeWatchText(w *lineCutter, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row, sortBy string, tty bool, limit int, traced bool) {
 	top := make([]string, 0, len(sum.ByOwner))
 	for _, c := range sum.ByOwner {
 		top = append(top, fmt.Sprintf("%s %d", output.Escape(c.Key), c.Count))
