@@ -37,6 +37,19 @@ func Rows(w any) int {
 	return int(ws.Row)
 }
 
+// Cols is the terminal's width, 80 when it cannot be asked.
+func Cols(w any) int {
+	f, ok := w.(*os.File)
+	if !ok || f == nil {
+		return 80
+	}
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil || ws.Col == 0 {
+		return 80
+	}
+	return int(ws.Col)
+}
+
 // EnterScreen switches out to the alternate screen with the cursor hidden
 // and, when in is a terminal, its keyboard unbuffered without echo; the
 // returned function puts everything back.

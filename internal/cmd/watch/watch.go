@@ -21,6 +21,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -62,14 +63,10 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 			"its age and bytes as the tracer saw them, under a header of opens/s, closes/s, the " +
 			"TIME_WAIT count and its top owners. Keys: s state, o owner, a age, b bytes, q quit. " +
 			"Piped, it prints plain snapshots; --json streams them as JSON lines.",
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			valid := false
-			for _, s := range watchSorts {
-				valid = valid || s == o.Sort
-			}
-			if !valid {
-				return fmt.Errorf("--sort %q: want one of %s", o.Sort, strings.Join(watchSorts, ", "))
+			if err := o.validate(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(o)
@@ -83,7 +80,25 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 	f.DurationVar(&o.Interval, "interval", time.Second, "refresh period")
 	f.IntVar(&o.Count, "count", 0, "stop after this many refreshes (0: until q or Ctrl-C)")
 	o.Identity.Add(f, true)
+	cmdutil.Allowed(f, "interval", cmdutil.WantInterval)
+	cmdutil.Allowed(f, "count", cmdutil.WantCount)
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
 	return cmd
+}
+
+// validate refuses what the flags' types let through.
+func (o *WatchOptions) validate() error {
+	valid := false
+	for _, s := range watchSorts {
+		valid = valid || s == o.Sort
+	}
+	if !valid {
+		return cmdutil.Usagef("--sort %q: want one of %s", o.Sort, strings.Join(watchSorts, ", "))
+	}
+	return cmdutil.FirstError(
+		cmdutil.CheckInterval("interval", o.Interval),
+		cmdutil.CheckCount("count", o.Count),
+	)
 }
 
 // WatchRun refreshes the view every o.Interval until q, a signal or
@@ -106,7 +121,9 @@ func WatchRun(o *WatchOptions) error {
 	}
 
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP is the terminal going away (window closed, ssh dropped): like
+	// SIGTERM it must put the terminal back before the process ends.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 	keys := make(chan byte, 16)
 	if tty {
@@ -154,12 +171,12 @@ func WatchRun(o *WatchOptions) error {
 		if o.JSON {
 			writeWatchJSON(w, now, opensPS, closesPS, sum, rows)
 		} else {
-			limit := 0
+			limit, cols := 0, 0
 			if tty {
 				w.WriteString("\x1b[H\x1b[2J")
-				limit = term.Rows(env.Stdout) - 3
+				limit, cols = term.Rows(env.Stdout)-3, term.Cols(env.Stdout)
 			}
-			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.Live() != nil, o.Identity.Show)
+			writeWatchText(&lineCutter{w: w, cols: cols}, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.Live() != nil, o.Identity.Show)
 		}
 		if err := w.Flush(); err != nil {
 			return cmdutil.WriteError(err)
@@ -281,7 +298,37 @@ func ageText(ns uint64) string {
 	return d.Truncate(time.Minute).String()
 }
 
-func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row, sortBy string, tty bool, limit int, traced, identity bool) {
+// lineCutter cuts every line written through it to cols characters (0:
+// no cut): on the full screen a row that wraps (a 250-byte program name)
+// would push the title off the top.
+type lineCutter struct {
+	w    *bufio.Writer
+	cols int
+	col  int // characters written on the current line
+}
+
+func (c *lineCutter) Write(p []byte) (int, error) {
+	if c.cols <= 0 {
+		return c.w.Write(p)
+	}
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		switch {
+		case r == '\n':
+			c.col = 0
+			c.w.WriteByte('\n')
+		case c.col < c.cols:
+			c.col++
+			c.w.Write(p[i : i+size])
+		}
+		i += size
+	}
+	return len(p), nil
+}
+
+func (c *lineCutter) WriteString(s string) (int, error) { return c.Write([]byte(s)) }
+
+func writeWatchText(w *lineCutter, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row, sortBy string, tty bool, limit int, traced, identity bool) {
 	top := make([]string, 0, len(sum.ByOwner))
 	for _, c := range sum.ByOwner {
 		top = append(top, fmt.Sprintf("%s %d", output.Escape(c.Key), c.Count))
