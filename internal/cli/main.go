@@ -49,11 +49,13 @@ func run(argv []string, env cmdutil.Env) int {
 		prog = argv[0]
 	}
 	args := argv[1:]
+	classic := filepath.Base(prog) == "netstat"
 	root := newRootCmd(env)
-	if filepath.Base(prog) != "netstat" && len(args) > 0 && isSubcommand(root, args[0]) {
+	if len(args) > 0 && routedToCobra(root, classic, args[0]) {
+		if classic {
+			root = newNetstatTree(env)
+		}
 		root.SetArgs(args)
-		root.SetOut(env.Stdout)
-		root.SetErr(env.Stderr)
 		return cmdutil.ExitCode(root.Execute(), env.Stderr)
 	}
 	return cmdutil.ExitCode(netstat.Run(prog, args, env, subcommandHelp(root)), env.Stderr)
@@ -86,6 +88,7 @@ func newRootCmd(env cmdutil.Env) *cobra.Command {
 		timewait.NewTimewaitCmd(env, nil),
 		version.NewVersionCmd(env, nil),
 	)
+	finishTree(root, env)
 	return root
 }
 
@@ -93,9 +96,9 @@ func newRootCmd(env cmdutil.Env) *cobra.Command {
 // -h: one line per subcommand of the tree.
 func subcommandHelp(root *cobra.Command) string {
 	var b strings.Builder
-	b.WriteString("\nbpfnetstat subcommands (eBPF, root):\n")
+	b.WriteString("\nbpfnetstat subcommands:\n")
 	for _, c := range root.Commands() {
-		if c.IsAvailableCommand() {
+		if c.IsAvailableCommand() || c.Name() == "help" {
 			fmt.Fprintf(&b, "        %-24s %s\n", c.Name(), c.Short)
 		}
 	}
