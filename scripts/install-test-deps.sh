@@ -4,7 +4,9 @@
 # setpriv and timeout (util-linux, coreutils), sysctl (procps), tmux
 # (a real terminal for bpfnetstat watch), nft (nftables, a real NAT for
 # -M), strace (to show that the netstat drop-in makes no bpf() call) and
-# tcpdump (the wire's truth of a failed connect's local port).
+# tcpdump (the wire's truth of a failed connect's local port), make, man-db
+# and bash-completion (make install, make deb, the manual pages rendered with
+# man -l and the completion scripts run in a real bash).
 #
 # Idempotent and quiet when everything is present; runs apt-get update only
 # when a package is missing. Needs root.
@@ -12,7 +14,7 @@ set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-packages="net-tools iproute2 util-linux coreutils procps tmux nftables strace tcpdump"
+packages="net-tools iproute2 util-linux coreutils procps tmux nftables strace tcpdump make man-db bash-completion"
 
 missing=""
 for p in $packages; do

@@ -152,9 +152,17 @@ func completeFamilies(prefix, list string) []cobra.Completion {
 	}
 	var out []cobra.Completion
 	for _, f := range netstat.Families() {
-		if strings.HasPrefix(f[0], last) {
-			out = append(out, cobra.CompletionWithDesc(prefix+done+f[0], f[1]))
+		if !strings.HasPrefix(f[0], last) {
+			continue
 		}
+		if done != "" {
+			// Without a description: cobra's bash script compares a
+			// described candidate in its %q form, where the comma is
+			// escaped, with the typed word, and drops it.
+			out = append(out, prefix+done+f[0])
+			continue
+		}
+		out = append(out, cobra.CompletionWithDesc(prefix+done+f[0], f[1]))
 	}
 	return out
 }

@@ -162,6 +162,7 @@ func TestBashCompletionScriptInBash(t *testing.T) {
 		{[]string{"bpfnetstat", "--numeric-h"}, "--numeric-hosts"},
 		{[]string{"bpfnetstat", "-A", "inet"}, "inet inet6"},
 		{[]string{"bpfnetstat", "trace", "--du"}, "--duration"},
+		{[]string{"bpfnetstat", "-A", "inet,in"}, "inet,inet inet,inet6"},
 	} {
 		sh := "source " + bashCompletion + "; source /dev/stdin; COMP_WORDS=(" + strings.Join(tc.words, " ") + "); COMP_CWORD=" +
 			string(rune('0'+len(tc.words)-1)) + "; COMP_LINE=\"${COMP_WORDS[*]}\"; COMP_POINT=${#COMP_LINE}; " +

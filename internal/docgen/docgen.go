@@ -104,7 +104,7 @@ func decorate(root *cobra.Command) {
 		case "doctor":
 			c.Long += "\n\n" + doctorExit
 		case "completion":
-			c.Long += "\n\n" + completionFiles
+			c.Long += "\n\n" + plainExit + completionFiles
 			for _, s := range c.Commands() {
 				s.DisableAutoGenTag = true
 			}
@@ -252,8 +252,9 @@ const jsonSection = `# JSON
 
 **--json** prints a snapshot as one JSON array and a stream (trace, life, watch, timewait) as one object per ` +
 	`line. All outputs share one schema: the same concept has the same snake\_case name everywhere, and a list ` +
-	`is [] when empty, never null. Every field is described in **docs/json.md** and, as a JSON Schema (draft ` +
-	`2020-12), in **docs/bpfnetstat.schema.json**, in bpfnetstat's source tree.
+	`is [] when empty, never null. Every field is described in **json.md** and, as a JSON Schema (draft ` +
+	`2020-12), in **bpfnetstat.schema.json**, installed in share/doc/bpfnetstat (/usr/share/doc/bpfnetstat from ` +
+	`the Debian package; docs/ in the source tree).
 
 `
 
