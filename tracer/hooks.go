@@ -137,7 +137,7 @@ func (t *Tracer) open(cfg Config) error {
 	opts.MapReplacements = map[string]*ebpf.Map{
 		specs.Counters.Name: m.Counters,
 		specs.Events.Name:   m.Events,
-		specs.InFirst.Name:  m.InFirst,
+		specs.Handled.Name:  m.Handled,
 		specs.SkInfos.Name:  m.SkInfos,
 	}
 	for name := range spec.Maps {
