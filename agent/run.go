@@ -115,7 +115,7 @@ func (a *Agent) Lookup(q []OwnerQuery) []OwnerAnswer {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for i, x := range q {
-		var c *conn.Conn
+		var c conn.Conn
 		var ok bool
 		if x.Cookie != 0 {
 			c, ok = a.table.Get(x.Cookie)
@@ -123,7 +123,7 @@ func (a *Agent) Lookup(q []OwnerQuery) []OwnerAnswer {
 			c, ok = a.table.ByTuple(x.Local, x.Remote)
 		}
 		if ok && !c.Listener {
-			out[i] = answerOf(c)
+			out[i] = answerOf(&c)
 		}
 	}
 	return out
@@ -223,7 +223,7 @@ loop:
 	recs, errs := cfg.Audit.Stats()
 	c := a.Counts()
 	fmt.Fprintf(cfg.Stderr, "bpfnetstat: agent stopped: %d events, %d audit records, %d audit write errors, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved), %d (kernel recursion), %d (user space), %d table evictions\n",
-		c.Events, recs, errs, c.Lost["ring_full"], c.Lost["storage_fail"], c.Lost["accept_miss"], c.Lost["recursion"], a.tr.UserDrops, a.table.Evictions)
+		c.Events, recs, errs, c.Lost["ring_full"], c.Lost["storage_fail"], c.Lost["accept_miss"], c.Lost["recursion"], a.tr.UserDrops(), a.table.Evictions)
 	if stopErr != nil && !errors.Is(stopErr, os.ErrClosed) && !errors.Is(stopErr, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("reading events: %w", stopErr)
 	}
@@ -256,7 +256,7 @@ func (l *lossWatch) check(a *Agent, final bool) {
 	cur := lostOf(&c)
 	if final {
 		// The reader has stopped: its own count can be read.
-		cur["user_space"] = a.tr.UserDrops
+		cur["user_space"] = a.tr.UserDrops()
 	}
 	now := time.Now()
 	delta := map[string]uint64{}
