@@ -58,9 +58,11 @@ install: build man completions ## install into $(DESTDIR)$(PREFIX) (PREFIX=/usr/
 		install -m 0644 $(BUILDDIR)/completions/zsh/_netstat $(DESTDIR)$(ZSHCOMPDIR)/_netstat && \
 		install -m 0644 $(BUILDDIR)/completions/fish/netstat.fish $(DESTDIR)$(FISHCOMPDIR)/netstat.fish; \
 	fi
+	# The unit runs the binary where this install puts it.
 	if [ -f $(UNIT) ]; then \
 		install -d $(DESTDIR)$(SYSTEMDDIR) && \
-		install -m 0644 $(UNIT) $(DESTDIR)$(SYSTEMDDIR)/; \
+		sed 's|/usr/local/bin/bpfnetstat|$(BINDIR)/bpfnetstat|g' $(UNIT) > $(DESTDIR)$(SYSTEMDDIR)/$(notdir $(UNIT)) && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$(notdir $(UNIT)); \
 	fi
 
 # uninstall removes what install put there; a netstat that is not the

@@ -151,6 +151,12 @@ func TestMakeInstallAndUninstall(t *testing.T) {
 	if t.Failed() {
 		t.Fatalf("installed: %q", got)
 	}
+	if slices.Contains(want, prefix+"/lib/systemd/system/bpfnetstat-agent.service") {
+		unit, _ := os.ReadFile(filepath.Join(dest, prefix, "lib/systemd/system/bpfnetstat-agent.service"))
+		if !strings.Contains(string(unit), "\nExecStart="+prefix+"/bin/bpfnetstat agent") {
+			t.Errorf("the installed unit does not run %s/bin/bpfnetstat:\n%s", prefix, unit)
+		}
+	}
 	bin := filepath.Join(dest, prefix, "bin")
 	if l, err := os.Readlink(filepath.Join(bin, "netstat")); err != nil || l != "bpfnetstat" {
 		t.Errorf("netstat symlink: %q, %v", l, err)
@@ -264,6 +270,11 @@ func TestDebPackage(t *testing.T) {
 	} {
 		if !slices.Contains(owned, w) {
 			t.Errorf("the package does not install %s (it has %q)", w, owned)
+		}
+	}
+	if unit := "/usr/lib/systemd/system/bpfnetstat-agent.service"; slices.Contains(owned, unit) {
+		if b, _ := os.ReadFile(unit); !strings.Contains(string(b), "\nExecStart=/usr/bin/bpfnetstat agent") {
+			t.Errorf("the packaged unit does not run /usr/bin/bpfnetstat:\n%s", b)
 		}
 	}
 	if slices.Contains(owned, "/usr/bin/netstat") {
