@@ -59,11 +59,14 @@ func run(argv []string, env cmdutil.Env) int {
 		prog = argv[0]
 	}
 	args := argv[1:]
+	classic := filepath.Base(prog) == "netstat"
 	root := newRootCmd(env)
-	if filepath.Base(prog) != "netstat" && len(args) > 0 {
+	if len(args) > 0 {
 		switch {
-		case isSubcommand(root, args[0]):
-			if timed[args[0]] {
+		case routedToCobra(root, classic, args[0]):
+			if classic {
+				root = newNetstatTree(env)
+			} else if timed[args[0]] {
 				if err := cmdutil.CheckFDs("bpfnetstat "+args[0], cmdutil.RunFDs); err != nil {
 					return cmdutil.ExitCode(err, env.Stderr)
 				}
@@ -72,7 +75,7 @@ func run(argv []string, env cmdutil.Env) int {
 			root.SetOut(env.Stdout)
 			root.SetErr(env.Stderr)
 			return cmdutil.ExitCode(root.Execute(), env.Stderr)
-		case !strings.HasPrefix(args[0], "-"):
+		case !classic && !strings.HasPrefix(args[0], "-"):
 			// netstat ignores words that are not options; bpfnetstat
 			// takes a word first as a subcommand, so a mistyped one must
 			// not turn into a socket listing.
@@ -118,6 +121,7 @@ func newRootCmd(env cmdutil.Env) *cobra.Command {
 		version.NewVersionCmd(env, nil),
 		agent.NewAgentCmd(env, nil),
 	)
+	finishTree(root, env)
 	return root
 }
 
@@ -125,9 +129,9 @@ func newRootCmd(env cmdutil.Env) *cobra.Command {
 // -h: one line per subcommand of the tree.
 func subcommandHelp(root *cobra.Command) string {
 	var b strings.Builder
-	b.WriteString("\nbpfnetstat subcommands (eBPF, root):\n")
+	b.WriteString("\nbpfnetstat subcommands:\n")
 	for _, c := range root.Commands() {
-		if c.IsAvailableCommand() {
+		if c.IsAvailableCommand() || c.Name() == "help" {
 			fmt.Fprintf(&b, "        %-24s %s\n", c.Name(), c.Short)
 		}
 	}

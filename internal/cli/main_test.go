@@ -62,7 +62,7 @@ func TestBadCommandLines(t *testing.T) {
 		{"bpfnetstat trcae", `bpfnetstat: unknown command "trcae": did you mean "trace"?`},
 		{"bpfnetstat lfie", `bpfnetstat: unknown command "lfie": did you mean "life"?`},
 		{"bpfnetstat wacth --json", `bpfnetstat: unknown command "wacth": did you mean "watch"?`},
-		{"bpfnetstat zzzzzz", `bpfnetstat: unknown command "zzzzzz": subcommands: agent, doctor, life, timewait, trace, version, watch`},
+		{"bpfnetstat zzzzzz", `bpfnetstat: unknown command "zzzzzz": subcommands: agent, completion, doctor, life, timewait, trace, version, watch`},
 		{"bpfnetstat watch --interval 0", "bpfnetstat: --interval 0s: want a duration of at least 10ms, such as 500ms or 2s"},
 		{"bpfnetstat watch --interval -1s", "bpfnetstat: --interval -1s: want a duration of at least 10ms, such as 500ms or 2s"},
 		{"bpfnetstat life --interval 0", "bpfnetstat: --interval 0s: want a duration of at least 10ms, such as 500ms or 2s"},
