@@ -5,6 +5,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
 // Layout is how a host mounts cgroups.
@@ -79,7 +81,7 @@ func FindHierarchy(mountinfo io.Reader) (Hierarchy, error) {
 
 // FindHostHierarchy reads /proc/self/mountinfo.
 func FindHostHierarchy() (Hierarchy, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	f, err := snapshot.OpenFile("/proc/self/mountinfo")
 	if err != nil {
 		return Hierarchy{Layout: LayoutNone}, err
 	}

@@ -3,10 +3,11 @@ package cgroups
 import (
 	"bufio"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
 // ProcPath reads a process's cgroup v2 path from /proc/PID/cgroup (the
@@ -15,7 +16,7 @@ import (
 // v1-only host it returns the name=systemd hierarchy's path, which is the
 // one that names units and container scopes.
 func ProcPath(procRoot string, pid int) (string, error) {
-	f, err := os.Open(filepath.Join(procRoot, strconv.Itoa(pid), "cgroup"))
+	f, err := snapshot.OpenFile(filepath.Join(procRoot, strconv.Itoa(pid), "cgroup"))
 	if err != nil {
 		return "", err
 	}

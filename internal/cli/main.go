@@ -26,6 +26,7 @@ import (
 	"github.com/bpfnetstat/bpfnetstat/internal/cmd/version"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmd/watch"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
+	"github.com/bpfnetstat/bpfnetstat/internal/lowfd"
 	"github.com/bpfnetstat/bpfnetstat/internal/netstat"
 )
 
@@ -33,6 +34,7 @@ import (
 // Invoked under the name "netstat" it is the classic tool, messages and
 // exit statuses included.
 func Main() int {
+	lowfd.Release()
 	closeLeakedCgroupFD()
 	if filepath.Base(os.Args[0]) == "netstat" && sigpipeIgnoredAtStart() {
 		// netstat started with SIGPIPE ignored gets EPIPE from its writes,
