@@ -36,6 +36,7 @@ type WatchOptions struct {
 	Sort     string
 	Interval time.Duration
 	Count    int
+	Wide     bool
 }
 
 var watchSorts = []string{"state", "owner", "age", "bytes"}
@@ -77,6 +78,7 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 	f.StringVar(&o.Sort, "sort", "state", "sort by state, owner, age or bytes")
 	f.DurationVar(&o.Interval, "interval", time.Second, "refresh period")
 	f.IntVar(&o.Count, "count", 0, "stop after this many refreshes (0: until q or Ctrl-C)")
+	f.BoolVarP(&o.Wide, "wide", "W", false, "on a terminal, do not cut addresses to 23 characters")
 	return cmd
 }
 
@@ -93,20 +95,12 @@ func WatchRun(o *WatchOptions) error {
 		fmt.Fprintln(env.Stderr, l)
 	}
 
+	if tty {
+		return runTerminal(o, src)
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	keys := make(chan byte, 16)
-	if tty {
-		restore, err := term.EnterScreen(env.Stdin, env.Stdout)
-		if err != nil {
-			return err
-		}
-		defer restore()
-		if env.Stdin != nil {
-			go term.ReadKeys(env.Stdin, keys)
-		}
-	}
 
 	w := bufio.NewWriter(env.Stdout)
 	lo, hi := merged.EphemeralRange(src.FS())
@@ -135,12 +129,7 @@ func WatchRun(o *WatchOptions) error {
 		if o.JSON {
 			writeWatchJSON(w, now, opensPS, closesPS, sum, rows)
 		} else {
-			limit := 0
-			if tty {
-				w.WriteString("\x1b[H\x1b[2J")
-				limit = term.Rows(env.Stdout) - 3
-			}
-			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.Live() != nil)
+			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, false, 0, src.Live() != nil)
 		}
 		if err := w.Flush(); err != nil {
 			return err
@@ -148,29 +137,10 @@ func WatchRun(o *WatchOptions) error {
 		if o.Count > 0 && n >= o.Count {
 			return nil
 		}
-		for wait := true; wait; {
-			select {
-			case <-tick.C:
-				wait = false
-			case <-sigs:
-				return nil
-			case k := <-keys:
-				switch k {
-				case 'q', 'Q', 3:
-					return nil
-				case 's':
-					o.Sort = "state"
-				case 'o':
-					o.Sort = "owner"
-				case 'a':
-					o.Sort = "age"
-				case 'b':
-					o.Sort = "bytes"
-				default:
-					continue
-				}
-				wait = false // redraw at once in the new order
-			}
+		select {
+		case <-tick.C:
+		case <-sigs:
+			return nil
 		}
 	}
 }
