@@ -180,6 +180,14 @@ func TestWatchTUI(t *testing.T) {
 		t.Fatal("tmux missing: scripts/install-test-deps.sh installs it")
 	}
 	b := getBinaries(t)
+	// A session that lives through the subtests: killing the last session
+	// ends the tmux server, and the next subtest's new-session could race
+	// its exit.
+	keeper := fmt.Sprintf("bpfnetstat-tui-keeper-%d", os.Getpid())
+	if out, err := tmux("new-session", "-d", "-s", keeper, "sleep 600"); err != nil {
+		t.Fatalf("tmux: %v: %s", err, out)
+	}
+	defer tmux("kill-session", "-t", keeper)
 	for i, size := range [][2]int{{80, 24}, {120, 40}, {200, 50}} {
 		w, h := size[0], size[1]
 		t.Run(fmt.Sprintf("%dx%d", w, h), func(t *testing.T) {
@@ -332,4 +340,42 @@ func (p *tuiPane) view(height int, what string, ok func(view) bool) view {
 		return parsed && ok(v)
 	})
 	return v
+}
+
+// TestWatchTUIColour: the states are coloured on a colour terminal, and
+// not at all under NO_COLOR or on TERM=dumb (read with capture-pane -e,
+// which keeps the attributes).
+func TestWatchTUIColour(t *testing.T) {
+	requireRoot(t)
+	if _, err := exec.LookPath("tmux"); err != nil {
+		t.Fatal("tmux missing: scripts/install-test-deps.sh installs it")
+	}
+	b := getBinaries(t)
+	n := newNetns(t)
+	defer n.close()
+	startHolder(t, n.name, 9095, 2)
+	for i, tc := range []struct {
+		env    string
+		colour bool
+	}{{"TERM=xterm-256color", true}, {"TERM=xterm-256color NO_COLOR=1", false}, {"TERM=dumb", false}} {
+		session := fmt.Sprintf("bpfnetstat-tuicolour-%d-%d", os.Getpid(), i)
+		script := fmt.Sprintf("env %s ip netns exec %s %s watch --interval 300ms; sleep 60", tc.env, n.name, b.ours)
+		if out, err := tmux("new-session", "-d", "-s", session, "-x", "100", "-y", "24", script); err != nil {
+			t.Fatalf("tmux: %v: %s", err, out)
+		}
+		// Killed at the end: killing the last session ends the tmux
+		// server, and a new session at that moment can fail.
+		defer tmux("kill-session", "-t", session)
+		var screen string
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(screen, "ESTABLISHED") && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+			screen, _ = tmux("capture-pane", "-p", "-e", "-t", session)
+		}
+		coloured := strings.Contains(screen, "\x1b[32mESTABLISHED") && strings.Contains(screen, "\x1b[34mLISTEN")
+		anyColour := regexp.MustCompile(`\x1b\[(3|4|9|10)[0-8]`).MatchString(screen)
+		if !strings.Contains(screen, "ESTABLISHED") || coloured != tc.colour || anyColour != tc.colour {
+			t.Errorf("%s: states coloured %v (any colour %v), want %v:\n%q", tc.env, coloured, anyColour, tc.colour, screen)
+		}
+	}
 }
