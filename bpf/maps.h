@@ -53,18 +53,37 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-/* Which state programs are running on this CPU: see tracer.bpf.c. */
-struct nesting {
-	__u32 first;  /* set_state_btf is running */
-	__u32 second; /* set_state_btf2 is running */
+/*
+ * The state events already handled on this CPU, so that the catcher
+ * programs on the same tracepoint know whether an earlier program took
+ * the event they are called for (see tracer.bpf.c). An event is named by
+ * where its tracepoint call keeps its arguments (ctx: a stack address, the
+ * same for every program the call runs and different for every call
+ * running at once on this CPU) and by its socket and states. HANDLED_MAX
+ * bounds the calls that can be under way at once on a CPU (task, softirq,
+ * hardirq, NMI) plus the entries of calls whose last program the kernel
+ * skipped, which the next call at the same address replaces.
+ */
+#define HANDLED_MAX 8
+
+struct handled_event {
+	__u64 ctx; /* 0: free */
+	__u64 sk;
+	__u32 states; /* oldstate << 8 | newstate */
+	__u32 _pad;
+};
+
+struct handled_set {
+	struct handled_event e[HANDLED_MAX];
+	__u64 spill; /* turns a pointer into a number (see as_u64) */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct nesting);
-} in_first SEC(".maps");
+	__type(value, struct handled_set);
+} handled SEC(".maps");
 
 static __always_inline void count(__u32 idx)
 {

@@ -18,53 +18,134 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  *
  * The kernel skips a tp_btf program that is already running on the CPU
  * (__bpf_trace_run's per-program "active" counter, counted as a recursion
- * miss): a softirq that changes another socket's state while set_state_btf
- * runs in process context, or a task preempted inside it, would lose that
- * event. So catchers are attached to the same tracepoint after the first
- * program, in order: set_state_btf2 handles exactly the events that arrive
- * while set_state_btf is running elsewhere on this CPU; set_state_btf3
- * those that arrive while both are (a preempted task inside each; seen
- * about once in seventy runs of the kernel tests with two catchers fewer).
- * Each flag is set for its program's whole run, so a catcher never takes
- * an event that an earlier program handled: the loss is exactly the first
+ * miss). A state change in process context (connect, close, a listener's
+ * close resetting its children) runs set_state_btf with interrupts on; an
+ * interrupt that arrives while it runs (the timer, or the ring buffer's
+ * own wake-up: an irq_work self-IPI) runs the pending softirqs on its way
+ * out, and the TCP receive path there changes other sockets' states while
+ * set_state_btf is still "active" on this CPU. So catchers are attached to
+ * the same tracepoint after the first program, in order: set_state_btf2
+ * and set_state_btf3 take the events that no earlier program took; the
+ * third is for an interrupt that arrives while the second runs.
+ *
+ * Which events an earlier program took is recorded by event, not by "the
+ * first program is running" flags: the kernel's active window is wider than
+ * any flag a program can set (it opens before the program's first
+ * instruction and closes after its last), and an interrupt in those edges
+ * lost every event of the softirqs it ran. An event is named by its
+ * tracepoint call (see struct handled_set), which each program of one call
+ * sees alike and no other call under way on the CPU shares, so the check
+ * holds wherever the interrupt lands. The loss is then exactly the first
  * program's misses less what the catchers recovered.
  */
+struct event_id {
+	__u64 ctx;
+	__u64 sk;
+	__u32 states;
+};
+
+/* as_u64 gives a pointer's value as a number, to store and compare: through
+ * a map value, which the verifier lets a privileged program store a pointer
+ * in and reads back as a scalar. */
+static __always_inline __u64 as_u64(struct handled_set *h, const void *p)
+{
+	*(const void *volatile *)&h->spill = p;
+	return *(volatile __u64 *)&h->spill;
+}
+
+static __always_inline struct handled_set *handled_set(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&handled, &zero);
+}
+
+static __always_inline void event_id(struct handled_set *h, struct event_id *id, const void *ctx,
+				     const struct sock *sk, int oldstate, int newstate)
+{
+	id->ctx = as_u64(h, ctx);
+	id->sk = as_u64(h, sk);
+	id->states = (__u32)(oldstate & 0xff) << 8 | (newstate & 0xff);
+}
+
+static __always_inline int is_handled(struct handled_set *h, const struct event_id *id, int forget)
+{
+	int found = 0;
+#pragma unroll
+	for (int i = 0; i < HANDLED_MAX; i++) {
+		struct handled_event *e = &h->e[i];
+		if (e->ctx == id->ctx && e->sk == id->sk && e->states == id->states) {
+			found = 1;
+			if (forget)
+				e->ctx = 0;
+		}
+	}
+	return found;
+}
+
+/*
+ * mark_handled records the event in the entry of an earlier call at the
+ * same address (over: two calls under way at once never share one), else
+ * in a free entry, else (never seen: more entries than calls can be under
+ * way) in the one its address picks.
+ */
+static __always_inline void mark_handled(struct handled_set *h, const struct event_id *id)
+{
+	int slot = -1, free = -1;
+#pragma unroll
+	for (int i = 0; i < HANDLED_MAX; i++) {
+		if (h->e[i].ctx == id->ctx)
+			slot = i;
+		else if (h->e[i].ctx == 0)
+			free = i;
+	}
+	if (slot < 0)
+		slot = free;
+	if (slot < 0)
+		slot = (id->ctx >> 4) % HANDLED_MAX;
+	if (slot < 0 || slot >= HANDLED_MAX)
+		return; /* for the verifier */
+	h->e[slot].ctx = id->ctx;
+	h->e[slot].sk = id->sk;
+	h->e[slot].states = id->states;
+}
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state_btf, struct sock *sk, int oldstate, int newstate)
 {
-	__u32 zero = 0;
-	struct nesting *n = bpf_map_lookup_elem(&in_first, &zero);
-	if (n)
-		n->first = 1;
-	on_set_state(sk, oldstate, newstate);
-	if (n)
-		n->first = 0;
-	return 0;
+	struct handled_set *h = handled_set();
+	if (h) {
+		struct event_id id;
+		event_id(h, &id, ctx, sk, oldstate, newstate);
+		mark_handled(h, &id);
+	}
+	return on_set_state(sk, oldstate, newstate);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state_btf2, struct sock *sk, int oldstate, int newstate)
 {
-	__u32 zero = 0;
-	struct nesting *n = bpf_map_lookup_elem(&in_first, &zero);
-	if (!n)
+	struct handled_set *h = handled_set();
+	if (!h)
 		return 0;
-	n->second = 1;
-	if (n->first) {
-		count(COUNTER_RECOVERED);
-		on_set_state(sk, oldstate, newstate);
-	}
-	n->second = 0;
-	return 0;
+	struct event_id id;
+	event_id(h, &id, ctx, sk, oldstate, newstate);
+	if (is_handled(h, &id, 0))
+		return 0; /* set_state_btf took it; set_state_btf3 forgets it */
+	count(COUNTER_RECOVERED);
+	mark_handled(h, &id);
+	return on_set_state(sk, oldstate, newstate);
 }
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state_btf3, struct sock *sk, int oldstate, int newstate)
 {
-	__u32 zero = 0;
-	struct nesting *n = bpf_map_lookup_elem(&in_first, &zero);
-	if (!n || !n->first || !n->second)
-		return 0; /* an earlier program handled it */
+	struct handled_set *h = handled_set();
+	if (!h)
+		return 0;
+	struct event_id id;
+	event_id(h, &id, ctx, sk, oldstate, newstate);
+	if (is_handled(h, &id, 1))
+		return 0; /* an earlier program took it */
 	count(COUNTER_RECOVERED);
 	return on_set_state(sk, oldstate, newstate);
 }

@@ -39,7 +39,7 @@ var (
 // schemaKinds are the output kinds, each a definition in the schema.
 var schemaKinds = []string{
 	"socket_listing", "groups", "routes", "interfaces", "statistics", "masquerade",
-	"trace_line", "life_line", "watch_line", "timewait_line",
+	"trace_line", "life_line", "loss_line", "watch_line", "timewait_line",
 }
 
 // outputSchema is the compiled definition of one output kind. Formats
@@ -132,7 +132,11 @@ func validateLines(t *testing.T, kind, what, out string) []map[string]any {
 			t.Errorf("%s: line %d is empty", what, i+1)
 			continue
 		}
-		if v, ok := validateDoc(t, kind, fmt.Sprintf("%s line %d", what, i+1), line); ok {
+		k := kind
+		if (kind == "trace_line" || kind == "life_line") && strings.HasPrefix(line, `{"kind":"loss",`) {
+			k = "loss_line" // a gap in the stream, where it happened
+		}
+		if v, ok := validateDoc(t, k, fmt.Sprintf("%s line %d", what, i+1), line); ok {
 			objs = append(objs, v.(map[string]any))
 		}
 	}
@@ -151,11 +155,17 @@ func TestJSONSchemaStrict(t *testing.T) {
 		`{"protocol":"unix","family":"unix","state":"LISTENING","inode":5,"refcnt":2,"flags":[],"type":"STREAM","path":"/run/x"},` +
 		`{"iface":"lo","refcnt":1,"group":"224.0.0.1","family":"inet"}]`
 	tw := `{"time_wait":0,"by_owner":[],"by_remote":[],"ephemeral_port_range":[32768,60999],"port_pressure":[],"owners_from_tracer":true}`
+	loss := `{"kind":"loss","time":"2025-01-02T03:04:10Z","from":"2025-01-02T03:04:05.5Z","to":"2025-01-02T03:04:10Z","lost":1200,` +
+		`"ring_buffer_full":1180,"socket_storage":0,"accept_unresolved":0,"kernel_recursion":0,"user_space":0,"table_evictions":20}`
 	for _, c := range []struct {
 		name, kind, doc string
 		ok              bool
 	}{
 		{"life as printed", "life_line", life, true},
+		{"loss as printed", "loss_line", loss, true},
+		{"loss of another kind", "loss_line", strings.Replace(loss, `"kind":"loss"`, `"kind":"gap"`, 1), false},
+		{"loss without a reason", "loss_line", strings.Replace(loss, `,"table_evictions":20`, ``, 1), false},
+		{"a negative loss", "loss_line", strings.Replace(loss, `"lost":1200`, `"lost":-1`, 1), false},
 		{"listing as printed", "socket_listing", sock, true},
 		{"timewait as printed", "timewait_line", tw, true},
 		{"empty listing", "socket_listing", `[]`, true},

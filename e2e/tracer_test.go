@@ -80,14 +80,6 @@ func TestTracer(t *testing.T) { trRunWorkload(t, false) }
 // own /proc, as in a container: every PID that trace and life print must
 // be the namespace's number (the one the workload reports for itself), not
 // the initial namespace's that the kernel's BPF helpers give.
-//
-// Its workload has no never-accepted connections: their clients' last
-// transitions come when the backlog listener closes, and in this variant
-// they were missing now and then from both tracers at once, in two
-// full-suite runs of three; never when it ran alone (12 of 12) or right
-// after TestTracer (10 of 10), so something an earlier test leaves behind
-// (namespace teardown in kernel workers?) interferes. Not understood yet,
-// and not what this test is about; TestTracer covers them.
 func TestTracerPIDNamespace(t *testing.T) { trRunWorkload(t, true) }
 
 func trRunWorkload(t *testing.T, inPIDNS bool) {
@@ -96,10 +88,8 @@ func trRunWorkload(t *testing.T, inPIDNS bool) {
 	bins := trBuild(t)
 	ns := trNewNetns(t)
 	enter := []string{"ip", "netns", "exec", ns.name}
-	backlogPer := trBacklogPer
 	if inPIDNS {
 		enter = trNewPIDNamespace(t, ns)
-		backlogPer = 0
 	}
 
 	// One after the other, so that each one's BPF programs are those that
@@ -113,7 +103,7 @@ func trRunWorkload(t *testing.T, inPIDNS bool) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, enter[0], append(enter[1:], bins.churn, "run", "-out", recDir,
 		"-acceptors", strconv.Itoa(trAcceptors), "-clients", strconv.Itoa(trClients),
-		"-conns", strconv.Itoa(trConnsPer), "-refused", strconv.Itoa(trRefusedPer), "-backlog", strconv.Itoa(backlogPer),
+		"-conns", strconv.Itoa(trConnsPer), "-refused", strconv.Itoa(trRefusedPer), "-backlog", strconv.Itoa(trBacklogPer),
 		"-refused-port", strconv.Itoa(trRefusedPort), "-seed", "1")...).CombinedOutput()
 	runWall := time.Since(runStart)
 	if err != nil || strings.TrimSpace(string(out)) != "done" {
@@ -123,13 +113,23 @@ func trRunWorkload(t *testing.T, inPIDNS bool) {
 	if err != nil {
 		t.Fatalf("ss: %v\n%s", err, ssOut)
 	}
+	// Every socket but the TIME_WAIT ones should be gone now; one that is
+	// not makes its last transitions after the tracers stop, which the
+	// checks below would take for the tracers' loss.
+	unsettled, err := exec.Command("ip", "netns", "exec", ns.name, "ss", "-tanie", "exclude", "time-wait").CombinedOutput()
+	if err != nil {
+		t.Fatalf("ss: %v\n%s", err, unsettled)
+	}
+	if lines := strings.Split(strings.TrimSpace(string(unsettled)), "\n"); len(lines) > 1 {
+		t.Logf("sockets not yet closed when the tracers stop (their last transitions come later):\n%s", unsettled)
+	}
 	life.readMisses()
 	trace.readMisses()
 	life.stop(t, syscall.SIGINT)
 	trace.stop(t, syscall.SIGTERM)
 	t.Logf("workload: %v; tracers from start to stop: %v", runWall.Round(time.Millisecond), time.Since(testStart).Round(time.Millisecond))
 
-	w := trLoadWorkload(t, recDir, runWall, backlogPer)
+	w := trLoadWorkload(t, recDir, runWall)
 	w.netns = ns.inode(t)
 	w.from, w.to = testStart.Add(-time.Second), time.Now().Add(time.Second)
 	lifeRows := trParseLines[trLifeRow](t, life.stdoutPath, trLifeFields)
@@ -753,7 +753,7 @@ var (
 
 // trLoadWorkload reads the workload's records and derives every socket
 // the tracers must report.
-func trLoadWorkload(t *testing.T, dir string, runWall time.Duration, backlogPer int) *trWorkload {
+func trLoadWorkload(t *testing.T, dir string, runWall time.Duration) *trWorkload {
 	t.Helper()
 	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
 	if err != nil {
@@ -875,7 +875,7 @@ func trLoadWorkload(t *testing.T, dir string, runWall time.Duration, backlogPer 
 	if len(served) > 0 {
 		t.Fatalf("workload: %d accepted connections without a client record", len(served))
 	}
-	want := trClients * (trConnsPer + trRefusedPer + backlogPer)
+	want := trClients * (trConnsPer + trRefusedPer + trBacklogPer)
 	if w.conns != want {
 		t.Fatalf("workload: %d client records, want %d", w.conns, want)
 	}

@@ -30,23 +30,12 @@ func (l *Live) TakeGhosts(seen *Seen) []conn.Conn {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k := range seen.Cookies {
-		if c, ok := l.table.Get(k); ok {
-			c.Shown = true
-		}
+		l.table.MarkShown(k)
 	}
 	for k := range seen.Tuples {
-		if c, ok := l.table.ByTuple(k[0], k[1]); ok {
-			c.Shown = true
-		}
+		l.table.MarkShownTuple(k[0], k[1])
 	}
-	var out []conn.Conn
-	l.table.Each(func(c *conn.Conn) {
-		if c.Closed && !c.Shown && !c.Listener {
-			c.Shown = true
-			out = append(out, *c)
-		}
-	})
-	return out
+	return l.table.TakeUnshown()
 }
 
 // Listing is the merged state of a refreshing socket listing (bpfnetstat

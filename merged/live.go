@@ -28,13 +28,15 @@ type Live struct {
 }
 
 // StartLive opens the tracer and starts folding its events into a table.
-// On error the hook outcomes (if any) still describe what failed.
-func StartLive(cfg tracer.Config) (*Live, []tracer.HookStatus, error) {
+// With ghosts, closed connections are kept for TakeGhosts (-c --recent);
+// without, only those that closed into TIME_WAIT, for their sockets'
+// owners. On error the hook outcomes (if any) still describe what failed.
+func StartLive(cfg tracer.Config, ghosts bool) (*Live, []tracer.HookStatus, error) {
 	tr, err := tracer.Open(cfg)
 	if err != nil {
 		return nil, tracer.HooksOf(err), err
 	}
-	l := &Live{tr: tr, table: NewTable(TableConfig{}), stop: make(chan struct{}), done: make(chan struct{})}
+	l := &Live{tr: tr, table: NewTable(TableConfig{TimeWaitOnly: !ghosts}), stop: make(chan struct{}), done: make(chan struct{})}
 	go l.run()
 	return l, tr.Hooks, nil
 }
@@ -118,20 +120,12 @@ func (l *Live) Failures() uint64 { return l.failures.Load() }
 func (l *Live) ByTuple(local, remote netip.AddrPort) (conn.Conn, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c, ok := l.table.ByTuple(local, remote)
-	if !ok {
-		return conn.Conn{}, false
-	}
-	return *c, true
+	return l.table.ByTuple(local, remote)
 }
 
 // ByCookie returns a copy of the connection with a socket cookie.
 func (l *Live) ByCookie(cookie uint64) (conn.Conn, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c, ok := l.table.Get(cookie)
-	if !ok {
-		return conn.Conn{}, false
-	}
-	return *c, true
+	return l.table.Get(cookie)
 }

@@ -1,8 +1,6 @@
 package merged
 
 import (
-	"net/netip"
-
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
@@ -19,8 +17,11 @@ type RowOwners struct {
 	fs   snapshot.FS
 	proc *owners.Map
 	live *Live // nil without BPF
-	prev map[[2]netip.AddrPort]snapshot.Owner
-	cur  map[[2]netip.AddrPort]snapshot.Owner
+	// prev and cur are the owners of the previous and the current
+	// listing's rows; two maps that trade places, so that a refresh
+	// allocates nothing once they have grown.
+	prev map[tuple]snapshot.Owner
+	cur  map[tuple]snapshot.Owner
 	// names caches program names of tracer-reported PIDs for one refresh.
 	names map[uint32]string
 	// syncSpent bounds how long a listing waits for the tracer to catch
@@ -31,7 +32,7 @@ type RowOwners struct {
 // NewRowOwners returns an owner source over a proc root and an optional
 // live tracer.
 func NewRowOwners(fs snapshot.FS, live *Live) *RowOwners {
-	return &RowOwners{fs: fs, live: live, cur: map[[2]netip.AddrPort]snapshot.Owner{}}
+	return &RowOwners{fs: fs, live: live, names: map[uint32]string{}, prev: map[tuple]snapshot.Owner{}, cur: map[tuple]snapshot.Owner{}}
 }
 
 // Refresh starts a new listing with a fresh /proc owner map; what the last
@@ -41,8 +42,9 @@ func (o *RowOwners) Refresh(proc *owners.Map) {
 		o.live.Sync(tracer.MonotonicNow()) // what closed before this listing is known
 	}
 	o.proc = proc
-	o.prev, o.cur = o.cur, make(map[[2]netip.AddrPort]snapshot.Owner, len(o.cur))
-	o.names = map[uint32]string{}
+	o.prev, o.cur = o.cur, o.prev
+	clear(o.cur)
+	clear(o.names)
 	o.syncSpent = 0
 }
 
@@ -56,7 +58,7 @@ func (o *RowOwners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 	if s.Proto != snapshot.ProtoTCP {
 		return o.proc.Lookup(s.Inode)
 	}
-	key := [2]netip.AddrPort{s.Local, s.Remote}
+	key := tupleOf(s.Local, s.Remote)
 	if s.Inode != 0 {
 		ow, ok := o.proc.Lookup(s.Inode)
 		if ok {
@@ -85,9 +87,10 @@ func (o *RowOwners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 			c, ok = lookup()
 		}
 		if ok && c.Owner.PID != 0 {
-			ow := snapshot.Owner{PID: int(c.Owner.PID), Name: o.name(c.Owner), Source: c.OwnerSource.String()}
-			o.cur[key] = ow
-			return ow, true
+			// Not remembered: the tracer keeps a closed connection for as
+			// long as its TIME_WAIT socket lives, and will answer again;
+			// remembering every TIME_WAIT row took as much memory again.
+			return snapshot.Owner{PID: int(c.Owner.PID), Name: o.name(c.Owner), Source: c.OwnerSource.String()}, true
 		}
 	}
 	if ow, ok := o.prev[key]; ok {

@@ -1,6 +1,8 @@
 package merged
 
 import (
+	"net/netip"
+
 	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
@@ -9,12 +11,21 @@ import (
 // Row is one TCP socket of the merged view: the /proc row, its owner and
 // what the tracer knows of its connection.
 type Row struct {
-	Sock     snapshot.Socket
+	Sock     RowSocket
 	Owner    snapshot.Owner
 	HasOwner bool
 	AgeNs    uint64 // since the tracer saw it open; 0 when unknown
 	Tx, Rx   uint64 // payload bytes as of its last state change
 	Dir      string
+}
+
+// RowSocket is what the views use of a snapshot.Socket: 80 bytes of its
+// 208, which counts with 100,000 TIME_WAIT rows per refresh.
+type RowSocket struct {
+	Local, Remote netip.AddrPort
+	Inode         uint64
+	Family        snapshot.Family
+	State         uint8
 }
 
 // Source produces merged snapshots: /proc tables, owners joined through
@@ -24,6 +35,7 @@ type Source struct {
 	opt    owners.Options
 	owners *RowOwners
 	live   *Live
+	rows   []Row // reused from refresh to refresh
 }
 
 // NewSource reads the tables under a proc root, with owners found as opt
@@ -46,17 +58,19 @@ func (m *Source) Close() {
 	}
 }
 
-// Rows reads the TCP tables once.
+// Rows reads the TCP tables once. The rows are valid until the next call,
+// which reuses their memory: a view that refreshes holds one listing.
 func (m *Source) Rows() []Row {
 	m.owners.Refresh(owners.Read(m.fs, m.opt))
 	now := tracer.MonotonicNow()
-	var out []Row
+	clear(m.rows) // no owner name outlives its listing
+	out := m.rows[:0]
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
 		m.fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
 			if s == nil {
 				return
 			}
-			r := Row{Sock: *s, Dir: "-"}
+			r := Row{Sock: RowSocket{Local: s.Local, Remote: s.Remote, Inode: s.Inode, Family: s.Family, State: s.State}, Dir: "-"}
 			r.Owner, r.HasOwner = m.owners.LookupSocket(s)
 			if m.live != nil {
 				if c, ok := m.live.ByTuple(s.Local, s.Remote); ok {
@@ -69,5 +83,6 @@ func (m *Source) Rows() []Row {
 			out = append(out, r)
 		})
 	}
+	m.rows = out
 	return out
 }

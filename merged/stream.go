@@ -19,9 +19,13 @@ import (
 type Stream struct {
 	Table *Table
 	// HoldNs is how long a passive connection waits for its accept.
-	HoldNs  uint64
-	pending map[uint64]*held
-	order   []uint64
+	HoldNs uint64
+	// NoAccept is set when no accept hook is attached: nothing will name
+	// a server connection's acceptor, so its transitions are not held
+	// for one (they keep the listener's owner, marked as such).
+	NoAccept bool
+	pending  map[uint64]*held
+	order    []uint64
 }
 
 type held struct {
@@ -50,7 +54,9 @@ func waitingForPort(c *conn.Conn) bool {
 	return c.Direction == conn.DirActive && c.Local.Port() == 0 && !c.Closed
 }
 
-func waiting(c *conn.Conn) bool { return waitingForAccept(c) || waitingForPort(c) }
+func (s *Stream) waiting(c *conn.Conn) bool {
+	return !s.NoAccept && waitingForAccept(c) || waitingForPort(c)
+}
 
 // Push folds one event in and emits the transitions that are ready, in order.
 func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
@@ -72,7 +78,7 @@ func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 		return
 	}
 	if ok {
-		if h == nil && waiting(c) {
+		if h == nil && s.waiting(&c) {
 			h = &held{since: ev.TimeNs}
 			s.pending[ev.Cookie] = h
 			s.order = append(s.order, ev.Cookie)
@@ -83,8 +89,8 @@ func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 			emit(&tr)
 		}
 	}
-	if h != nil && !waiting(c) {
-		s.release(ev.Cookie, c, emit)
+	if h != nil && !s.waiting(&c) {
+		s.release(ev.Cookie, &c, emit)
 	}
 }
 
@@ -115,12 +121,12 @@ func (s *Stream) Flush(nowNs uint64, emit func(*conn.Transition)) {
 		if !ok {
 			continue
 		}
-		c, _ := s.Table.Get(cookie)
-		if c == nil {
-			c = &h.trs[len(h.trs)-1].Conn
+		c, ok := s.Table.Get(cookie)
+		if !ok {
+			c = h.trs[len(h.trs)-1].Conn
 		}
-		if nowNs == ^uint64(0) || nowNs-h.since >= s.HoldNs && !waitingForPort(c) {
-			s.release(cookie, c, emit)
+		if nowNs == ^uint64(0) || nowNs-h.since >= s.HoldNs && !waitingForPort(&c) {
+			s.release(cookie, &c, emit)
 			continue
 		}
 		keep = append(keep, cookie)

@@ -9,7 +9,8 @@ import (
 
 // TableConfig bounds the table.
 type TableConfig struct {
-	// MaxConns caps the number of connections kept; 0 means 65536.
+	// MaxConns caps the number of connections kept; 0 means 131072, room
+	// for 100,000 TIME_WAIT sockets' owners and the open connections.
 	MaxConns int
 	// TimeWaitNs is how long a closed connection is kept for the TIME_WAIT
 	// socket that may outlive it; 0 means 60 s (TCP_TIMEWAIT_LEN).
@@ -17,13 +18,25 @@ type TableConfig struct {
 	// DropClosed forgets a connection as soon as it closes, for consumers
 	// that only stream transitions (trace, life) and never look back.
 	DropClosed bool
+	// TimeWaitOnly keeps, of the closed connections, only those that
+	// closed into TIME_WAIT (whose timewait sockets still need an owner),
+	// for views that show no ghost rows (watch, timewait).
+	TimeWaitOnly bool
 }
+
+// DefaultMaxConns is the table's cap when TableConfig.MaxConns is 0.
+const DefaultMaxConns = 1 << 17
 
 // Table is the live connection table, keyed by socket cookie. It is not
 // safe for concurrent use.
+//
+// A connection costs it about 250 bytes (TestTableMemoryBudget): a
+// pointer-free entry in a slab, and its places in the cookie and 4-tuple
+// indexes and in the closed list.
 type Table struct {
-	cfg   TableConfig
-	conns map[uint64]*conn.Conn
+	cfg      TableConfig
+	slab     slab
+	byCookie map[uint64]uint32 // cookie -> slot
 	// Evictions counts connections dropped because the table was full.
 	Evictions uint64
 	// listeners maps a listening address to its owner, for children of
@@ -31,65 +44,137 @@ type Table struct {
 	listeners map[netip.AddrPort]conn.Process
 	// tuples maps the 4-tuple of sockets seen in a start-up snapshot to
 	// their owner, for connections older than the tracer.
-	tuples map[[2]netip.AddrPort]conn.Process
-	// byTuple finds a connection by its 4-tuple (local, remote), for joining
-	// /proc rows, which have no cookie.
-	byTuple map[[2]netip.AddrPort]uint64
+	tuples map[tuple]conn.Process
+	// byTuple finds a connection's cookie by its 4-tuple (local, remote),
+	// for joining /proc rows, which have no cookie.
+	byTuple map[tuple]uint64
 	// closed holds cookies in the order their connections closed, so that
 	// expiry and eviction take the oldest in O(1) (a scan of the whole
 	// table per new connection made the tracer fall behind under churn).
 	closed     []uint64
 	closedHead int
+	// long holds the owner names that do not fit an entry, by cookie.
+	long map[uint64]string
+	// names turns entries' names back into strings, one per name.
+	names map[[16]byte]string
 }
 
 // NewTable returns an empty table.
 func NewTable(cfg TableConfig) *Table {
 	if cfg.MaxConns == 0 {
-		cfg.MaxConns = 65536
+		cfg.MaxConns = DefaultMaxConns
 	}
 	if cfg.TimeWaitNs == 0 {
 		cfg.TimeWaitNs = 60e9
 	}
-	return &Table{cfg: cfg, conns: make(map[uint64]*conn.Conn), listeners: make(map[netip.AddrPort]conn.Process), tuples: make(map[[2]netip.AddrPort]conn.Process), byTuple: make(map[[2]netip.AddrPort]uint64)}
+	return &Table{cfg: cfg, byCookie: make(map[uint64]uint32), listeners: make(map[netip.AddrPort]conn.Process),
+		tuples: make(map[tuple]conn.Process), byTuple: make(map[tuple]uint64), long: make(map[uint64]string),
+		names: make(map[[16]byte]string)}
 }
 
 // Len is the number of connections held, closed ones included.
-func (t *Table) Len() int { return len(t.conns) }
+func (t *Table) Len() int { return len(t.byCookie) }
 
-// Get returns the connection with a cookie.
-func (t *Table) Get(cookie uint64) (*conn.Conn, bool) {
-	c, ok := t.conns[cookie]
-	return c, ok
-}
-
-// ByTuple returns the connection with a 4-tuple.
-func (t *Table) ByTuple(local, remote netip.AddrPort) (*conn.Conn, bool) {
-	cookie, ok := t.byTuple[[2]netip.AddrPort{local, remote}]
+func (t *Table) entry(cookie uint64) *entry {
+	i, ok := t.byCookie[cookie]
 	if !ok {
-		return nil, false
+		return nil
 	}
-	return t.Get(cookie)
+	return t.slab.at(i)
 }
 
-func (t *Table) forget(c *conn.Conn) {
-	delete(t.conns, c.Cookie)
-	k := [2]netip.AddrPort{c.Local, c.Remote}
-	if t.byTuple[k] == c.Cookie {
+// Get returns a copy of the connection with a cookie.
+func (t *Table) Get(cookie uint64) (conn.Conn, bool) {
+	e := t.entry(cookie)
+	if e == nil {
+		return conn.Conn{}, false
+	}
+	return t.conn(e), true
+}
+
+// ByTuple returns a copy of the connection with a 4-tuple.
+func (t *Table) ByTuple(local, remote netip.AddrPort) (conn.Conn, bool) {
+	e := t.byTupleEntry(local, remote)
+	if e == nil {
+		return conn.Conn{}, false
+	}
+	return t.conn(e), true
+}
+
+func (t *Table) byTupleEntry(local, remote netip.AddrPort) *entry {
+	cookie, ok := t.byTuple[tupleOf(local, remote)]
+	if !ok {
+		return nil
+	}
+	return t.entry(cookie)
+}
+
+// conn makes the conn.Conn of an entry.
+func (t *Table) conn(e *entry) conn.Conn {
+	return conn.Conn{
+		Cookie: e.cookie, Family: e.family, Local: e.localAP(), Remote: e.remoteAP(), NetNS: e.netns, State: e.state,
+		Owner: conn.Process{PID: e.pid, TID: e.tid, UID: e.uid, Comm: t.commOf(e)}, OwnerSource: e.ownerSource,
+		Direction: e.direction, BirthNs: e.birthNs, StateNs: e.stateNs, Closed: e.has(fClosed), CloseNs: e.closeNs,
+		ClosedFrom: e.closedFrom, TxBytes: e.tx, RxBytes: e.rx, Retransmits: e.retrans, SRTTus: e.srtt, Err: e.err,
+		ViaTimeWait: e.has(fViaTimeWait), Listener: e.has(fListener), Shown: e.has(fShown),
+	}
+}
+
+func (t *Table) commOf(e *entry) string {
+	if e.has(fLongComm) {
+		return t.long[e.cookie]
+	}
+	if s, ok := t.names[e.comm]; ok {
+		return s
+	}
+	n := 0
+	for n < len(e.comm) && e.comm[n] != 0 {
+		n++
+	}
+	s := string(e.comm[:n])
+	if len(t.names) >= 4096 { // a bound against unbounded distinct names
+		clear(t.names)
+	}
+	t.names[e.comm] = s
+	return s
+}
+
+// setOwnerOf stores an owner in an entry.
+func (t *Table) setOwnerOf(e *entry, p conn.Process, src conn.OwnerSource) {
+	e.pid, e.tid, e.uid, e.ownerSource = p.PID, p.TID, p.UID, src
+	if e.has(fLongComm) {
+		delete(t.long, e.cookie)
+	}
+	e.comm = [16]byte{}
+	if len(p.Comm) > len(e.comm) || len(p.Comm) == len(e.comm) && p.Comm[len(p.Comm)-1] == 0 {
+		e.set(fLongComm, true)
+		t.long[e.cookie] = p.Comm
+		return
+	}
+	e.set(fLongComm, false)
+	copy(e.comm[:], p.Comm)
+}
+
+func (t *Table) owner(e *entry) conn.Process {
+	return conn.Process{PID: e.pid, TID: e.tid, UID: e.uid, Comm: t.commOf(e)}
+}
+
+func (t *Table) forget(e *entry) {
+	i := t.byCookie[e.cookie]
+	delete(t.byCookie, e.cookie)
+	if k := e.tupleKey(); t.byTuple[k] == e.cookie {
 		delete(t.byTuple, k)
 	}
-}
-
-// Each calls fn for every connection.
-func (t *Table) Each(fn func(*conn.Conn)) {
-	for _, c := range t.conns {
-		fn(c)
+	if e.has(fLongComm) {
+		delete(t.long, e.cookie)
 	}
+	t.slab.release(i)
 }
 
 // SeedTuple records the owner of a connection seen in a start-up snapshot,
 // for joining by 4-tuple when the tracer first sees it.
 func (t *Table) SeedTuple(local, remote netip.AddrPort, p conn.Process) {
-	t.tuples[[2]netip.AddrPort{local, remote}] = p
+	t.tuples[tupleOf(local, remote)] = p
 }
 
 // SeedListener records the owner of a listening socket seen in a snapshot.
@@ -113,41 +198,43 @@ func trust(s conn.OwnerSource) int {
 	return 0
 }
 
-func setOwner(c *conn.Conn, p conn.Process, src conn.OwnerSource) {
-	if trust(src) >= trust(c.OwnerSource) && (src != conn.OwnerNone) {
-		c.Owner, c.OwnerSource = p, src
+func (t *Table) setOwner(e *entry, p conn.Process, src conn.OwnerSource) {
+	if trust(src) >= trust(e.ownerSource) && (src != conn.OwnerNone) {
+		t.setOwnerOf(e, p, src)
 	}
 }
 
-func (t *Table) conn(cookie uint64, nowNs uint64) *conn.Conn {
-	c, ok := t.conns[cookie]
-	if ok {
-		return c
+// add returns the entry of a cookie, making room for a new one.
+func (t *Table) add(cookie uint64, nowNs uint64) *entry {
+	if e := t.entry(cookie); e != nil {
+		return e
 	}
-	if len(t.conns) >= t.cfg.MaxConns {
+	if len(t.byCookie) >= t.cfg.MaxConns {
 		t.Expire(nowNs)
 	}
-	if len(t.conns) >= t.cfg.MaxConns && !t.evict(nowNs) {
+	if len(t.byCookie) >= t.cfg.MaxConns && !t.evict() {
 		return nil
 	}
-	c = &conn.Conn{Cookie: cookie, Direction: conn.DirUnknown}
-	t.conns[cookie] = c
-	return c
+	i := t.slab.alloc()
+	e := t.slab.at(i)
+	*e = entry{cookie: cookie, direction: conn.DirUnknown}
+	t.byCookie[cookie] = i
+	return e
 }
 
 // evict makes room: the oldest closed connection, else any one.
-func (t *Table) evict(nowNs uint64) bool {
+func (t *Table) evict() bool {
 	for t.closedHead < len(t.closed) {
 		cookie := t.closed[t.closedHead]
 		t.popClosed()
-		if c, ok := t.conns[cookie]; ok && c.Closed {
-			t.forget(c)
+		if e := t.entry(cookie); e != nil && e.has(fClosed) {
+			t.forget(e)
 			t.Evictions++
 			return true
 		}
 	}
-	for _, c := range t.conns { // no closed one: any, O(1)
-		t.forget(c)
+	for _, i := range t.byCookie { // no closed one: any, O(1)
+		t.forget(t.slab.at(i))
 		t.Evictions++
 		return true
 	}
@@ -167,17 +254,54 @@ func (t *Table) popClosed() {
 func (t *Table) Expire(nowNs uint64) int {
 	n := 0
 	for t.closedHead < len(t.closed) {
-		c, ok := t.conns[t.closed[t.closedHead]]
-		if ok && c.Closed && nowNs <= c.CloseNs+t.cfg.TimeWaitNs {
+		e := t.entry(t.closed[t.closedHead])
+		if e != nil && e.has(fClosed) && nowNs <= e.closeNs+t.cfg.TimeWaitNs {
 			break
 		}
 		t.popClosed()
-		if ok && c.Closed {
-			t.forget(c)
+		if e != nil && e.has(fClosed) {
+			t.forget(e)
 			n++
 		}
 	}
 	return n
+}
+
+// MarkShown records that a listing showed the connection with a cookie,
+// or with a 4-tuple, open.
+func (t *Table) MarkShown(cookie uint64) {
+	if e := t.entry(cookie); e != nil {
+		e.set(fShown, true)
+	}
+}
+
+// MarkShownTuple is MarkShown by 4-tuple.
+func (t *Table) MarkShownTuple(local, remote netip.AddrPort) {
+	if e := t.byTupleEntry(local, remote); e != nil {
+		e.set(fShown, true)
+	}
+}
+
+// TakeUnshown returns the closed connections (not listeners) that no
+// listing has shown, marks them shown, and forgets those that did not
+// close into TIME_WAIT: nothing will look for them again.
+func (t *Table) TakeUnshown() []conn.Conn {
+	var out []conn.Conn
+	var done []*entry
+	for _, i := range t.byCookie {
+		e := t.slab.at(i)
+		if e.has(fClosed) && !e.has(fShown) && !e.has(fListener) {
+			e.set(fShown, true)
+			out = append(out, t.conn(e))
+			if !e.has(fViaTimeWait) {
+				done = append(done, e)
+			}
+		}
+	}
+	for _, e := range done {
+		t.forget(e)
+	}
+	return out
 }
 
 // Apply folds an event into the table. For a state event it returns the
@@ -186,103 +310,103 @@ func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 	if ev.Cookie == 0 {
 		return tr, false
 	}
-	c := t.conn(ev.Cookie, ev.TimeNs)
-	if c == nil {
+	e := t.add(ev.Cookie, ev.TimeNs)
+	if e == nil {
 		return tr, false
 	}
-	c.Family = ev.Family
-	c.NetNS = ev.NetNS
+	e.family = ev.Family
+	e.netns = ev.NetNS
 	// The kernel clears the local port once the socket leaves its hash
 	// tables (tcp_done), so keep the first complete tuple seen.
-	if ev.Local.Port() != 0 || !c.Local.IsValid() {
-		c.Local = ev.Local
+	if ev.Local.Port() != 0 || !e.has(fLocalValid) {
+		e.setLocal(ev.Local)
 	}
-	if ev.Remote.Port() != 0 || !c.Remote.IsValid() {
-		c.Remote = ev.Remote
+	if ev.Remote.Port() != 0 || !e.has(fRemoteValid) {
+		e.setRemote(ev.Remote)
 	}
-	if c.Local.Port() != 0 && c.Remote.Port() != 0 {
-		t.byTuple[[2]netip.AddrPort{c.Local, c.Remote}] = c.Cookie
+	if e.lport != 0 && e.rport != 0 {
+		t.byTuple[e.tupleKey()] = e.cookie
 	}
 	if ev.Direction != conn.DirUnknown {
-		c.Direction = ev.Direction
+		e.direction = ev.Direction
 	}
-	if ev.BirthNs != 0 && (c.BirthNs == 0 || ev.Direction != conn.DirUnknown) {
-		c.BirthNs = ev.BirthNs
+	if ev.BirthNs != 0 && (e.birthNs == 0 || ev.Direction != conn.DirUnknown) {
+		e.birthNs = ev.BirthNs
 	}
 	src := ev.OwnerSource
 	if src == conn.OwnerListen && ev.Kind == tracer.KindState && ev.NewState != conn.TCPListen && ev.OldState != conn.TCPListen {
 		src = conn.OwnerListener
 	}
-	setOwner(c, ev.Owner, src)
-	if trust(c.OwnerSource) < trust(conn.OwnerSnapshot) {
-		if p, ok := t.tuples[[2]netip.AddrPort{c.Local, c.Remote}]; ok {
-			setOwner(c, p, conn.OwnerSnapshot)
+	t.setOwner(e, ev.Owner, src)
+	if trust(e.ownerSource) < trust(conn.OwnerSnapshot) && len(t.tuples) > 0 {
+		if p, ok := t.tuples[e.tupleKey()]; ok {
+			t.setOwner(e, p, conn.OwnerSnapshot)
 		}
 	}
-
 	if ev.Kind == tracer.KindAccept {
-		if c.State == 0 {
-			c.State = ev.NewState
+		if e.state == 0 {
+			e.state = ev.NewState
 		}
 		return tr, false
 	}
-
-	if c.BirthNs == 0 && ev.OldState == conn.TCPClose && ev.NewState == conn.TCPSynSent {
-		c.BirthNs = ev.TimeNs
+	if e.birthNs == 0 && ev.OldState == conn.TCPClose && ev.NewState == conn.TCPSynSent {
+		e.birthNs = ev.TimeNs
 	}
 	if ev.OldState == conn.TCPListen && ev.NewState == conn.TCPSynRecv {
-		c.Direction = conn.DirPassive
-		if c.BirthNs == 0 {
-			c.BirthNs = ev.TimeNs
+		e.direction = conn.DirPassive
+		if e.birthNs == 0 {
+			e.birthNs = ev.TimeNs
 		}
-		if c.OwnerSource == conn.OwnerNone {
+		if e.ownerSource == conn.OwnerNone {
 			if p, ok := t.listeners[ev.Local]; ok {
-				setOwner(c, p, conn.OwnerListener)
+				t.setOwner(e, p, conn.OwnerListener)
 			} else if p, ok := t.listeners[netip.AddrPortFrom(unspecified(ev.Local.Addr()), ev.Local.Port())]; ok {
-				setOwner(c, p, conn.OwnerListener)
+				t.setOwner(e, p, conn.OwnerListener)
 			}
 		}
 	}
 	if ev.NewState == conn.TCPListen {
-		c.Listener = true
-		t.listeners[ev.Local] = c.Owner
+		e.set(fListener, true)
+		t.listeners[ev.Local] = t.owner(e)
 	}
-
 	tr = conn.Transition{OldState: ev.OldState, NewState: ev.NewState, TimeNs: ev.TimeNs, CurPID: ev.CurPID}
 	switch {
 	case ev.StateNs != 0 && ev.TimeNs >= ev.StateNs:
 		tr.InOldNs = ev.TimeNs - ev.StateNs
-	case c.StateNs != 0 && ev.TimeNs >= c.StateNs:
-		tr.InOldNs = ev.TimeNs - c.StateNs
+	case e.stateNs != 0 && ev.TimeNs >= e.stateNs:
+		tr.InOldNs = ev.TimeNs - e.stateNs
 	}
-	c.State = ev.NewState
-	c.StateNs = ev.TimeNs
-	c.Retransmits = ev.TotalRetrans
-	c.SRTTus = ev.SRTTus
-	c.TxBytes = ev.BytesSent - min(ev.BytesRetrans, ev.BytesSent)
-	c.RxBytes = ev.BytesReceived
-	if ev.PeerFin && c.RxBytes > 0 {
-		c.RxBytes-- // tcp_fin(): the peer's FIN took one sequence number
+	e.state = ev.NewState
+	e.stateNs = ev.TimeNs
+	e.retrans = ev.TotalRetrans
+	e.srtt = ev.SRTTus
+	e.tx = ev.BytesSent - min(ev.BytesRetrans, ev.BytesSent)
+	e.rx = ev.BytesReceived
+	if ev.PeerFin && e.rx > 0 {
+		e.rx-- // tcp_fin(): the peer's FIN took one sequence number
 	}
-	if ev.NewState == conn.TCPClose && !c.Closed {
-		c.Closed = true
-		c.CloseNs = ev.TimeNs
-		c.ClosedFrom = ev.OldState
-		c.Err = ev.SkErr
-		c.ViaTimeWait = ev.OldState == conn.TCPFinWait2 || ev.OldState == conn.TCPClosing || ev.OldState == conn.TCPFinWait1
+	if ev.NewState == conn.TCPClose && !e.has(fClosed) {
+		e.set(fClosed, true)
+		e.closeNs = ev.TimeNs
+		e.closedFrom = ev.OldState
+		e.err = ev.SkErr
+		e.set(fViaTimeWait, ev.OldState == conn.TCPFinWait2 || ev.OldState == conn.TCPClosing || ev.OldState == conn.TCPFinWait1)
 		tr.NewlyDone = true
 		if ev.OldState == conn.TCPListen {
-			delete(t.listeners, c.Local)
+			delete(t.listeners, ev.Local)
 		}
-		tr.Conn = *c
-		if t.cfg.DropClosed {
-			t.forget(c)
-		} else {
-			t.closed = append(t.closed, c.Cookie)
+		tr.Conn = t.conn(e)
+		switch {
+		case t.cfg.DropClosed, !e.has(fViaTimeWait) && (t.cfg.TimeWaitOnly || e.has(fShown)):
+			// Nothing will look for it: no TIME_WAIT socket outlives it
+			// and no ghost row is due (none wanted, or it was listed).
+			t.forget(e)
+		default:
+			t.closed = append(t.closed, e.cookie)
 		}
 		return tr, true
 	}
-	tr.Conn = *c
+	tr.Conn = t.conn(e)
 	return tr, true
 }
 

@@ -59,8 +59,34 @@ type Event struct {
 // ErrShortRecord is returned for a ring-buffer record smaller than an event.
 var ErrShortRecord = errors.New("short record")
 
+// commCache turns task names into strings once: a machine runs few
+// distinct names, and a string per event was garbage at every event. It
+// holds at most commCacheMax names (then starts afresh).
+type commCache map[[16]int8]string
+
+const commCacheMax = 4096
+
+func (cc *commCache) name(c [16]int8) string {
+	if s, ok := (*cc)[c]; ok {
+		return s
+	}
+	if *cc == nil || len(*cc) >= commCacheMax {
+		*cc = make(commCache)
+	}
+	s := commString(c[:])
+	(*cc)[c] = s
+	return s
+}
+
 // decodeEvent turns a raw ring-buffer sample into an Event.
 func decodeEvent(raw []byte, ev *Event) error {
+	var cc commCache
+	return cc.decode(raw, ev)
+}
+
+// decode turns a raw ring-buffer sample into an Event, its task name from
+// the cache.
+func (cc *commCache) decode(raw []byte, ev *Event) error {
 	if len(raw) < int(unsafe.Sizeof(tracerEvent{})) {
 		return fmt.Errorf("decoding event: %w: %d bytes", ErrShortRecord, len(raw))
 	}
@@ -86,7 +112,7 @@ func decodeEvent(raw []byte, ev *Event) error {
 		SRTTus:        r.SrttUs >> 3,
 		SkErr:         r.SkErr,
 		PeerFin:       r.PeerFin != 0,
-		Owner:         conn.Process{PID: r.Pid, TID: r.Tid, UID: r.Uid, Comm: commString(r.Comm[:])},
+		Owner:         conn.Process{PID: r.Pid, TID: r.Tid, UID: r.Uid, Comm: cc.name(r.Comm)},
 	}
 	if ev.Family == snapshot.FamilyInet {
 		ev.Local = netip.AddrPortFrom(netip.AddrFrom4([4]byte(r.Saddr[:4])), r.Sport)

@@ -16,12 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Roles of the hooks: every event of a role comes from one attached group.
-const (
-	roleState  = "state"  // TCP state changes; the tracer needs one
-	roleAccept = "accept" // accept() exits: the exact owner of server sockets
-)
-
 // hook is one way of reaching a role's events: a program and where it
 // attaches. The hooks of a role are tried in order of preference, a group
 // at a time: a group attaches whole or not at all, and once one has, the
@@ -137,7 +131,7 @@ func (t *Tracer) open(cfg Config) error {
 	opts.MapReplacements = map[string]*ebpf.Map{
 		specs.Counters.Name: m.Counters,
 		specs.Events.Name:   m.Events,
-		specs.InFirst.Name:  m.InFirst,
+		specs.Handled.Name:  m.Handled,
 		specs.SkInfos.Name:  m.SkInfos,
 	}
 	for name := range spec.Maps {
@@ -163,7 +157,12 @@ func (t *Tracer) open(cfg Config) error {
 	}
 	table := hookTable(&specs.tracerProgramSpecs, cfg.TracefsDir, ensureTracefs(cfg.TracefsDir))
 	stateOK, skipped := t.attachBest(table, roleState, load)
-	_, skippedAccept := t.attachBest(table, roleAccept, load)
+	var skippedAccept []skippedHook
+	if cfg.SkipAccept {
+		t.skipRole(table, roleAccept)
+	} else {
+		_, skippedAccept = t.attachBest(table, roleAccept, load)
+	}
 	if cfg.ProbeAll {
 		t.probe(append(skipped, skippedAccept...), load)
 	}
@@ -216,6 +215,15 @@ func (t *Tracer) attachBest(table []hook, role string, load func(*ebpf.ProgramSp
 		done = t.attachGroup(group, load)
 	}
 	return done, skipped
+}
+
+// skipRole records every hook of a role as not attached, by request.
+func (t *Tracer) skipRole(table []hook, role string) {
+	for _, h := range table {
+		if h.role == role {
+			t.Hooks = append(t.Hooks, HookStatus{Name: h.name, Role: h.role, Err: ErrSkipped, Fix: "do not set Config.SkipAccept"})
+		}
+	}
 }
 
 // attachGroup attaches every hook of a group, or none: when one fails,

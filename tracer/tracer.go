@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -33,7 +34,15 @@ type Config struct {
 	// ProbeAll also tries the fallback hooks that are not needed, attaching
 	// and detaching them at once, so that a report can say which work.
 	ProbeAll bool
+	// SkipAccept attaches no accept hook, as when none can attach (too few
+	// open files, no tracefs and no BTF): the degraded mode in which a
+	// server connection keeps its listener's owner. For tests of that mode
+	// and for measuring what the accept hook costs.
+	SkipAccept bool
 }
+
+// ErrSkipped is the error of a hook that Config told Open not to attach.
+var ErrSkipped = errors.New("not attached: the configuration skips this role")
 
 // HookStatus is the outcome of probing one hook at start-up.
 type HookStatus struct {
@@ -87,12 +96,15 @@ func HooksOf(err error) []HookStatus {
 type Tracer struct {
 	// Hooks is each hook's outcome, in the order they were tried.
 	Hooks []HookStatus
-	// UserDrops counts events user space could not decode.
-	UserDrops uint64
+	// userDrops counts events user space could not decode; the reader
+	// adds to it while others read it.
+	userDrops atomic.Uint64
 
 	counters *ebpf.Map
 	reader   *ringbuf.Reader
-	progs    []loaded // attached programs, in the order they were attached
+	rec      ringbuf.Record // Read's buffer
+	comms    commCache      // Read's task names
+	progs    []loaded       // attached programs, in the order they were attached
 	// owned is everything to release, in the order it was made; Close
 	// releases it backwards (links before programs before maps).
 	owned     []io.Closer
@@ -163,15 +175,17 @@ func explain(err error) error {
 // os.ErrClosed) after Close.
 func (t *Tracer) Read(ev *Event) error {
 	for {
-		rec, err := t.reader.Read()
+		// One record buffer, reused: a new one per event was most of
+		// the reader's garbage under churn.
+		err := t.reader.ReadInto(&t.rec)
 		if err != nil {
 			if errors.Is(err, ringbuf.ErrClosed) {
 				return os.ErrClosed
 			}
 			return err
 		}
-		if err := decodeEvent(rec.RawSample, ev); err != nil {
-			t.UserDrops++
+		if err := t.comms.decode(t.rec.RawSample, ev); err != nil {
+			t.userDrops.Add(1)
 			continue
 		}
 		return nil
@@ -230,6 +244,9 @@ func (t *Tracer) Flush() error { return t.reader.Flush() }
 
 // SetDeadline makes a blocked Read return os.ErrDeadlineExceeded.
 func (t *Tracer) SetDeadline(d time.Time) { t.reader.SetDeadline(d) }
+
+// UserDrops is the number of events user space could not decode.
+func (t *Tracer) UserDrops() uint64 { return t.userDrops.Load() }
 
 // Counters are the BPF-side activity and loss counts, summed over CPUs.
 type Counters struct {

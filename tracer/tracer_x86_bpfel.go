@@ -82,7 +82,7 @@ const (
 const (
 	tracerMapCounters          = "counters"
 	tracerMapEvents            = "events"
-	tracerMapInFirst           = "in_first"
+	tracerMapHandled           = "handled"
 	tracerMapSkInfos           = "sk_infos"
 	tracerProgAccept4Exit      = "accept4_exit"
 	tracerProgAcceptExit       = "accept_exit"
@@ -159,7 +159,7 @@ type tracerProgramSpecs struct {
 type tracerMapSpecs struct {
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Events   *ebpf.MapSpec `ebpf:"events"`
-	InFirst  *ebpf.MapSpec `ebpf:"in_first"`
+	Handled  *ebpf.MapSpec `ebpf:"handled"`
 	SkInfos  *ebpf.MapSpec `ebpf:"sk_infos"`
 }
 
@@ -198,7 +198,7 @@ func (o *tracerObjects) Close() error {
 type tracerMaps struct {
 	Counters *ebpf.Map `ebpf:"counters"`
 	Events   *ebpf.Map `ebpf:"events"`
-	InFirst  *ebpf.Map `ebpf:"in_first"`
+	Handled  *ebpf.Map `ebpf:"handled"`
 	SkInfos  *ebpf.Map `ebpf:"sk_infos"`
 }
 
@@ -206,7 +206,7 @@ func (m *tracerMaps) Close() error {
 	return _TracerClose(
 		m.Counters,
 		m.Events,
-		m.InFirst,
+		m.Handled,
 		m.SkInfos,
 	)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bpfnetstat/bpfnetstat/internal/cmd/agent"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmd/doctor"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmd/timewait"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmd/trace"
@@ -85,6 +86,7 @@ func newRootCmd(env cmdutil.Env) *cobra.Command {
 		watch.NewWatchCmd(env, nil),
 		timewait.NewTimewaitCmd(env, nil),
 		version.NewVersionCmd(env, nil),
+		agent.NewAgentCmd(env, nil),
 	)
 	return root
 }

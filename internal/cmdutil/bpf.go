@@ -40,9 +40,12 @@ func WhyNoBPF(env Env, err error) string {
 // in one line.
 func NewMergedSource(env Env, stderr func(string)) *merged.Source {
 	fs := snapshot.NewFS(env.ProcRoot)
-	live, _, err := merged.StartLive(tracer.Config{NetNS: OwnNetNS()})
+	live, hooks, err := merged.StartLive(tracer.Config{NetNS: OwnNetNS()}, false)
 	if err != nil {
 		stderr(fmt.Sprintf("bpfnetstat: %s; working from /proc snapshots: TIME_WAIT owners come only from earlier refreshes, and connections between refreshes, ages and byte counts are not known", WhyNoBPF(env, err)))
+	}
+	for _, l := range DegradedLines(hooks) {
+		stderr(l)
 	}
 	return merged.NewSource(fs, OwnerOptions(env, false), live)
 }

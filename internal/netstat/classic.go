@@ -353,11 +353,16 @@ func runSockets(o *classicOptions, env cmdutil.Env) int {
 // startMerged starts the tracer for bpfnetstat's continuous mode, or says
 // once what is missing without it.
 func (r *socketRun) startMerged() {
+	cmdutil.TuneForRefresh(r.env)
 	var live *merged.Live
 	if r.o.prg > 0 || r.o.recent {
 		var err error
-		if live, _, err = merged.StartLive(tracer.Config{NetNS: cmdutil.OwnNetNS()}); err != nil {
+		var hooks []tracer.HookStatus
+		if live, hooks, err = merged.StartLive(tracer.Config{NetNS: cmdutil.OwnNetNS()}, r.o.recent); err != nil {
 			fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", cmdutil.WhyNoBPF(r.env, err))
+		}
+		for _, l := range cmdutil.DegradedLines(hooks) {
+			fmt.Fprintln(r.env.Stderr, l)
 		}
 	}
 	r.listing = merged.NewListing(r.fs, live, r.o.recent)

@@ -23,6 +23,8 @@ type DoctorOptions struct {
 	Env cmdutil.Env
 	// Stats measures the programs' run time for this long (0: not at all).
 	Stats time.Duration
+	// skipAccept attaches no accept hook (tests of the degraded report).
+	skipAccept bool
 }
 
 const (
@@ -90,7 +92,7 @@ func DoctorRun(o *DoctorOptions) error {
 	} else {
 		fmt.Fprintf(out, "owner scan (-p): iter/task_file works (%d socket descriptors); used as root from %d open files (%d now)\n", n, owners.IteratorMinFiles, owners.OpenFiles())
 	}
-	tr, err := tracer.Open(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true})
+	tr, err := tracer.Open(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true, SkipAccept: o.skipAccept})
 	hooks := tracer.HooksOf(err)
 	if tr != nil {
 		hooks = tr.Hooks
@@ -114,6 +116,11 @@ func DoctorRun(o *DoctorOptions) error {
 			res = fmt.Sprintf("failed: %v; fix: %s", h.Err, h.Fix)
 		}
 		fmt.Fprintf(out, "%-8s %-40s %s\n", h.Role, h.Name, res)
+	}
+	// A role without a hook still traces, but some owners are then no
+	// longer exact: say which.
+	for _, d := range tracer.Degraded(hooks) {
+		fmt.Fprintf(out, "degraded: %s; fix: %s\n", d, d.Fix)
 	}
 	if err != nil {
 		fmt.Fprintf(out, "tracer: unusable: %v\n", err)

@@ -2,6 +2,9 @@ package doctor
 
 import (
 	"io"
+	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +31,33 @@ func TestFlags(t *testing.T) {
 		}
 		if got != nil && got.Stats != tc.want {
 			t.Errorf("%q: stats %v, want %v", tc.args, got.Stats, tc.want)
+		}
+	}
+}
+
+// TestDoctorDegraded: as root, without an accept hook, doctor says which
+// owners degrade and why, and still exits 0 (the tracer runs); with every
+// hook it says nothing of the kind.
+func TestDoctorDegraded(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("BPFNETSTAT_REQUIRE_ROOT") == "1" {
+			t.Fatal("doctor loads BPF programs: needs root, and BPFNETSTAT_REQUIRE_ROOT=1 forbids skipping")
+		}
+		t.Skip("doctor loads BPF programs: needs root")
+	}
+	for _, skip := range []bool{false, true} {
+		var out strings.Builder
+		env := cmdutil.Env{Stdout: &out, Stderr: io.Discard, Geteuid: os.Geteuid, Getenv: func(string) string { return "" }}
+		if err := DoctorRun(&DoctorOptions{Env: env, skipAccept: skip}); err != nil {
+			t.Fatalf("skip accept %v: %v\n%s", skip, err, out.String())
+		}
+		const want = `degraded: no accept hook attached (tracepoint/syscalls/sys_exit_accept4: not attached: the configuration skips this role): ` +
+			`a connection accepted by another process than the listener's owner (the children of a pre-fork server) is credited to the listener's owner, owner_source "listener"; fix: `
+		if got := strings.Contains(out.String(), "\n"+want); got != skip {
+			t.Errorf("skip accept %v: degraded line present: %v\n%s", skip, got, out.String())
+		}
+		if skip && !regexp.MustCompile(`(?m)^accept +tracepoint/syscalls/sys_exit_accept4 +failed: not attached: the configuration skips this role; fix: `).MatchString(out.String()) {
+			t.Errorf("the accept hook's row does not say it was skipped:\n%s", out.String())
 		}
 	}
 }

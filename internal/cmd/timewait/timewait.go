@@ -68,6 +68,7 @@ func NewTimewaitCmd(env cmdutil.Env, runF func(*TimewaitOptions) error) *cobra.C
 // o.Interval.
 func TimewaitRun(o *TimewaitOptions) error {
 	env := o.Env
+	cmdutil.TuneForRefresh(env)
 	src := cmdutil.NewMergedSource(env, func(s string) { fmt.Fprintln(env.Stderr, s) })
 	defer src.Close()
 	lo, hi := merged.EphemeralRange(src.FS())
@@ -91,7 +92,7 @@ func TimewaitRun(o *TimewaitOptions) error {
 			writeTimewaitText(w, sum)
 		}
 		if err := w.Flush(); err != nil {
-			return err
+			return cmdutil.WriteError(err)
 		}
 		if o.Count > 0 && n >= o.Count {
 			return nil

@@ -44,6 +44,8 @@ type TraceOptions struct {
 	Life bool
 	// Failed keeps only connections that failed or ended abnormally (life).
 	Failed bool
+	// skipAccept attaches no accept hook (tests of the degraded mode).
+	skipAccept bool
 }
 
 const (
@@ -144,6 +146,8 @@ func (o *TraceOptions) wants(c *conn.Conn) bool {
 }
 
 // TraceRun runs trace, or life with o.Life, until a signal or o.Duration.
+// It ends with an error (writing output: ...) at the first line it cannot
+// write: for an audit trail a lost line is lost data.
 func TraceRun(o *TraceOptions) error {
 	env := o.Env
 	netns := cmdutil.OwnNetNS()
@@ -154,7 +158,6 @@ func TraceRun(o *TraceOptions) error {
 	// with the ring buffer: as prompt as a write per line, without a
 	// system call per line under load.
 	out := bufio.NewWriterSize(env.Stdout, 64<<10)
-	defer out.Flush()
 	w := &output.EventWriter{W: out, JSON: o.JSON, NetNS: o.AllNamespaces}
 	w.WallOffsetNs = time.Now().UnixNano() - int64(tracer.MonotonicNow())
 
@@ -167,7 +170,7 @@ func TraceRun(o *TraceOptions) error {
 	}
 
 	// life needs one record per socket, not every transition.
-	tr, err := tracer.Open(tracer.Config{NetNS: netns, EndsOnly: o.Life})
+	tr, err := tracer.Open(tracer.Config{NetNS: netns, EndsOnly: o.Life, SkipAccept: o.skipAccept})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "bpfnetstat: %s; falling back to polling /proc every %v: connections shorter than that are missed\n", cmdutil.WhyNoBPF(env, err), o.Interval)
 		return runPolling(o, env, w, out.Flush, sigs, deadline)
@@ -178,31 +181,58 @@ func TraceRun(o *TraceOptions) error {
 	table := merged.NewTable(merged.TableConfig{DropClosed: true})
 	seedFromSnapshot(table, env)
 	stream := merged.NewStream(table, 0)
-	var attached []string
-	for _, h := range tr.Hooks {
-		if h.Attached {
-			attached = append(attached, h.Name)
-		}
+	degraded := tracer.Degraded(tr.Hooks)
+	for _, d := range degraded {
+		stream.NoAccept = stream.NoAccept || d.Role == tracer.RoleAccept
 	}
-	fmt.Fprintf(env.Stderr, "bpfnetstat: tracing TCP connections (%s); Ctrl-C to stop\n", strings.Join(attached, ", "))
+	fmt.Fprintln(env.Stderr, startLine(tr.Hooks, degraded))
 	if o.Life {
 		w.LifeHeader()
 	} else {
 		w.TraceHeader()
 	}
-	out.Flush()
+	if err := out.Flush(); err != nil {
+		return cmdutil.WriteError(err)
+	}
 
+	// werr is the first write error: nothing more is written after it.
+	var werr error
 	emit := func(t *conn.Transition) {
-		if !o.wants(&t.Conn) {
+		if werr != nil || !o.wants(&t.Conn) {
 			return
 		}
 		if o.Life {
 			if t.NewlyDone && !t.Conn.Listener && (!o.Failed || t.Conn.Failure() != "") {
-				w.Life(&t.Conn)
+				werr = w.Life(&t.Conn)
 			}
 			return
 		}
-		w.Trace(t)
+		werr = w.Trace(t)
+	}
+	flush := func() {
+		if werr == nil {
+			werr = out.Flush()
+		}
+	}
+	// Losses are reported while they happen, at most one stderr line (and
+	// one JSON record in the stream) per lossEvery, so that a gap is seen
+	// where it is; the closing loss line keeps the totals.
+	losses := merged.NewLossWatch(tracer.MonotonicNow(), lossEvery)
+	lossNow := func() (merged.Loss, bool) {
+		c, err := tr.Counters()
+		if err != nil {
+			return merged.Loss{}, false
+		}
+		return merged.LossOf(c, tr.UserDrops(), table.Evictions), true
+	}
+	writeLoss := func(r merged.LossReport, stderr bool) {
+		rec := lossRecord(r)
+		if stderr {
+			fmt.Fprintln(env.Stderr, output.LossText(&rec))
+		}
+		if werr == nil {
+			werr = w.Loss(&rec)
+		}
 	}
 
 	// The reader hands events over a channel; once told to stop, it drains
@@ -218,10 +248,12 @@ func TraceRun(o *TraceOptions) error {
 	}()
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
+	lossTick := time.NewTicker(lossCheck)
+	defer lossTick.Stop()
 	lastExpire := tracer.MonotonicNow()
 	var stopErr error
 loop:
-	for {
+	for werr == nil {
 		select {
 		case ev, ok := <-events:
 			if !ok {
@@ -229,15 +261,22 @@ loop:
 			}
 			stream.Push(&ev, emit)
 			if len(events) == 0 {
-				out.Flush()
+				flush()
 			}
 		case <-tick.C:
 			now := tracer.MonotonicNow()
 			stream.Flush(now, emit)
-			out.Flush()
+			flush()
 			if now-lastExpire > 5e9 {
 				table.Expire(now)
 				lastExpire = now
+			}
+		case <-lossTick.C:
+			if cur, ok := lossNow(); ok {
+				if r, due := losses.Check(tracer.MonotonicNow(), cur); due {
+					writeLoss(r, true)
+					flush()
+				}
 			}
 		case <-sigs:
 			break loop
@@ -248,18 +287,58 @@ loop:
 			break loop
 		}
 	}
-	// Drain what is already in the ring buffer, then detach.
+	// Drain what is already in the ring buffer, then detach. After a
+	// write error the events are still taken off the channel (the reader
+	// must reach its end), and counted in the loss line, not written.
 	close(stopReading)
 	tr.Flush()
 	for ev := range events {
 		stream.Push(&ev, emit)
 	}
 	stream.Flush(^uint64(0), emit)
+	if cur, ok := lossNow(); ok {
+		if r, due := losses.Final(tracer.MonotonicNow(), cur); due {
+			writeLoss(r, false)
+		}
+	}
+	flush()
 	reportLoss(env.Stderr, tr, table)
+	if werr != nil {
+		return cmdutil.WriteError(werr)
+	}
 	if stopErr != nil && !errors.Is(stopErr, os.ErrClosed) && !errors.Is(stopErr, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("reading events: %w", stopErr)
 	}
 	return nil
+}
+
+const (
+	// lossCheck is how often the loss counters are read while tracing.
+	lossCheck = time.Second
+	// lossEvery is the least time between two loss reports.
+	lossEvery = uint64(5 * time.Second)
+)
+
+// lossRecord is a loss report as output renders it.
+func lossRecord(r merged.LossReport) output.LossRecord {
+	return output.LossRecord{FromNs: r.FromNs, ToNs: r.ToNs, RingFull: r.RingFull, SocketStorage: r.SocketStorage,
+		AcceptUnresolved: r.AcceptUnresolved, KernelRecursion: r.KernelRecursion, UserSpace: r.UserSpace, TableEvictions: r.TableEvictions}
+}
+
+// startLine is the one stderr line that says the tracer runs: the hooks
+// attached and, when a role has none, which owners degrade and why.
+func startLine(hooks []tracer.HookStatus, degraded []tracer.Degradation) string {
+	var attached []string
+	for _, h := range hooks {
+		if h.Attached {
+			attached = append(attached, h.Name)
+		}
+	}
+	line := "bpfnetstat: tracing TCP connections (" + strings.Join(attached, ", ") + ")"
+	for _, d := range degraded {
+		line += "; degraded: " + d.String()
+	}
+	return line + "; Ctrl-C to stop"
 }
 
 // reportLoss prints the loss counters: loss is never silent.
@@ -270,7 +349,7 @@ func reportLoss(w io.Writer, tr *tracer.Tracer, table *merged.Table) {
 		return
 	}
 	fmt.Fprintf(w, "bpfnetstat: %d events, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved), %d (kernel recursion), %d (user space), %d (table evictions)\n",
-		c.Events, c.RingFull, c.StorageFail, c.AcceptMiss, c.RecursionLost, tr.UserDrops, table.Evictions)
+		c.Events, c.RingFull, c.StorageFail, c.AcceptMiss, c.RecursionLost, tr.UserDrops(), table.Evictions)
 }
 
 // seedFromSnapshot gives connections older than the tracer their owners.
@@ -346,7 +425,9 @@ func runPolling(o *TraceOptions, env cmdutil.Env, w *output.EventWriter, flush f
 	} else {
 		w.TraceHeader()
 	}
-	flush()
+	if err := flush(); err != nil {
+		return cmdutil.WriteError(err)
+	}
 	prev = poll()
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
@@ -367,7 +448,9 @@ func runPolling(o *TraceOptions, env cmdutil.Env, w *output.EventWriter, flush f
 			}
 			c := connOf(k, v)
 			if !o.Life && o.wants(&c) {
-				w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: v.state, TimeNs: now, InOldNs: now - p.since})
+				if err := w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: v.state, TimeNs: now, InOldNs: now - p.since}); err != nil {
+					return cmdutil.WriteError(err)
+				}
 			}
 		}
 		for k, p := range prev {
@@ -379,15 +462,21 @@ func runPolling(o *TraceOptions, env cmdutil.Env, w *output.EventWriter, flush f
 			if !o.wants(&c) {
 				continue
 			}
+			var err error
 			if o.Life {
 				if !o.Failed {
-					w.Life(&c)
+					err = w.Life(&c)
 				}
 			} else {
-				w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: conn.TCPClose, TimeNs: now, InOldNs: now - p.since, NewlyDone: true})
+				err = w.Trace(&conn.Transition{Conn: c, OldState: p.state, NewState: conn.TCPClose, TimeNs: now, InOldNs: now - p.since, NewlyDone: true})
+			}
+			if err != nil {
+				return cmdutil.WriteError(err)
 			}
 		}
 		prev = cur
-		flush()
+		if err := flush(); err != nil {
+			return cmdutil.WriteError(err)
+		}
 	}
 }

@@ -333,7 +333,9 @@ func runTerminal(o *WatchOptions, src *merged.Source) error {
 	}
 	last := time.Now()
 	fetch := func() snap {
-		rows := src.Rows()
+		// A copy: the source reuses its rows at the next refresh, which
+		// runs while the screen still shows (and re-sorts) these.
+		rows := append([]merged.Row(nil), src.Rows()...)
 		s := snap{now: time.Now(), rows: rows, sum: merged.Summarize(rows, lo, hi, 3), traced: live != nil}
 		if live != nil {
 			opens, closes := live.Rates()

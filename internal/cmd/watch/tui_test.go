@@ -39,12 +39,12 @@ func manyRows(n int) []merged.Row {
 	var rows []merged.Row
 	for i := range n {
 		rows = append(rows, merged.Row{
-			Sock: snapshot.Socket{Family: snapshot.FamilyInet6, State: uint8(conn.TCPEstablished),
+			Sock: merged.RowSocket{Family: snapshot.FamilyInet6, State: uint8(conn.TCPEstablished),
 				Local:  netip.MustParseAddrPort(fmt.Sprintf("[2001:db8:1234:5678:9abc:def0:1234:%x]:%d", i+1, 40000+i)),
 				Remote: netip.MustParseAddrPort("[2001:db8::2]:443")},
 			Owner: snapshot.Owner{PID: 1000 + i, Name: "a-rather-long-program-name-indeed"}, HasOwner: true, AgeNs: uint64(i+1) * 1e9, Tx: uint64(i), Dir: "active"})
 		rows = append(rows, merged.Row{
-			Sock: snapshot.Socket{Family: snapshot.FamilyInet, State: uint8(conn.TCPTimeWait),
+			Sock: merged.RowSocket{Family: snapshot.FamilyInet, State: uint8(conn.TCPTimeWait),
 				Local: netip.MustParseAddrPort(fmt.Sprintf("127.0.0.1:%d", 50000+i)), Remote: netip.MustParseAddrPort("127.0.0.1:9092")},
 			Owner: snapshot.Owner{PID: 77, Name: "tw", Source: "connect"}, HasOwner: true, Rx: uint64(1000 - i), Dir: "active"})
 	}

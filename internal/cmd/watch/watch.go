@@ -10,8 +10,10 @@ package watch
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
 	"sort"
@@ -86,6 +88,7 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 // o.Count refreshes.
 func WatchRun(o *WatchOptions) error {
 	env := o.Env
+	cmdutil.TuneForRefresh(env)
 	tty := !o.JSON && term.IsTerminal(env.Stdout)
 	var stderrLines []string
 	src := cmdutil.NewMergedSource(env, func(s string) { stderrLines = append(stderrLines, s) })
@@ -132,7 +135,7 @@ func WatchRun(o *WatchOptions) error {
 			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, false, 0, src.Live() != nil)
 		}
 		if err := w.Flush(); err != nil {
-			return err
+			return cmdutil.WriteError(err)
 		}
 		if o.Count > 0 && n >= o.Count {
 			return nil
@@ -174,8 +177,16 @@ func sortRows(rows []merged.Row, by string) {
 		if a.Sock.State != b.Sock.State {
 			return stateOrder[conn.State(a.Sock.State)] < stateOrder[conn.State(b.Sock.State)]
 		}
-		return a.Sock.Local.String() < b.Sock.Local.String()
+		return localLess(a.Sock.Local, b.Sock.Local)
 	})
+}
+
+// localLess orders local addresses by their text, as they print, without
+// a string per comparison: a sort of 100,000 rows compares about 1.7
+// million times.
+func localLess(a, b netip.AddrPort) bool {
+	var ba, bb [64]byte
+	return bytes.Compare(a.AppendTo(ba[:0]), b.AppendTo(bb[:0])) < 0
 }
 
 func addrPort(r *merged.Row, remote bool) string {
@@ -272,13 +283,37 @@ type watchConnJSON struct {
 	Inode       uint64 `json:"inode"`
 }
 
+// watchHeadJSON is a snapshot without its connections: those are written
+// one at a time, so that a snapshot of 100,000 rows is never held twice
+// more (as structs, then as one JSON text) on top of the rows.
+type watchHeadJSON struct {
+	Time        string         `json:"time"`
+	OpensPerS   float64        `json:"opens_per_s"`
+	ClosesPerS  float64        `json:"closes_per_s"`
+	TimeWait    int            `json:"time_wait"`
+	TopTWOwners []merged.Count `json:"top_time_wait_owners"`
+}
+
+// writeWatchJSON writes one snapshot as one JSON line, the same text as
+// json.Marshal of a watchJSON, streaming the connections.
 func writeWatchJSON(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row) {
-	snap := watchJSON{Time: now.Format(time.RFC3339Nano), OpensPerS: opensPS, ClosesPerS: closesPS,
-		TimeWait: sum.TimeWait, TopTWOwners: sum.ByOwner, Conns: make([]watchConnJSON, 0, len(rows))}
+	head := watchHeadJSON{Time: now.Format(time.RFC3339Nano), OpensPerS: opensPS, ClosesPerS: closesPS,
+		TimeWait: sum.TimeWait, TopTWOwners: sum.ByOwner}
+	if head.TopTWOwners == nil {
+		head.TopTWOwners = []merged.Count{}
+	}
+	for i := range head.TopTWOwners {
+		head.TopTWOwners[i].Key = output.Escape(head.TopTWOwners[i].Key)
+	}
+	b, _ := json.Marshal(head)
+	w.Write(b[:len(b)-1]) // without its closing brace
+	w.WriteString(`,"connections":[`)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	for i := range rows {
 		r := &rows[i]
-		c := watchConnJSON{Family: r.Sock.Family.String(), LAddr: r.Sock.Local.Addr().Unmap().String(), LPort: r.Sock.Local.Port(),
-			RAddr: r.Sock.Remote.Addr().Unmap().String(), RPort: r.Sock.Remote.Port(), State: conn.State(r.Sock.State).String(),
+		c := watchConnJSON{Family: r.Sock.Family.String(), LAddr: addrText(r.Sock.Local.Addr()), LPort: r.Sock.Local.Port(),
+			RAddr: addrText(r.Sock.Remote.Addr()), RPort: r.Sock.Remote.Port(), State: conn.State(r.Sock.State).String(),
 			AgeMS: int64(r.AgeNs / 1e6), TxBytes: r.Tx, RxBytes: r.Rx, Direction: r.Dir, Inode: r.Sock.Inode}
 		if r.HasOwner {
 			c.PID, c.Program, c.OwnerSource = r.Owner.PID, output.Escape(r.Owner.Name), r.Owner.Source
@@ -286,12 +321,36 @@ func writeWatchJSON(w *bufio.Writer, now time.Time, opensPS, closesPS float64, s
 				c.OwnerSource = "fd"
 			}
 		}
-		snap.Conns = append(snap.Conns, c)
+		if i > 0 {
+			w.WriteByte(',')
+		}
+		buf.Reset()
+		enc.Encode(c)
+		w.Write(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
 	}
-	for i := range snap.TopTWOwners {
-		snap.TopTWOwners[i].Key = output.Escape(snap.TopTWOwners[i].Key)
-	}
-	b, _ := json.Marshal(snap)
-	w.Write(b)
-	w.WriteByte('\n')
+	w.WriteString("]}\n")
 }
+
+// addrText is an address as JSON gives it: IPv4-mapped addresses unmapped.
+// The common ones are constants, not a string per row.
+func addrText(a netip.Addr) string {
+	a = a.Unmap()
+	switch a {
+	case loopback4:
+		return "127.0.0.1"
+	case any4:
+		return "0.0.0.0"
+	case loopback6:
+		return "::1"
+	case any6:
+		return "::"
+	}
+	return a.String()
+}
+
+var (
+	loopback4 = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	any4      = netip.IPv4Unspecified()
+	loopback6 = netip.IPv6Loopback()
+	any6      = netip.IPv6Unspecified()
+)

@@ -15,6 +15,7 @@ import (
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil/cmdtest"
 	"github.com/bpfnetstat/bpfnetstat/merged"
+	"github.com/bpfnetstat/bpfnetstat/output"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -51,11 +52,11 @@ func TestFlags(t *testing.T) {
 func rows() []merged.Row {
 	ap := netip.MustParseAddrPort
 	return []merged.Row{
-		{Sock: snapshot.Socket{Proto: snapshot.ProtoTCP, Family: snapshot.FamilyInet, Local: ap("0.0.0.0:22"), Remote: ap("0.0.0.0:0"), State: uint8(conn.TCPListen), Inode: 100},
+		{Sock: merged.RowSocket{Family: snapshot.FamilyInet, Local: ap("0.0.0.0:22"), Remote: ap("0.0.0.0:0"), State: uint8(conn.TCPListen), Inode: 100},
 			Owner: snapshot.Owner{PID: 1, Name: "sshd"}, HasOwner: true, Dir: "-"},
-		{Sock: snapshot.Socket{Proto: snapshot.ProtoTCP, Family: snapshot.FamilyInet, Local: ap("10.0.0.1:40000"), Remote: ap("10.0.0.2:443"), State: uint8(conn.TCPTimeWait)},
+		{Sock: merged.RowSocket{Family: snapshot.FamilyInet, Local: ap("10.0.0.1:40000"), Remote: ap("10.0.0.2:443"), State: uint8(conn.TCPTimeWait)},
 			Owner: snapshot.Owner{PID: 42, Name: "curl\x1b[2J", Source: "connect"}, HasOwner: true, Tx: 10, Rx: 2000, Dir: "active"},
-		{Sock: snapshot.Socket{Proto: snapshot.ProtoTCP, Family: snapshot.FamilyInet6, Local: ap("[2001:db8::1]:22"), Remote: ap("[2001:db8::2]:50000"), State: uint8(conn.TCPEstablished), Inode: 101},
+		{Sock: merged.RowSocket{Family: snapshot.FamilyInet6, Local: ap("[2001:db8::1]:22"), Remote: ap("[2001:db8::2]:50000"), State: uint8(conn.TCPEstablished), Inode: 101},
 			Owner: snapshot.Owner{PID: 7, Name: "sshd"}, HasOwner: true, AgeNs: 1500e6, Tx: 5, Rx: 6, Dir: "passive"},
 	}
 }
@@ -154,5 +155,45 @@ func TestWriteWatchJSON(t *testing.T) {
 	}
 	if c := got.Conns[2]; c.Family != "inet6" || c.AgeMS != 1500 || c.OwnerSource != "fd" || c.Inode != 101 {
 		t.Errorf("IPv6 row %+v", c)
+	}
+}
+
+// TestWriteWatchJSONStreams: the streamed snapshot is byte for byte what
+// json.Marshal makes of the whole snapshot.
+func TestWriteWatchJSONStreams(t *testing.T) {
+	r := rows()
+	r = append(r, merged.Row{Sock: merged.RowSocket{Family: snapshot.FamilyInet6, Local: netip.MustParseAddrPort("[::ffff:127.0.0.1]:80"),
+		Remote: netip.MustParseAddrPort("[::1]:5000"), State: uint8(conn.TCPSynRecv)}, Dir: "-"})
+	now := time.Date(2024, 5, 1, 12, 34, 56, 789, time.UTC)
+	sum := merged.Summarize(r, 32768, 60999, 3)
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	writeWatchJSON(w, now, 2.5, 1, sum, r)
+	w.Flush()
+
+	snap := watchJSON{Time: now.Format(time.RFC3339Nano), OpensPerS: 2.5, ClosesPerS: 1, TimeWait: sum.TimeWait, TopTWOwners: sum.ByOwner}
+	for i := range r {
+		x := &r[i]
+		c := watchConnJSON{Family: x.Sock.Family.String(), LAddr: x.Sock.Local.Addr().Unmap().String(), LPort: x.Sock.Local.Port(),
+			RAddr: x.Sock.Remote.Addr().Unmap().String(), RPort: x.Sock.Remote.Port(), State: conn.State(x.Sock.State).String(),
+			AgeMS: int64(x.AgeNs / 1e6), TxBytes: x.Tx, RxBytes: x.Rx, Direction: x.Dir, Inode: x.Sock.Inode}
+		if x.HasOwner {
+			c.PID, c.Program, c.OwnerSource = x.Owner.PID, output.Escape(x.Owner.Name), x.Owner.Source
+			if c.OwnerSource == "" {
+				c.OwnerSource = "fd"
+			}
+		}
+		snap.Conns = append(snap.Conns, c)
+	}
+	want, _ := json.Marshal(snap)
+	if got := b.String(); got != string(want)+"\n" {
+		t.Errorf("streamed:\n%s\nmarshalled:\n%s", got, want)
+	}
+	// No rows: an empty list, not null.
+	b.Reset()
+	writeWatchJSON(w, now, 0, 0, merged.Summarize(nil, 32768, 60999, 3), nil)
+	w.Flush()
+	if !strings.HasSuffix(b.String(), `"top_time_wait_owners":[],"connections":[]}`+"\n") {
+		t.Errorf("empty snapshot: %s", b.String())
 	}
 }
