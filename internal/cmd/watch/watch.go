@@ -1,8 +1,10 @@
 // Package watch is the watch subcommand: a live full-screen table of TCP
 // connections with their owners, age and bytes (merged's rows), under
 // opens/s, closes/s and the TIME_WAIT count; plain snapshots when piped,
-// JSON lines with --json. Its renderers write to any io.Writer, so they are
-// tested without a terminal; the terminal itself is internal/term's.
+// JSON lines with --json. The plain and JSON renderers write to any
+// io.Writer; the terminal view is a Bubble Tea model (tui.go) whose layout
+// (layout.go) fits the table to the screen's width, and which is tested by
+// feeding it sizes, snapshots and keys as messages.
 //
 // It is a command package: only the root command imports it, and it must
 // never import another command package.
@@ -43,8 +45,10 @@ type WatchOptions struct {
 
 var watchSorts = []string{"state", "owner", "age", "bytes"}
 
-const watchExample = `  # full screen, sorted by bytes; keys s o a b change the order, q quits
+const watchExample = `  # full screen, sorted by bytes; keys s o a b change the order, / filters, q quits
   bpfnetstat watch --sort bytes
+  # full screen with whole IPv6 addresses
+  bpfnetstat watch --wide
   # three snapshots as JSON lines, two seconds apart
   bpfnetstat watch --json --count 3 --interval 2s`
 
@@ -58,8 +62,12 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 		Example: watchExample,
 		Long: "watch shows the merged view: every TCP socket with its owner (TIME_WAIT ones too), " +
 			"its age and bytes as the tracer saw them, under a header of opens/s, closes/s, the " +
-			"TIME_WAIT count and its top owners. Keys: s state, o owner, a age, b bytes, q quit. " +
-			"Piped, it prints plain snapshots; --json streams them as JSON lines.",
+			"TIME_WAIT count and its top owners, failures/s and lost events. On a terminal the table " +
+			"fits the screen (addresses cut as netstat cuts them; --wide keeps them whole). Keys: " +
+			"arrows, j/k, PgUp/PgDn, Home/End scroll; s state, o owner, a age, b bytes sort; / filters " +
+			"the rows by any text (owner, address, port, state), Esc clears it; p pauses; ? helps; " +
+			"q or Ctrl-C quits. Colours follow NO_COLOR and the terminal. Piped, it prints plain " +
+			"snapshots; --json streams them as JSON lines.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			valid := false
