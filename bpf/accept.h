@@ -43,6 +43,8 @@ static __always_inline int on_accept_exit(long fd)
 		return 0;
 	if (target_netns && sk_netns(0, sk) != target_netns)
 		return 0;
+	if (outside_filter())
+		return 0;
 	__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	if (!cookie) {
 		count(COUNTER_ACCEPT_MISS);
@@ -60,6 +62,7 @@ static __always_inline int on_accept_exit(long fd)
 	e->active = 0;
 	e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->cgroup_id = bpf_get_current_cgroup_id();
 	fill_tuple(0, e, sk);
 	submit(e);
 	return 0;

@@ -163,6 +163,20 @@ struct trace_entry {
 	int pid;
 };
 
+/* Cgroups (cgroup.h): a cgroup's id is its kernfs node's (5.5+). */
+struct kernfs_node {
+	__u64 id;
+};
+
+struct cgroup_root {
+	int hierarchy_id; /* 0: the cgroup v2 (default) hierarchy */
+};
+
+struct cgroup {
+	struct kernfs_node *kn;
+	struct cgroup_root *root;
+};
+
 /* The classic syscalls/sys_exit_* tracepoints' context. */
 struct trace_event_raw_sys_exit {
 	struct trace_entry ent;

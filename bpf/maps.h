@@ -30,9 +30,28 @@ struct sk_info {
 	__u32 uid;
 	__u8 owner_source;
 	__u8 active;
-	__u8 _pad[2];
+	__u8 filtered; /* the owner is outside the cgroup filter: no events */
+	__u8 _pad[1];
 	char comm[TASK_COMM_LEN];
+	__u64 cgroup_id; /* the owner's cgroup v2 id */
 };
+
+/* Set by user space before load (Config.CgroupFD): only sockets whose owner
+ * is in the cgroup at cgroup_filter[0], or below it, reach the ring buffer. */
+volatile const __u8 filter_cgroup = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+/* outside_filter: the current task is outside the cgroup filter. */
+static __always_inline __u8 outside_filter(void)
+{
+	return filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);

@@ -16,6 +16,8 @@ static __always_inline void set_owner_current(struct sk_info *info, __u8 source)
 	info->uid = (__u32)bpf_get_current_uid_gid();
 	info->owner_source = source;
 	bpf_get_current_comm(info->comm, sizeof(info->comm));
+	info->cgroup_id = bpf_get_current_cgroup_id();
+	info->filtered = outside_filter();
 }
 
 /*
@@ -68,6 +70,10 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		}
 	}
 
+	if (info && info->filtered) {
+		info->state_ns = now; /* its owner is outside the cgroup filter */
+		return 0;
+	}
 	if (ends_only && (newstate != TCP_CLOSE || oldstate == TCP_LISTEN)) {
 		if (info)
 			info->state_ns = now;
@@ -91,6 +97,7 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		e->uid = info->uid;
 		e->owner_source = info->owner_source;
 		e->active = info->active;
+		e->cgroup_id = info->cgroup_id;
 		__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
 		info->state_ns = now;
 	} else {
@@ -133,6 +140,7 @@ static __always_inline int on_set_state_raw(struct sock *sk, int oldstate, int n
 		e->uid = info.uid;
 		e->owner_source = info.owner_source;
 		e->active = newstate == TCP_SYN_SENT;
+		e->cgroup_id = info.cgroup_id;
 		__builtin_memcpy(e->comm, info.comm, sizeof(e->comm));
 	}
 	fill_tuple(0, e, sk);

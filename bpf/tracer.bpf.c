@@ -10,6 +10,7 @@
 #include "maps.h"
 #include "state.h"
 #include "accept.h"
+#include "cgroup.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -192,4 +193,11 @@ int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 	if (!is_accept_syscall(regs))
 		return 0;
 	return on_accept_exit(ret);
+}
+
+/* The paths of cgroups removed while the tracer runs (cgroup.h). */
+SEC("tp_btf/cgroup_rmdir")
+int BPF_PROG(cgroup_rmdir, struct cgroup *cgrp, const char *path)
+{
+	return on_cgroup_rmdir(cgrp, path);
 }

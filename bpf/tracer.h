@@ -66,6 +66,7 @@ struct event {
 	__u8 saddr[16];
 	__u8 daddr[16];
 	char comm[TASK_COMM_LEN];
+	__u64 cgroup_id;   /* the owner's cgroup v2 id, where the owner is known */
 };
 
 /*

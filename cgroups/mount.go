@@ -23,6 +23,9 @@ type Hierarchy struct {
 	Layout Layout
 	// Mount is the cgroup2 mount point, "" without one.
 	Mount string
+	// Systemd is the v1 name=systemd hierarchy's mount point, "" without
+	// one: on a v1-only host, where containers are looked for.
+	Systemd string
 }
 
 // FindHierarchy reads mountinfo (/proc/self/mountinfo) for the cgroup2
@@ -53,6 +56,9 @@ func FindHierarchy(mountinfo io.Reader) (Hierarchy, error) {
 			}
 		case "cgroup":
 			v1 = true
+			if len(g) >= 3 && hasOption(g[2], "name=systemd") {
+				h.Systemd = unescapeMount(f[4])
+			}
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -99,3 +105,29 @@ func unescapeMount(s string) string {
 }
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }
+
+func lstatDir(p string) (bool, error) {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return false, err
+	}
+	return fi.IsDir(), nil
+}
+
+func hasOption(opts, want string) bool {
+	for _, o := range strings.Split(opts, ",") {
+		if o == want {
+			return true
+		}
+	}
+	return false
+}
+
+// Root is where cgroups are looked for by path: the cgroup2 mount, or on
+// a v1-only host the name=systemd hierarchy; "" without either.
+func (h Hierarchy) Root() string {
+	if h.Mount != "" {
+		return h.Mount
+	}
+	return h.Systemd
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,12 +28,22 @@ type Resolver struct {
 	mount string
 	mu    sync.Mutex
 	paths map[uint64]string
-	fd    int // the mount, for open_by_handle_at; -1 if not open
+	// missing holds ids that named no cgroup visible here: removed before
+	// their first sighting, or outside this cgroup namespace. Cgroup ids
+	// are never reused, so the answer stays true.
+	missing map[uint64]struct{}
+	fd      int // the mount, for open_by_handle_at; -1 if not open
+	// lastWalk is when the fallback last walked the hierarchy: at most
+	// one walk per walkEvery, so unknown ids do not cost a walk each.
+	lastWalk time.Time
 }
+
+// walkEvery bounds how often the fallback walks the whole hierarchy.
+const walkEvery = time.Second
 
 // NewResolver resolves ids under the cgroup2 mount point mount.
 func NewResolver(mount string) *Resolver {
-	r := &Resolver{mount: mount, paths: map[uint64]string{}, fd: -1}
+	r := &Resolver{mount: mount, paths: map[uint64]string{}, missing: map[uint64]struct{}{}, fd: -1}
 	if fd, err := unix.Open(mount, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 		r.fd = fd
 	}
@@ -64,19 +75,43 @@ func (r *Resolver) Path(id uint64) (string, error) {
 	if p, ok := r.paths[id]; ok {
 		return p, nil
 	}
+	if _, ok := r.missing[id]; ok {
+		return "", fmt.Errorf("cgroup id %d: %w", id, ErrUnknown)
+	}
 	p, err := r.byHandle(id)
-	if err != nil {
-		// Without CAP_DAC_READ_SEARCH (or on a kernel without kernfs
-		// handles): walk the hierarchy once, learning every id in it.
+	switch {
+	case err == nil:
+		r.paths[id] = p
+		return p, nil
+	case errors.Is(err, unix.ESTALE) || errors.Is(err, unix.ENOENT) || errors.Is(err, errOutside):
+		// Gone, or not below this mount (another cgroup namespace's).
+		r.missing[id] = struct{}{}
+		return "", fmt.Errorf("cgroup id %d: %w", id, ErrUnknown)
+	}
+	// Without CAP_DAC_READ_SEARCH (or on a kernel without kernfs
+	// handles): walk the hierarchy, learning every id in it, at most
+	// once per walkEvery.
+	if time.Since(r.lastWalk) >= walkEvery {
 		r.walk()
-		var ok bool
-		if p, ok = r.paths[id]; !ok {
-			return "", fmt.Errorf("cgroup id %d: %w", id, ErrUnknown)
-		}
+		r.lastWalk = time.Now()
+	}
+	if p, ok := r.paths[id]; ok {
 		return p, nil
 	}
-	r.paths[id] = p
-	return p, nil
+	return "", fmt.Errorf("cgroup id %d: %w", id, ErrUnknown)
+}
+
+// ByHandle reports whether ids resolve through open_by_handle_at here
+// (it needs CAP_DAC_READ_SEARCH), rather than by walking the hierarchy.
+func (r *Resolver) ByHandle() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var st unix.Stat_t
+	if r.fd < 0 || unix.Fstat(r.fd, &st) != nil {
+		return false
+	}
+	_, err := r.byHandle(st.Ino)
+	return err == nil
 }
 
 // Remember records a path for an id learnt elsewhere (/proc/PID/cgroup).
@@ -105,10 +140,14 @@ func (r *Resolver) byHandle(id uint64) (string, error) {
 	return r.relative(abs)
 }
 
+// errOutside: a path that is not below the mount.
+var errOutside = errors.New("outside the cgroup2 mount")
+
 func (r *Resolver) relative(abs string) (string, error) {
-	rel, ok := strings.CutPrefix(abs, strings.TrimSuffix(r.mount, "/"))
-	if !ok {
-		return "", fmt.Errorf("cgroup %s is outside %s", abs, r.mount)
+	m := strings.TrimSuffix(r.mount, "/")
+	rel, ok := strings.CutPrefix(abs, m)
+	if !ok || rel != "" && rel[0] != '/' {
+		return "", fmt.Errorf("cgroup %s: %w %s", abs, errOutside, r.mount)
 	}
 	if rel == "" {
 		rel = "/"

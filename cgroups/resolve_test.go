@@ -14,13 +14,14 @@ func TestFindHierarchy(t *testing.T) {
 		what, mountinfo string
 		want            Hierarchy
 	}{
-		{"pure v2", "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n", Hierarchy{LayoutV2, "/sys/fs/cgroup"}},
-		{"hybrid", "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n" + v1 + "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n", Hierarchy{LayoutHybrid, "/sys/fs/cgroup/unified"}},
-		{"v1 only", v1, Hierarchy{LayoutV1, ""}},
-		{"none", "22 1 0:21 / /proc rw - proc proc rw\n", Hierarchy{LayoutNone, ""}},
-		{"escaped, optional fields", "50 23 0:40 / /mnt/cg\\040two rw shared:5 master:1 - cgroup2 none rw\n", Hierarchy{LayoutV2, "/mnt/cg two"}},
-		{"two mounts, /sys/fs/cgroup wins", "50 23 0:40 / /mnt/cg rw - cgroup2 none rw\n51 23 0:40 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", Hierarchy{LayoutV2, "/sys/fs/cgroup"}},
-		{"garbage lines", "nonsense\n\n1 2 3\n", Hierarchy{LayoutNone, ""}},
+		{"pure v2", "30 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n", Hierarchy{Layout: LayoutV2, Mount: "/sys/fs/cgroup"}},
+		{"hybrid", "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n" + v1 + "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n", Hierarchy{Layout: LayoutHybrid, Mount: "/sys/fs/cgroup/unified"}},
+		{"v1 only", v1, Hierarchy{Layout: LayoutV1, Mount: ""}},
+		{"v1 with systemd", v1 + "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd\n", Hierarchy{Layout: LayoutV1, Systemd: "/sys/fs/cgroup/systemd"}},
+		{"none", "22 1 0:21 / /proc rw - proc proc rw\n", Hierarchy{Layout: LayoutNone, Mount: ""}},
+		{"escaped, optional fields", "50 23 0:40 / /mnt/cg\\040two rw shared:5 master:1 - cgroup2 none rw\n", Hierarchy{Layout: LayoutV2, Mount: "/mnt/cg two"}},
+		{"two mounts, /sys/fs/cgroup wins", "50 23 0:40 / /mnt/cg rw - cgroup2 none rw\n51 23 0:40 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", Hierarchy{Layout: LayoutV2, Mount: "/sys/fs/cgroup"}},
+		{"garbage lines", "nonsense\n\n1 2 3\n", Hierarchy{Layout: LayoutNone, Mount: ""}},
 	} {
 		got, err := FindHierarchy(strings.NewReader(tc.mountinfo))
 		if err != nil || got != tc.want {

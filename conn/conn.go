@@ -8,12 +8,13 @@
 // never import the tracer (nor anything that links cilium/ebpf), output,
 // or the command layer, so that renderers and future consumers can use the
 // model without the BPF loader. It imports snapshot only for the address
-// family type.
+// family type, and cgroups only for the owner's identity type.
 package conn
 
 import (
 	"net/netip"
 
+	"github.com/bpfnetstat/bpfnetstat/cgroups"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
@@ -77,6 +78,20 @@ type Process struct {
 	TID  uint32
 	UID  uint32
 	Comm string
+	// CgroupID is the owner's cgroup v2 id as the BPF programs recorded it
+	// with the owner (0 when unknown, e.g. an owner from a snapshot).
+	CgroupID uint64
+	// Ident is the owner's cgroup, container, pod and unit, once user
+	// space resolved them (nil until then); shared, never modified.
+	Ident *cgroups.Identity
+}
+
+// Identity is the owner's identity, the zero Identity when unknown.
+func (p *Process) Identity() cgroups.Identity {
+	if p.Ident == nil {
+		return cgroups.Identity{}
+	}
+	return *p.Ident
 }
 
 // Conn is one TCP connection (or listening socket) as the tracer follows

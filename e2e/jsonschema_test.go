@@ -147,14 +147,16 @@ func validateLines(t *testing.T, kind, what, out string) []map[string]any {
 // catch, and accepts the unchanged objects.
 func TestJSONSchemaStrict(t *testing.T) {
 	life := `{"time":"2025-01-02T03:04:05.123456789Z","pid":42,"tid":42,"uid":0,"comm":"curl","family":"inet",` +
-		`"laddr":"127.0.0.1","lport":40000,"raddr":"127.0.0.1","rport":80,"direction":"active","tx_bytes":4,"rx_bytes":4,` +
-		`"duration_ms":1.5,"owner_source":"connect","retransmits":0,"srtt_us":30,"cookie":18446744073709551615,"netns":4026531840}`
+		`"laddr":"127.0.0.1","lport":40000,"raddr":"127.0.0.1","rport":80,` +
+		`"cgroup":"/system.slice/docker-` + strings.Repeat("ab", 32) + `.scope","container_id":"` + strings.Repeat("ab", 32) + `","pod_uid":"","unit":"",` +
+		`"direction":"active","tx_bytes":4,"rx_bytes":4,"duration_ms":1.5,"owner_source":"connect","retransmits":0,"srtt_us":30,"cookie":18446744073709551615,"netns":4026531840}`
 	sock := `[{"protocol":"tcp","family":"inet6","laddr":"::ffff:127.0.0.1","lport":22,"raddr":"::","rport":0,"state":"LISTEN",` +
 		`"recv_q":0,"send_q":128,"uid":0,"user":"root","inode":1234,"pid":1,"program":"sshd","owner_source":"fd",` +
+		`"cgroup":"/system.slice/ssh.service","container_id":"","pod_uid":"","unit":"ssh.service",` +
 		`"timer":{"name":"off","seconds":0,"retransmits":0,"timeout":0}},` +
 		`{"protocol":"unix","family":"unix","state":"LISTENING","inode":5,"refcnt":2,"flags":[],"type":"STREAM","path":"/run/x"},` +
 		`{"iface":"lo","refcnt":1,"group":"224.0.0.1","family":"inet"}]`
-	tw := `{"time_wait":0,"by_owner":[],"by_remote":[],"ephemeral_port_range":[32768,60999],"port_pressure":[],"owners_from_tracer":true}`
+	tw := `{"time_wait":0,"by_owner":[],"by_remote":[],"by_container":[],"ephemeral_port_range":[32768,60999],"port_pressure":[],"owners_from_tracer":true}`
 	loss := `{"kind":"loss","time":"2025-01-02T03:04:10Z","from":"2025-01-02T03:04:05.5Z","to":"2025-01-02T03:04:10Z","lost":1200,` +
 		`"ring_buffer_full":1180,"socket_storage":0,"accept_unresolved":0,"kernel_recursion":0,"user_space":0,"table_evictions":20}`
 	for _, c := range []struct {
@@ -179,6 +181,10 @@ func TestJSONSchemaStrict(t *testing.T) {
 		{"a state that is none", "socket_listing", strings.Replace(sock, `"LISTEN"`, `"LISTENING!"`, 1), false},
 		{"null for a list", "timewait_line", strings.Replace(tw, `"port_pressure":[]`, `"port_pressure":null`, 1), false},
 		{"null for a listing", "socket_listing", `null`, false},
+		{"an identity field missing", "life_line", strings.Replace(life, `"pod_uid":"",`, ``, 1), false},
+		{"a container id that is none", "life_line", strings.Replace(life, `"container_id":"ab`, `"container_id":"xy`, 1), false},
+		{"a pod UID that is none", "life_line", strings.Replace(life, `"pod_uid":""`, `"pod_uid":"pod1"`, 1), false},
+		{"timewait without by_container", "timewait_line", strings.Replace(tw, `"by_container":[],`, ``, 1), false},
 		{"a UNIX socket without flags", "socket_listing", strings.Replace(sock, `"flags":[],`, ``, 1), false},
 	} {
 		v, err := jsonschema.UnmarshalJSON(strings.NewReader(c.doc))

@@ -625,8 +625,8 @@ type trTraceRow struct {
 
 // Fields every line must have (error is omitted when there is none).
 var (
-	trLifeFields  = strings.Fields("time pid tid uid comm family laddr lport raddr rport direction tx_bytes rx_bytes duration_ms owner_source retransmits srtt_us cookie netns")
-	trTraceFields = strings.Fields("time pid tid uid comm family laddr lport raddr rport old_state new_state ms direction owner_source cookie netns")
+	trLifeFields  = strings.Fields("time pid tid uid comm family laddr lport raddr rport cgroup container_id pod_uid unit direction tx_bytes rx_bytes duration_ms owner_source retransmits srtt_us cookie netns")
+	trTraceFields = strings.Fields("time pid tid uid comm family laddr lport raddr rport cgroup container_id pod_uid unit old_state new_state ms direction owner_source cookie netns")
 )
 
 func trParseLines[T any](t *testing.T, path string, fields []string) []*T {

@@ -6,7 +6,7 @@
 // no inode (TIME_WAIT), and the ghost rows of connections that lived and
 // died between two refreshes.
 //
-// It imports tracer (events), snapshot (the tables) and owners (the -p
-// map); it must never import output or the command layer, and it prints
+// It imports tracer (events), snapshot (the tables), owners (the -p
+// map) and cgroups (owners' identities); it must never import output or the command layer, and it prints
 // nothing.
 package merged

@@ -7,7 +7,7 @@ import (
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
-// entry is a connection as the table keeps it: 136 bytes without a
+// entry is a connection as the table keeps it: 144 bytes without a
 // pointer, where a conn.Conn takes 200 bytes and three pointers (two
 // addresses and the task name, which was a string of its own per event).
 // Table.Get and the transitions hand out conn.Conn copies made from it.
@@ -15,6 +15,7 @@ type entry struct {
 	cookie                    uint64
 	birthNs, stateNs, closeNs uint64
 	tx, rx                    uint64
+	cgroup                    uint64 // the owner's cgroup v2 id, 0 if unknown
 	local, remote             [16]byte
 	netns, pid, tid, uid      uint32
 	retrans, srtt             uint32

@@ -25,6 +25,8 @@ type Live struct {
 	// drainedAt is a monotonic time before which every event submitted to
 	// the ring buffer has been applied; lastTs the newest event applied.
 	drainedAt, lastTs atomic.Uint64
+	// name, if set, gives each event's owner its identity.
+	name func(*conn.Process)
 }
 
 // StartLive opens the tracer and starts folding its events into a table.
@@ -32,11 +34,18 @@ type Live struct {
 // without, only those that closed into TIME_WAIT, for their sockets'
 // owners. On error the hook outcomes (if any) still describe what failed.
 func StartLive(cfg tracer.Config, ghosts bool) (*Live, []tracer.HookStatus, error) {
+	return StartLiveNamed(cfg, ghosts, nil)
+}
+
+// StartLiveNamed is StartLive with name called on each event's owner
+// before it is applied: identities are resolved at first sight, while the
+// owner's cgroup still exists.
+func StartLiveNamed(cfg tracer.Config, ghosts bool, name func(*conn.Process)) (*Live, []tracer.HookStatus, error) {
 	tr, err := tracer.Open(cfg)
 	if err != nil {
 		return nil, tracer.HooksOf(err), err
 	}
-	l := &Live{tr: tr, table: NewTable(TableConfig{TimeWaitOnly: !ghosts}), stop: make(chan struct{}), done: make(chan struct{})}
+	l := &Live{tr: tr, table: NewTable(TableConfig{TimeWaitOnly: !ghosts}), stop: make(chan struct{}), done: make(chan struct{}), name: name}
 	go l.run()
 	return l, tr.Hooks, nil
 }
@@ -49,6 +58,9 @@ func (l *Live) run() {
 	// whole core busy on an idle machine (15,000 epoll_pwait calls a
 	// second).
 	l.tr.Run(l.stop, livePoll, func(before uint64) { l.drainedAt.Store(before) }, func(ev *tracer.Event) {
+		if l.name != nil {
+			l.name(&ev.Owner)
+		}
 		l.mu.Lock()
 		tr, ok := l.table.Apply(ev)
 		if ok {
@@ -108,6 +120,9 @@ func (l *Live) Close() error {
 
 // Counters reads the tracer's loss counters.
 func (l *Live) Counters() (tracer.Counters, error) { return l.tr.Counters() }
+
+// RemovedCgroupPath is the tracer's path of a removed cgroup id.
+func (l *Live) RemovedCgroupPath(id uint64) (string, bool) { return l.tr.RemovedCgroupPath(id) }
 
 // Rates returns the number of connections opened and closed so far.
 func (l *Live) Rates() (opens, closes uint64) { return l.opens.Load(), l.closes.Load() }

@@ -3,6 +3,7 @@ package merged
 import (
 	"net/netip"
 
+	"github.com/bpfnetstat/bpfnetstat/cgroups"
 	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
@@ -17,6 +18,9 @@ type Row struct {
 	AgeNs    uint64 // since the tracer saw it open; 0 when unknown
 	Tx, Rx   uint64 // payload bytes as of its last state change
 	Dir      string
+	// Ident is the owner's cgroup, container, pod and unit, when the
+	// source names owners (SetNamer) and the owner is known; else nil.
+	Ident *cgroups.Identity
 }
 
 // RowSocket is what the views use of a snapshot.Socket: 80 bytes of its
@@ -36,6 +40,43 @@ type Source struct {
 	owners *RowOwners
 	live   *Live
 	rows   []Row // reused from refresh to refresh
+	// namer names owners found by the fd scan; the tracer's come named.
+	// idPrev and idCur remember each 4-tuple's identity for one more
+	// refresh, as RowOwners remembers owners.
+	namer         *cgroups.Namer
+	idPrev, idCur map[[2]netip.AddrPort]*cgroups.Identity
+}
+
+// SetNamer makes Rows give each owned row its identity.
+func (m *Source) SetNamer(n *cgroups.Namer) {
+	m.namer = n
+	m.idCur = map[[2]netip.AddrPort]*cgroups.Identity{}
+}
+
+// ident is the identity of a row's owner: by pid for an fd owner (a fresh
+// scan), from the tracer's connection, or remembered from the last refresh.
+func (m *Source) ident(r *Row) *cgroups.Identity {
+	if !r.HasOwner {
+		return nil
+	}
+	key := [2]netip.AddrPort{r.Sock.Local, r.Sock.Remote}
+	var id *cgroups.Identity
+	switch {
+	case r.Owner.Source == "":
+		id = m.namer.ByPID(uint32(r.Owner.PID))
+	case m.live != nil:
+		c, ok := m.live.ByTuple(r.Sock.Local, r.Sock.Remote)
+		if ok && c.Owner.Ident != nil {
+			id = c.Owner.Ident
+		}
+	}
+	if id == nil {
+		id = m.idPrev[key]
+	}
+	if id != nil {
+		m.idCur[key] = id
+	}
+	return id
 }
 
 // NewSource reads the tables under a proc root, with owners found as opt
@@ -65,6 +106,9 @@ func (m *Source) Rows() []Row {
 	now := tracer.MonotonicNow()
 	clear(m.rows) // no owner name outlives its listing
 	out := m.rows[:0]
+	if m.namer != nil {
+		m.idPrev, m.idCur = m.idCur, make(map[[2]netip.AddrPort]*cgroups.Identity, len(m.idCur))
+	}
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
 		m.fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
 			if s == nil {
@@ -72,6 +116,9 @@ func (m *Source) Rows() []Row {
 			}
 			r := Row{Sock: RowSocket{Local: s.Local, Remote: s.Remote, Inode: s.Inode, Family: s.Family, State: s.State}, Dir: "-"}
 			r.Owner, r.HasOwner = m.owners.LookupSocket(s)
+			if m.namer != nil {
+				r.Ident = m.ident(&r)
+			}
 			if m.live != nil {
 				if c, ok := m.live.ByTuple(s.Local, s.Remote); ok {
 					if c.BirthNs != 0 && now > c.BirthNs {

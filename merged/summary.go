@@ -75,12 +75,15 @@ func EphemeralRange(fs snapshot.FS) (lo, hi int) {
 
 // Summary is the TIME_WAIT pressure summary.
 type Summary struct {
-	TimeWait   int            `json:"time_wait"`
-	ByOwner    []Count        `json:"by_owner"`
-	ByRemote   []Count        `json:"by_remote"`
-	PortRange  [2]int         `json:"ephemeral_port_range"`
-	Pressure   []PortPressure `json:"port_pressure"`
-	OwnerKnown bool           `json:"owners_from_tracer"`
+	TimeWait int     `json:"time_wait"`
+	ByOwner  []Count `json:"by_owner"`
+	ByRemote []Count `json:"by_remote"`
+	// ByContainer counts per owner's container id ("-" when the owner is
+	// in none, or unknown); only rows with identities (Source.SetNamer).
+	ByContainer []Count        `json:"by_container"`
+	PortRange   [2]int         `json:"ephemeral_port_range"`
+	Pressure    []PortPressure `json:"port_pressure"`
+	OwnerKnown  bool           `json:"owners_from_tracer"`
 }
 
 // Summarize counts the TIME_WAIT rows per owner and per remote endpoint
@@ -90,6 +93,7 @@ func Summarize(rows []Row, lo, hi int, topN int) Summary {
 	sum := Summary{PortRange: [2]int{lo, hi}, Pressure: []PortPressure{}}
 	byOwner := map[string]*Count{}
 	byRemote := map[string]*Count{}
+	byContainer := map[string]*Count{}
 	type pk struct {
 		local  netip.Addr
 		remote netip.AddrPort
@@ -125,7 +129,16 @@ func Summarize(rows []Row, lo, hi int, topN int) Summary {
 			byRemote[rk] = &Count{Key: rk}
 		}
 		byRemote[rk].Count++
+		ck := "-"
+		if r.Ident != nil && r.Ident.ContainerID != "" {
+			ck = r.Ident.ContainerID
+		}
+		if byContainer[ck] == nil {
+			byContainer[ck] = &Count{Key: ck}
+		}
+		byContainer[ck].Count++
 	}
+	sum.ByContainer = topCounts(byContainer, topN)
 	sum.ByOwner = topCounts(byOwner, topN)
 	sum.ByRemote = topCounts(byRemote, topN)
 	for _, p := range press {

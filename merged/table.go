@@ -3,6 +3,8 @@ package merged
 import (
 	"net/netip"
 
+	"github.com/bpfnetstat/bpfnetstat/cgroups"
+
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
 )
@@ -57,6 +59,11 @@ type Table struct {
 	long map[uint64]string
 	// names turns entries' names back into strings, one per name.
 	names map[[16]byte]string
+	// idents holds the owners' identities (cgroup, container, pod, unit),
+	// one per cgroup id, shared by every entry of that cgroup; identLong
+	// those of owners with no cgroup id (from a snapshot), by cookie.
+	idents    map[uint64]*cgroups.Identity
+	identLong map[uint64]*cgroups.Identity
 }
 
 // NewTable returns an empty table.
@@ -69,7 +76,7 @@ func NewTable(cfg TableConfig) *Table {
 	}
 	return &Table{cfg: cfg, byCookie: make(map[uint64]uint32), listeners: make(map[netip.AddrPort]conn.Process),
 		tuples: make(map[tuple]conn.Process), byTuple: make(map[tuple]uint64), long: make(map[uint64]string),
-		names: make(map[[16]byte]string)}
+		names: make(map[[16]byte]string), idents: make(map[uint64]*cgroups.Identity), identLong: make(map[uint64]*cgroups.Identity)}
 }
 
 // Len is the number of connections held, closed ones included.
@@ -113,7 +120,7 @@ func (t *Table) byTupleEntry(local, remote netip.AddrPort) *entry {
 func (t *Table) conn(e *entry) conn.Conn {
 	return conn.Conn{
 		Cookie: e.cookie, Family: e.family, Local: e.localAP(), Remote: e.remoteAP(), NetNS: e.netns, State: e.state,
-		Owner: conn.Process{PID: e.pid, TID: e.tid, UID: e.uid, Comm: t.commOf(e)}, OwnerSource: e.ownerSource,
+		Owner: t.owner(e), OwnerSource: e.ownerSource,
 		Direction: e.direction, BirthNs: e.birthNs, StateNs: e.stateNs, Closed: e.has(fClosed), CloseNs: e.closeNs,
 		ClosedFrom: e.closedFrom, TxBytes: e.tx, RxBytes: e.rx, Retransmits: e.retrans, SRTTus: e.srtt, Err: e.err,
 		ViaTimeWait: e.has(fViaTimeWait), Listener: e.has(fListener), Shown: e.has(fShown),
@@ -141,7 +148,18 @@ func (t *Table) commOf(e *entry) string {
 
 // setOwnerOf stores an owner in an entry.
 func (t *Table) setOwnerOf(e *entry, p conn.Process, src conn.OwnerSource) {
-	e.pid, e.tid, e.uid, e.ownerSource = p.PID, p.TID, p.UID, src
+	e.pid, e.tid, e.uid, e.ownerSource, e.cgroup = p.PID, p.TID, p.UID, src, p.CgroupID
+	delete(t.identLong, e.cookie)
+	if p.Ident != nil {
+		if p.CgroupID != 0 {
+			if len(t.idents) >= 1<<16 { // a bound against unbounded distinct cgroups
+				clear(t.idents)
+			}
+			t.idents[p.CgroupID] = p.Ident
+		} else {
+			t.identLong[e.cookie] = p.Ident
+		}
+	}
 	if e.has(fLongComm) {
 		delete(t.long, e.cookie)
 	}
@@ -156,7 +174,13 @@ func (t *Table) setOwnerOf(e *entry, p conn.Process, src conn.OwnerSource) {
 }
 
 func (t *Table) owner(e *entry) conn.Process {
-	return conn.Process{PID: e.pid, TID: e.tid, UID: e.uid, Comm: t.commOf(e)}
+	p := conn.Process{PID: e.pid, TID: e.tid, UID: e.uid, Comm: t.commOf(e), CgroupID: e.cgroup}
+	if e.cgroup != 0 {
+		p.Ident = t.idents[e.cgroup]
+	} else {
+		p.Ident = t.identLong[e.cookie]
+	}
+	return p
 }
 
 func (t *Table) forget(e *entry) {
@@ -168,6 +192,7 @@ func (t *Table) forget(e *entry) {
 	if e.has(fLongComm) {
 		delete(t.long, e.cookie)
 	}
+	delete(t.identLong, e.cookie)
 	t.slab.release(i)
 }
 

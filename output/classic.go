@@ -4,7 +4,8 @@
 // It is pure rendering to an io.Writer: it opens no files and does no
 // lookups of its own. Names (hosts, services, users) and owners are passed
 // in, so the same rows render the same way whatever source produced them.
-// It imports conn and snapshot (the models it renders) and must never
+// It imports conn and snapshot (the models it renders), and cgroups for
+// the identity type, and must never
 // import tracer, merged, owners or the command layer: go list -deps
 // ./output names no cilium package.
 package output
@@ -13,6 +14,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/bpfnetstat/bpfnetstat/cgroups"
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
@@ -70,6 +72,12 @@ type ClassicOptions struct {
 	// NumericHost6 formats an IPv6 address as netstat does with -n
 	// (glibc inet_ntop, IPv4-mapped shown dotted).
 	NumericHost6 func(netip.Addr) string
+	// Identity, when set, names a row owner's cgroup, container, pod and
+	// unit: JSON rows then carry them (bpfnetstat -p --json), and with
+	// IdentityColumns Internet text rows end with them (--identity).
+	// Never set under the netstat name.
+	Identity        func(pid int) cgroups.Identity
+	IdentityColumns bool
 }
 
 // Classic renders netstat's socket tables. Rows are appended to an internal
@@ -90,6 +98,12 @@ func NewClassic(opt ClassicOptions, names Names, owners OwnerLookup) *Classic {
 	}
 	return &Classic{opt: opt, names: names, owners: owners, buf: make([]byte, 0, 256)}
 }
+
+// Options are the renderer's options.
+func (c *Classic) Options() ClassicOptions { return c.opt }
+
+// SetOptions replaces them (bpfnetstat's identity additions).
+func (c *Classic) SetOptions(o ClassicOptions) { c.opt = o }
 
 // SetOwners replaces the owner source (netstat rebuilds it every -c round).
 func (c *Classic) SetOwners(o OwnerLookup) { c.owners = o }
@@ -118,6 +132,10 @@ func (c *Classic) InetHeader() []byte {
 	}
 	if c.opt.Timers {
 		b = append(b, " Timer"...)
+	}
+	if c.opt.IdentityColumns && c.opt.Identity != nil {
+		b = append(b, ' ')
+		b = append(b, IdentityHeader...)
 	}
 	b = append(b, '\n')
 	c.buf = b
@@ -267,10 +285,25 @@ func (c *Classic) InetRow(s *snapshot.Socket) []byte {
 		b = append(b, ' ')
 		b = c.appendTimer(b, s)
 	}
+	if c.opt.IdentityColumns && c.opt.Identity != nil {
+		b = append(b, ' ')
+		b = append(b, IdentityText(c.identityOf(s))...)
+	}
 	b = append(b, '\n')
 	c.buf = b
 	return b
 }
+
+// identityOf is the identity of a row's owner, empty when none is known.
+func (c *Classic) identityOf(s *snapshot.Socket) cgroups.Identity {
+	if ow, ok := c.ownerOf(s); ok && c.opt.Identity != nil {
+		return c.opt.Identity(ow.PID)
+	}
+	return cgroups.Identity{}
+}
+
+// OwnerOf is the owner shown for a row, if any.
+func (c *Classic) OwnerOf(s *snapshot.Socket) (snapshot.Owner, bool) { return c.ownerOf(s) }
 
 // appendProgram appends the PID/Program name cell: "PID/name" cut to 19
 // bytes (before escaping, as netstat cuts the raw bytes), left-aligned in 20.

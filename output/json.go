@@ -13,22 +13,28 @@ import (
 // names are snake_case and never change meaning; new fields may be added.
 // Addresses and ports are always numeric.
 type SocketJSON struct {
-	Protocol      string     `json:"protocol"` // tcp, udp, udplite, raw, unix
-	Family        string     `json:"family"`   // inet, inet6, unix
-	LocalAddress  string     `json:"laddr,omitempty"`
-	LocalPort     *uint16    `json:"lport,omitempty"`
-	RemoteAddress string     `json:"raddr,omitempty"`
-	RemotePort    *uint16    `json:"rport,omitempty"`
-	State         string     `json:"state"`
-	RecvQ         *uint64    `json:"recv_q,omitempty"`
-	SendQ         *uint64    `json:"send_q,omitempty"`
-	UID           *int64     `json:"uid,omitempty"`
-	User          string     `json:"user,omitempty"`
-	Inode         uint64     `json:"inode"`
-	PID           int        `json:"pid,omitempty"`
-	Program       string     `json:"program,omitempty"`
-	OwnerSource   string     `json:"owner_source,omitempty"` // "fd", or how a TIME_WAIT row's owner is known
-	Timer         *TimerJSON `json:"timer,omitempty"`
+	Protocol      string  `json:"protocol"` // tcp, udp, udplite, raw, unix
+	Family        string  `json:"family"`   // inet, inet6, unix
+	LocalAddress  string  `json:"laddr,omitempty"`
+	LocalPort     *uint16 `json:"lport,omitempty"`
+	RemoteAddress string  `json:"raddr,omitempty"`
+	RemotePort    *uint16 `json:"rport,omitempty"`
+	State         string  `json:"state"`
+	RecvQ         *uint64 `json:"recv_q,omitempty"`
+	SendQ         *uint64 `json:"send_q,omitempty"`
+	UID           *int64  `json:"uid,omitempty"`
+	User          string  `json:"user,omitempty"`
+	Inode         uint64  `json:"inode"`
+	PID           int     `json:"pid,omitempty"`
+	Program       string  `json:"program,omitempty"`
+	OwnerSource   string  `json:"owner_source,omitempty"` // "fd", or how a TIME_WAIT row's owner is known
+	// The owner's cgroup, container, pod and unit: present on every row
+	// of bpfnetstat -p --json ("" when unknown), absent otherwise.
+	Cgroup      *string    `json:"cgroup,omitempty"`
+	ContainerID *string    `json:"container_id,omitempty"`
+	PodUID      *string    `json:"pod_uid,omitempty"`
+	Unit        *string    `json:"unit,omitempty"`
+	Timer       *TimerJSON `json:"timer,omitempty"`
 	// UNIX sockets.
 	RefCount *uint64  `json:"refcnt,omitempty"`
 	Flags    []string `json:"flags,omitzero"` // [] when none; absent for Internet sockets
@@ -152,6 +158,11 @@ func (c *Classic) socketJSON(s *snapshot.Socket) SocketJSON {
 		if out.OwnerSource == "" {
 			out.OwnerSource = "fd"
 		}
+	}
+	if c.opt.Identity != nil {
+		id := c.identityOf(s)
+		p, u := Escape(id.Path), Escape(id.Unit)
+		out.Cgroup, out.ContainerID, out.PodUID, out.Unit = &p, &id.ContainerID, &id.PodUID, &u
 	}
 	if s.Proto == snapshot.ProtoUnix {
 		rc, path := s.RefCount, Escape(s.Path)

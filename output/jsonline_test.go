@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/bpfnetstat/bpfnetstat/cgroups"
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
@@ -30,6 +32,13 @@ func TestJSONLineMatchesMarshal(t *testing.T) {
 	tiny := base
 	tiny.BirthNs, tiny.CloseNs = 1, 2
 	conns = append(conns, tiny)
+	pod := base
+	pod.Owner.Ident = &cgroups.Identity{Path: "/kubepods/besteffort/pod3f2504e0-4f89-11d3-9a0c-0305e82c3301/" + strings.Repeat("ab", 32),
+		ContainerID: strings.Repeat("ab", 32), PodUID: "3f2504e0-4f89-11d3-9a0c-0305e82c3301"}
+	conns = append(conns, pod)
+	unit := base
+	unit.Owner.Ident = &cgroups.Identity{Path: "/system.slice/we\"ird\x01.service", Unit: "we\"ird\x01.service"}
+	conns = append(conns, unit)
 
 	for i, c := range conns {
 		var got bytes.Buffer
@@ -73,6 +82,7 @@ func marshalConn(e *EventWriter, c *conn.Conn, monoNs uint64) ConnJSON {
 		Time: e.wall(monoNs).Format(time.RFC3339Nano), PID: c.Owner.PID, TID: c.Owner.TID, UID: c.Owner.UID,
 		Comm: Escape(c.Owner.Comm), Family: c.Family.String(),
 		LAddr: addrText(c.Local.Addr()), LPort: c.Local.Port(), RAddr: addrText(c.Remote.Addr()), RPort: c.Remote.Port(),
+		Cgroup: Escape(c.Owner.Identity().Path), ContainerID: c.Owner.Identity().ContainerID, PodUID: c.Owner.Identity().PodUID, Unit: Escape(c.Owner.Identity().Unit),
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bpfnetstat/bpfnetstat/cgroups"
 	"github.com/bpfnetstat/bpfnetstat/conn"
 )
 
@@ -22,6 +23,13 @@ type ConnJSON struct {
 	LPort  uint16 `json:"lport"`
 	RAddr  string `json:"raddr"`
 	RPort  uint16 `json:"rport"`
+	// The owner's cgroup (relative to the cgroup2 root, "/" for the root)
+	// and what it says: container, Kubernetes pod, systemd unit; "" when
+	// unknown or not applicable.
+	Cgroup      string `json:"cgroup"`
+	ContainerID string `json:"container_id"`
+	PodUID      string `json:"pod_uid"`
+	Unit        string `json:"unit"`
 }
 
 // TraceJSON is one state transition as a JSON line (bpfnetstat trace --json).
@@ -66,7 +74,26 @@ func (e *EventWriter) connLine(c *conn.Conn, monoNs uint64) *jsonLine {
 	j.uint("lport", uint64(c.Local.Port()))
 	j.str("raddr", addrText(c.Remote.Addr()))
 	j.uint("rport", uint64(c.Remote.Port()))
+	id := c.Owner.Identity()
+	j.str("cgroup", Escape(id.Path))
+	j.str("container_id", id.ContainerID)
+	j.str("pod_uid", id.PodUID)
+	j.str("unit", Escape(id.Unit))
 	return j
+}
+
+// IdentityHeader is the header of the identity columns (--identity).
+const IdentityHeader = "CONTAINER    POD                                  UNIT                     CGROUP"
+
+// IdentityText is an owner's identity as the text views' last columns:
+// the container id's first 12 digits, the pod UID, the unit and the
+// cgroup path, "-" for each that is unknown.
+func IdentityText(id cgroups.Identity) string {
+	cid := id.ContainerID
+	if len(cid) > 12 {
+		cid = cid[:12]
+	}
+	return fmt.Sprintf("%-12s %-36s %-24s %s", dash(cid), dash(id.PodUID), dash(Escape(id.Unit)), dash(Escape(id.Path)))
 }
 
 func (e *EventWriter) writeLine(j *jsonLine) error {
@@ -83,6 +110,9 @@ type EventWriter struct {
 	JSON bool
 	// NetNS adds a netns column (--all-namespaces).
 	NetNS bool
+	// Identity adds the owner's container, pod, unit and cgroup columns
+	// to the text lines (--identity); JSON lines always have them.
+	Identity bool
 	// WallOffsetNs converts monotonic event times to wall-clock time.
 	WallOffsetNs int64
 	buf          []byte
@@ -105,6 +135,9 @@ func (e *EventWriter) TraceHeader() {
 	h := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5s %-39s %-5s %-11s    %-11s %9s %-8s %s", "TIME", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "OLDSTATE", "NEWSTATE", "MS", "OWNER", "ERROR")
 	if e.NetNS {
 		h += " NETNS"
+	}
+	if e.Identity {
+		h += " " + IdentityHeader
 	}
 	io.WriteString(e.W, h+"\n")
 }
@@ -138,6 +171,9 @@ func (e *EventWriter) Trace(tr *conn.Transition) error {
 	if e.NetNS {
 		line += " " + strconv.FormatUint(uint64(c.NetNS), 10)
 	}
+	if e.Identity {
+		line += " " + IdentityText(c.Owner.Identity())
+	}
 	_, err := io.WriteString(e.W, line+"\n")
 	return err
 }
@@ -157,6 +193,9 @@ func (e *EventWriter) LifeHeader() {
 	h := fmt.Sprintf("%-7s %-16s %-39s %-5s %-39s %-5s %-7s %10s %10s %10s %-8s %s", "PID", "COMM", "LADDR", "LPORT", "RADDR", "RPORT", "DIR", "TX_BYTES", "RX_BYTES", "MS", "OWNER", "ERROR")
 	if e.NetNS {
 		h += " NETNS"
+	}
+	if e.Identity {
+		h += " " + IdentityHeader
 	}
 	io.WriteString(e.W, h+"\n")
 }
@@ -186,6 +225,9 @@ func (e *EventWriter) Life(c *conn.Conn) error {
 		addrText(c.Remote.Addr()), c.Remote.Port(), c.Direction, c.TxBytes, c.RxBytes, ms, c.OwnerSource, dash(errText))
 	if e.NetNS {
 		line += " " + strconv.FormatUint(uint64(c.NetNS), 10)
+	}
+	if e.Identity {
+		line += " " + IdentityText(c.Owner.Identity())
 	}
 	_, err := io.WriteString(e.W, line+"\n")
 	return err

@@ -11,6 +11,7 @@ import (
 const (
 	roleState  = "state"  // TCP state changes; the tracer needs one
 	roleAccept = "accept" // accept() exits: the exact owner of server sockets
+	roleCgroup = "cgroup" // cgroup removals: paths of ids gone before user space saw them; optional
 )
 
 // The roles of the hooks, as HookStatus.Role and Degradation.Role name them.

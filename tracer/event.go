@@ -112,7 +112,7 @@ func (cc *commCache) decode(raw []byte, ev *Event) error {
 		SRTTus:        r.SrttUs >> 3,
 		SkErr:         r.SkErr,
 		PeerFin:       r.PeerFin != 0,
-		Owner:         conn.Process{PID: r.Pid, TID: r.Tid, UID: r.Uid, Comm: cc.name(r.Comm)},
+		Owner:         conn.Process{PID: r.Pid, TID: r.Tid, UID: r.Uid, Comm: cc.name(r.Comm), CgroupID: r.CgroupId},
 	}
 	if ev.Family == snapshot.FamilyInet {
 		ev.Local = netip.AddrPortFrom(netip.AddrFrom4([4]byte(r.Saddr[:4])), r.Sport)

@@ -62,6 +62,9 @@ func hookTable(p *tracerProgramSpecs, tracefsDir string, tracefsErr error) []hoo
 		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept4", p.Accept4Exit, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix},
 		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept", p.AcceptExit, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix},
 		{roleAccept, 1, "tp_btf/sys_exit", p.SysExitBtf, tracing, lossAll, "needs Linux 5.5+ with BTF"},
+		// Cgroup removals: without them a container removed before its
+		// first connection's event was read has no path.
+		{roleCgroup, 0, "tp_btf/cgroup_rmdir", p.CgroupRmdir, tracing, lossNone, btfFix},
 	}
 }
 
@@ -103,6 +106,11 @@ func (t *Tracer) open(cfg Config) error {
 			return fail("setting ends_only", err)
 		}
 	}
+	if cfg.CgroupDir != "" {
+		if err := specs.FilterCgroup.Set(uint8(1)); err != nil {
+			return fail("setting filter_cgroup", err)
+		}
+	}
 	pidnsIno, initialPIDNS, err := OwnPIDNamespace()
 	if err != nil {
 		return fail("finding bpfnetstat's PID namespace", err)
@@ -128,11 +136,20 @@ func (t *Tracer) open(cfg Config) error {
 	}
 	t.own(&m)
 	t.counters = m.Counters
+	t.removedCgroups = m.RemovedCgroups
+	if cfg.CgroupDir != "" {
+		if err := setCgroupFilter(m.CgroupFilter, cfg.CgroupDir); err != nil {
+			return fail("setting the cgroup filter", err)
+		}
+	}
 	opts.MapReplacements = map[string]*ebpf.Map{
-		specs.Counters.Name: m.Counters,
-		specs.Events.Name:   m.Events,
-		specs.Handled.Name:  m.Handled,
-		specs.SkInfos.Name:  m.SkInfos,
+		specs.Counters.Name:       m.Counters,
+		specs.Events.Name:         m.Events,
+		specs.Handled.Name:        m.Handled,
+		specs.SkInfos.Name:        m.SkInfos,
+		specs.CgroupFilter.Name:   m.CgroupFilter,
+		specs.RemovedCgroups.Name: m.RemovedCgroups,
+		specs.CgroupScratch.Name:  m.CgroupScratch,
 	}
 	for name := range spec.Maps {
 		if _, ok := opts.MapReplacements[name]; !ok && !strings.HasPrefix(name, ".") {
@@ -163,6 +180,7 @@ func (t *Tracer) open(cfg Config) error {
 	} else {
 		_, skippedAccept = t.attachBest(table, roleAccept, load)
 	}
+	t.attachBest(table, roleCgroup, load)
 	if cfg.ProbeAll {
 		t.probe(append(skipped, skippedAccept...), load)
 	}
@@ -298,4 +316,33 @@ func (t *Tracer) probe(skipped []skippedHook, load func(*ebpf.ProgramSpec) (*ebp
 		}
 		t.Hooks[s.status].Err = err
 	}
+}
+
+// setCgroupFilter puts the cgroup v2 directory dir in the filter map: the
+// map keeps its own reference, so the descriptor is closed at once.
+func setCgroupFilter(m *ebpf.Map, dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", dir, err)
+	}
+	defer unix.Close(fd)
+	return m.Update(uint32(0), uint32(fd), ebpf.UpdateAny)
+}
+
+// RemovedCgroupPath is the path (relative to the cgroup2 root as the
+// remover saw it) of a cgroup v2 id removed while the tracer ran, if the
+// tp_btf/cgroup_rmdir hook attached and remembers it.
+func (t *Tracer) RemovedCgroupPath(id uint64) (string, bool) {
+	if t == nil || t.removedCgroups == nil {
+		return "", false
+	}
+	var v [512]byte
+	if err := t.removedCgroups.Lookup(id, &v); err != nil {
+		return "", false
+	}
+	n := 0
+	for n < len(v) && v[n] != 0 {
+		n++
+	}
+	return string(v[:n]), true
 }

@@ -31,6 +31,13 @@ type Config struct {
 	// for consumers of finished connections (life, the agent). The
 	// fallback hooks still send every transition.
 	EndsOnly bool
+	// CgroupDir, when set, is a cgroup v2 directory: only sockets whose
+	// owner (as recorded at connect, listen, accept or an old socket's
+	// close) is in it or below it reach user space; the others are
+	// dropped in the kernel. Events of sockets whose owner is not known
+	// yet, and those of the fallback hooks, still come: the consumer
+	// filters what the kernel could not.
+	CgroupDir string
 	// ProbeAll also tries the fallback hooks that are not needed, attaching
 	// and detaching them at once, so that a report can say which work.
 	ProbeAll bool
@@ -101,10 +108,12 @@ type Tracer struct {
 	userDrops atomic.Uint64
 
 	counters *ebpf.Map
-	reader   *ringbuf.Reader
-	rec      ringbuf.Record // Read's buffer
-	comms    commCache      // Read's task names
-	progs    []loaded       // attached programs, in the order they were attached
+	// removedCgroups maps removed cgroups' ids to their paths (bpf/cgroup.h).
+	removedCgroups *ebpf.Map
+	reader         *ringbuf.Reader
+	rec            ringbuf.Record // Read's buffer
+	comms          commCache      // Read's task names
+	progs          []loaded       // attached programs, in the order they were attached
 	// owned is everything to release, in the order it was made; Close
 	// releases it backwards (links before programs before maps).
 	owned     []io.Closer

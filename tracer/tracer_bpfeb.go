@@ -55,6 +55,7 @@ type tracerEvent struct {
 	Saddr         [16]uint8
 	Daddr         [16]uint8
 	Comm          [16]int8
+	CgroupId      uint64
 }
 
 type tracerEventKind uint32

@@ -55,6 +55,7 @@ type tracerEvent struct {
 	Saddr         [16]uint8
 	Daddr         [16]uint8
 	Comm          [16]int8
+	CgroupId      uint64
 }
 
 type tracerEventKind uint32
@@ -80,12 +81,16 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	tracerMapCgroupFilter      = "cgroup_filter"
+	tracerMapCgroupScratch     = "cgroup_scratch"
 	tracerMapCounters          = "counters"
 	tracerMapEvents            = "events"
 	tracerMapHandled           = "handled"
+	tracerMapRemovedCgroups    = "removed_cgroups"
 	tracerMapSkInfos           = "sk_infos"
 	tracerProgAccept4Exit      = "accept4_exit"
 	tracerProgAcceptExit       = "accept_exit"
+	tracerProgCgroupRmdir      = "cgroup_rmdir"
 	tracerProgSetStateBtf      = "set_state_btf"
 	tracerProgSetStateBtf2     = "set_state_btf2"
 	tracerProgSetStateBtf3     = "set_state_btf3"
@@ -93,6 +98,7 @@ const (
 	tracerProgSetStateTp       = "set_state_tp"
 	tracerProgSysExitBtf       = "sys_exit_btf"
 	tracerVarEndsOnly          = "ends_only"
+	tracerVarFilterCgroup      = "filter_cgroup"
 	tracerVarPidnsIno          = "pidns_ino"
 	tracerVarTargetNetns       = "target_netns"
 	tracerVarUnusedCounter     = "unused_counter"
@@ -145,6 +151,7 @@ type tracerSpecs struct {
 type tracerProgramSpecs struct {
 	Accept4Exit  *ebpf.ProgramSpec `ebpf:"accept4_exit"`
 	AcceptExit   *ebpf.ProgramSpec `ebpf:"accept_exit"`
+	CgroupRmdir  *ebpf.ProgramSpec `ebpf:"cgroup_rmdir"`
 	SetStateBtf  *ebpf.ProgramSpec `ebpf:"set_state_btf"`
 	SetStateBtf2 *ebpf.ProgramSpec `ebpf:"set_state_btf2"`
 	SetStateBtf3 *ebpf.ProgramSpec `ebpf:"set_state_btf3"`
@@ -157,10 +164,13 @@ type tracerProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerMapSpecs struct {
-	Counters *ebpf.MapSpec `ebpf:"counters"`
-	Events   *ebpf.MapSpec `ebpf:"events"`
-	Handled  *ebpf.MapSpec `ebpf:"handled"`
-	SkInfos  *ebpf.MapSpec `ebpf:"sk_infos"`
+	CgroupFilter   *ebpf.MapSpec `ebpf:"cgroup_filter"`
+	CgroupScratch  *ebpf.MapSpec `ebpf:"cgroup_scratch"`
+	Counters       *ebpf.MapSpec `ebpf:"counters"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	Handled        *ebpf.MapSpec `ebpf:"handled"`
+	RemovedCgroups *ebpf.MapSpec `ebpf:"removed_cgroups"`
+	SkInfos        *ebpf.MapSpec `ebpf:"sk_infos"`
 }
 
 // tracerVariableSpecs contains global variables before they are loaded into the kernel.
@@ -168,6 +178,7 @@ type tracerMapSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerVariableSpecs struct {
 	EndsOnly          *ebpf.VariableSpec `ebpf:"ends_only"`
+	FilterCgroup      *ebpf.VariableSpec `ebpf:"filter_cgroup"`
 	PidnsIno          *ebpf.VariableSpec `ebpf:"pidns_ino"`
 	TargetNetns       *ebpf.VariableSpec `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
@@ -196,17 +207,23 @@ func (o *tracerObjects) Close() error {
 //
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerMaps struct {
-	Counters *ebpf.Map `ebpf:"counters"`
-	Events   *ebpf.Map `ebpf:"events"`
-	Handled  *ebpf.Map `ebpf:"handled"`
-	SkInfos  *ebpf.Map `ebpf:"sk_infos"`
+	CgroupFilter   *ebpf.Map `ebpf:"cgroup_filter"`
+	CgroupScratch  *ebpf.Map `ebpf:"cgroup_scratch"`
+	Counters       *ebpf.Map `ebpf:"counters"`
+	Events         *ebpf.Map `ebpf:"events"`
+	Handled        *ebpf.Map `ebpf:"handled"`
+	RemovedCgroups *ebpf.Map `ebpf:"removed_cgroups"`
+	SkInfos        *ebpf.Map `ebpf:"sk_infos"`
 }
 
 func (m *tracerMaps) Close() error {
 	return _TracerClose(
+		m.CgroupFilter,
+		m.CgroupScratch,
 		m.Counters,
 		m.Events,
 		m.Handled,
+		m.RemovedCgroups,
 		m.SkInfos,
 	)
 }
@@ -216,6 +233,7 @@ func (m *tracerMaps) Close() error {
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerVariables struct {
 	EndsOnly          *ebpf.Variable `ebpf:"ends_only"`
+	FilterCgroup      *ebpf.Variable `ebpf:"filter_cgroup"`
 	PidnsIno          *ebpf.Variable `ebpf:"pidns_ino"`
 	TargetNetns       *ebpf.Variable `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
@@ -230,6 +248,7 @@ type tracerVariables struct {
 type tracerPrograms struct {
 	Accept4Exit  *ebpf.Program `ebpf:"accept4_exit"`
 	AcceptExit   *ebpf.Program `ebpf:"accept_exit"`
+	CgroupRmdir  *ebpf.Program `ebpf:"cgroup_rmdir"`
 	SetStateBtf  *ebpf.Program `ebpf:"set_state_btf"`
 	SetStateBtf2 *ebpf.Program `ebpf:"set_state_btf2"`
 	SetStateBtf3 *ebpf.Program `ebpf:"set_state_btf3"`
@@ -242,6 +261,7 @@ func (p *tracerPrograms) Close() error {
 	return _TracerClose(
 		p.Accept4Exit,
 		p.AcceptExit,
+		p.CgroupRmdir,
 		p.SetStateBtf,
 		p.SetStateBtf2,
 		p.SetStateBtf3,

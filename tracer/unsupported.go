@@ -10,3 +10,6 @@ import "runtime"
 func Open(Config) (*Tracer, error) {
 	return nil, &LoadError{Op: "choosing the programs", Err: &UnsupportedArchError{Arch: runtime.GOARCH}}
 }
+
+// RemovedCgroupPath knows no path where the tracer does not load.
+func (t *Tracer) RemovedCgroupPath(uint64) (string, bool) { return "", false }

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
@@ -39,13 +40,30 @@ func WhyNoBPF(env Env, err error) string {
 // the tracer when it loads, else /proc snapshots alone, which stderr says
 // in one line.
 func NewMergedSource(env Env, stderr func(string)) *merged.Source {
+	return NewMergedSourceNamed(env, stderr, nil)
+}
+
+// NewMergedSourceNamed is NewMergedSource whose rows carry their owners'
+// identities (ids not nil), with ids' cgroup filter in the kernel.
+func NewMergedSourceNamed(env Env, stderr func(string), ids *Identities) *merged.Source {
 	fs := snapshot.NewFS(env.ProcRoot)
-	live, hooks, err := merged.StartLive(tracer.Config{NetNS: OwnNetNS()}, false)
+	var name func(*conn.Process)
+	if ids != nil {
+		name = ids.Name
+	}
+	live, hooks, err := merged.StartLiveNamed(tracer.Config{NetNS: OwnNetNS(), CgroupDir: ids.CgroupDir()}, false, name)
 	if err != nil {
 		stderr(fmt.Sprintf("bpfnetstat: %s; working from /proc snapshots: TIME_WAIT owners come only from earlier refreshes, and connections between refreshes, ages and byte counts are not known", WhyNoBPF(env, err)))
 	}
 	for _, l := range DegradedLines(hooks) {
 		stderr(l)
 	}
-	return merged.NewSource(fs, OwnerOptions(env, false), live)
+	if live != nil && ids != nil {
+		ids.Namer.SetRemoved(live.RemovedCgroupPath)
+	}
+	src := merged.NewSource(fs, OwnerOptions(env, false), live)
+	if ids != nil {
+		src.SetNamer(ids.Namer)
+	}
+	return src
 }

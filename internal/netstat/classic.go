@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/bpfnetstat/bpfnetstat/cgroups"
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/names"
@@ -33,6 +35,10 @@ type classicOptions struct {
 	afname                                                        string
 	json                                                          bool
 	recent                                                        bool // --recent: ghost rows of connections between refreshes
+	// bpfnetstat only: --identity (identity columns), --cgroup and
+	// --container (only sockets whose owner is in the cgroup).
+	identity          bool
+	cgroup, container string
 
 	// help follows the usage text for -h when not invoked as netstat:
 	// bpfnetstat's subcommands.
@@ -55,6 +61,11 @@ func parseClassic(prog string, args []string, env cmdutil.Env, help string) (*cl
 		o.name = "netstat"
 	}
 	long := append(netstatLong[:len(netstatLong):len(netstatLong)], longOpt{"json", false, 'J'}, longOpt{"recent", false, 'R'})
+	if !classic {
+		// Never under the netstat name, where they would change what
+		// netstat's abbreviations of its own options mean.
+		long = append(long, longOpt{"identity", false, 'I'}, longOpt{"cgroup", true, 'G'}, longOpt{"container", true, 'K'})
+	}
 	var stop error
 	getopt(prog, args, netstatShort, long, env.Getenv("POSIXLY_CORRECT") != "", func(p parsedOpt) bool {
 		switch p.val {
@@ -145,6 +156,12 @@ func parseClassic(prog string, args []string, env cmdutil.Env, help string) (*cl
 			o.json = true
 		case 'R':
 			o.recent = true
+		case 'I':
+			o.identity = true
+		case 'G':
+			o.cgroup = p.arg
+		case 'K':
+			o.container = p.arg
 		case '?':
 			io.WriteString(env.Stderr, p.errMsg)
 			writeUsage(env.Stderr, env.Stderr)
@@ -307,11 +324,47 @@ type socketRun struct {
 	// listing is set in bpfnetstat's continuous mode: owners for TIME_WAIT
 	// rows from the tracer or earlier refreshes, and ghost rows (--recent).
 	listing *merged.Listing
+	// ids names owners for -p --json and --identity, and holds the
+	// --cgroup/--container filter; nil when neither is asked for, so
+	// that plain -p does no cgroup lookup at all.
+	ids *cmdutil.Identities
+	// namer names owners by pid for one listing.
+	namer *cgroups.Namer
+}
+
+// identityAsked: rows carry identities (-p --json, --identity) or are
+// filtered by them.
+func (o *classicOptions) identityAsked() bool {
+	return o.prg > 0 && o.json || o.identity || o.cgroup != "" || o.container != ""
+}
+
+// wanted applies --cgroup/--container to a row: its owner must be known
+// and in the cgroup.
+func (r *socketRun) wanted(s *snapshot.Socket) bool {
+	if r.ids == nil || r.ids.Filter == nil {
+		return true
+	}
+	ow, ok := r.render.OwnerOf(s)
+	if !ok {
+		return false
+	}
+	return r.ids.Filter.Contains(r.namer.ByPID(uint32(ow.PID)).Path)
 }
 
 func runSockets(o *classicOptions, env cmdutil.Env) int {
 	resolver := names.New()
+	var ids *cmdutil.Identities
+	if o.identityAsked() {
+		var err error
+		flags := cmdutil.IdentityFlags{Show: o.identity, Cgroup: o.cgroup, Container: o.container}
+		if ids, err = flags.Open(env); err != nil {
+			fmt.Fprintf(env.Stderr, "%s: %v\n", o.name, err)
+			return 1
+		}
+		defer ids.Close()
+	}
 	r := &socketRun{
+		ids: ids,
 		o:   o,
 		env: env,
 		fs:  snapshot.NewFS(env.ProcRoot),
@@ -330,6 +383,12 @@ func runSockets(o *classicOptions, env cmdutil.Env) int {
 		ClockTicks:   100,
 		NumericHost6: names.NumericHost6,
 	}, resolver, nil)
+	if ids != nil {
+		opt := r.render.Options()
+		opt.IdentityColumns = o.identity
+		opt.Identity = func(pid int) cgroups.Identity { return *r.namer.ByPID(uint32(pid)) }
+		r.render.SetOptions(opt)
+	}
 	if o.cnt > 0 && o.name != "netstat" {
 		r.startMerged()
 		defer r.listing.Close()
@@ -338,6 +397,10 @@ func runSockets(o *classicOptions, env cmdutil.Env) int {
 		r.loaded = false
 		r.owners = nil
 		r.render.SetOwners(nil)
+		if ids != nil {
+			// Per listing: a pid's cgroup is read once per refresh.
+			r.namer = cgroups.NewNamer(cgroups.Hierarchy{}, env.ProcRoot)
+		}
 		if o.json {
 			r.jsonw = output.NewJSONWriter(r.out, r.render)
 		}
@@ -355,11 +418,17 @@ func runSockets(o *classicOptions, env cmdutil.Env) int {
 func (r *socketRun) startMerged() {
 	cmdutil.TuneForRefresh(r.env)
 	var live *merged.Live
-	if r.o.prg > 0 || r.o.recent {
+	if r.o.prg > 0 || r.o.recent || r.ids != nil && r.ids.Filter != nil {
 		var err error
 		var hooks []tracer.HookStatus
-		if live, hooks, err = merged.StartLive(tracer.Config{NetNS: cmdutil.OwnNetNS()}, r.o.recent); err != nil {
+		var name func(*conn.Process)
+		if r.ids != nil {
+			name = r.ids.Name
+		}
+		if live, hooks, err = merged.StartLiveNamed(tracer.Config{NetNS: cmdutil.OwnNetNS(), CgroupDir: r.ids.CgroupDir()}, r.o.recent, name); err != nil {
 			fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", cmdutil.WhyNoBPF(r.env, err))
+		} else if r.ids != nil {
+			r.ids.Namer.SetRemoved(live.RemovedCgroupPath)
 		}
 		for _, l := range cmdutil.DegradedLines(hooks) {
 			fmt.Fprintln(r.env.Stderr, l)
@@ -479,7 +548,7 @@ func (r *socketRun) text(b []byte) {
 // loadOwners builds the -p owner map once per listing, with netstat's
 // warnings when some processes could not be read.
 func (r *socketRun) loadOwners() {
-	if r.loaded || r.o.prg == 0 {
+	if r.loaded || r.o.prg == 0 && r.ids == nil {
 		return
 	}
 	r.loaded = true
@@ -585,7 +654,7 @@ func (r *socketRun) inetRow(s *snapshot.Socket, bad *snapshot.LineError) {
 	if r.listing != nil {
 		r.listing.Saw(s)
 	}
-	if !r.render.InetListed(s) {
+	if !r.render.InetListed(s) || !r.wanted(s) {
 		return
 	}
 	if r.jsonw != nil {
@@ -641,7 +710,7 @@ func (r *socketRun) unixBlock() int {
 			fmt.Fprint(r.env.Stderr, "warning, got bogus unix line.\n")
 			return
 		}
-		if !r.render.UnixListed(s) {
+		if !r.render.UnixListed(s) || !r.wanted(s) {
 			return
 		}
 		if r.jsonw != nil {

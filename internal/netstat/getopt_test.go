@@ -1,6 +1,7 @@
 package netstat
 
 import (
+	"io"
 	"strings"
 	"testing"
 
@@ -125,5 +126,34 @@ func TestParseClassicImmediateActions(t *testing.T) {
 		if !strings.Contains(out.String(), tt.stdoutHas) || !strings.Contains(errb.String(), tt.stderrHas) {
 			t.Errorf("%v: stdout %q stderr %q", tt.args, out.String(), errb.String())
 		}
+	}
+}
+
+// TestParseClassicIdentityFlags: --identity, --cgroup and --container are
+// bpfnetstat's; under the netstat name they are unknown, as in net-tools,
+// and netstat's own abbreviations keep their meaning.
+func TestParseClassicIdentityFlags(t *testing.T) {
+	env := cmdutil.Env{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(string) string { return "" }}
+	o, err := parseClassic("bpfnetstat", []string{"-tlp", "--identity", "--cgroup", "/system.slice", "--container=abc"}, env, "")
+	if err != nil || !o.identity || o.cgroup != "/system.slice" || o.container != "abc" || !o.identityAsked() {
+		t.Fatalf("bpfnetstat: %+v, %v", o, err)
+	}
+	if o, err := parseClassic("bpfnetstat", []string{"-tlp"}, env, ""); err != nil || o.identityAsked() {
+		t.Errorf("plain -p asks for identities: %+v, %v", o, err)
+	}
+	if o, err := parseClassic("bpfnetstat", []string{"-tlp", "--json"}, env, ""); err != nil || !o.identityAsked() {
+		t.Errorf("-p --json does not ask for identities: %+v, %v", o, err)
+	}
+	for _, arg := range []string{"--identity", "--cgroup=/", "--container=abc"} {
+		var errb strings.Builder
+		env := cmdutil.Env{Stdout: io.Discard, Stderr: &errb, Getenv: func(string) string { return "" }}
+		_, err := parseClassic("netstat", []string{"-tl", arg}, env, "")
+		if ee, ok := err.(cmdutil.ExitError); !ok || ee.Code != 3 || !strings.Contains(errb.String(), "unrecognized option '"+arg+"'") {
+			t.Errorf("netstat %s: %v, %q", arg, err, errb.String())
+		}
+	}
+	// --cont is still netstat's ambiguity, --conti its --continuous.
+	if o, err := parseClassic("bpfnetstat", []string{"--conti"}, env, ""); err != nil || o.cnt != 1 {
+		t.Errorf("--conti: %+v, %v", o, err)
 	}
 }

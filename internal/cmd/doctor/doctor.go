@@ -8,11 +8,13 @@ package doctor
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/bpfnetstat/bpfnetstat/cgroups"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
@@ -30,7 +32,7 @@ type DoctorOptions struct {
 const (
 	doctorLong = "doctor loads and attaches every eBPF hook bpfnetstat can use, the fallbacks " +
 		"included, and says for each whether it works here and, when it does not, why and what " +
-		"would fix it; then the PID namespace, the -p owner iterator and the loss counters."
+		"would fix it; then the PID namespace, the cgroup layout (for containers and units), the -p owner iterator and the loss counters."
 	doctorExample = `  # what works on this kernel, as root
   bpfnetstat doctor
   # and the BPF cost per event under five seconds of the machine's traffic
@@ -82,6 +84,7 @@ func DoctorRun(o *DoctorOptions) error {
 	default:
 		fmt.Fprintf(out, "PID namespace: pid:[%d], not the initial one: the tracer and the -p iterator translate PIDs into it\n", ino)
 	}
+	reportCgroups(out, env)
 	n := 0
 	if err := tracer.ScanSocketFDs(func(int32, uint64) { n++ }); err != nil {
 		why := err.Error()
@@ -143,4 +146,21 @@ func DoctorRun(o *DoctorOptions) error {
 			c.Events, c.RingFull, c.StorageFail, c.AcceptMiss, c.RecursionLost, c.Recovered)
 	}
 	return nil
+}
+
+// reportCgroups says how owners get their container, pod and unit: the
+// cgroup layout, where cgroup2 is mounted and how ids become paths.
+func reportCgroups(out io.Writer, env cmdutil.Env) {
+	h, err := cgroups.FindHostHierarchy()
+	if err != nil {
+		fmt.Fprintf(out, "cgroups: unknown (%v): connections carry no container or unit\n", err)
+		return
+	}
+	mount := h.Mount
+	if mount == "" {
+		mount = "none"
+	}
+	n := cgroups.NewNamer(h, env.ProcRoot)
+	defer n.Close()
+	fmt.Fprintf(out, "cgroups: layout %s, cgroup2 at %s; identity: %s\n", h.Layout, mount, n.Method())
 }

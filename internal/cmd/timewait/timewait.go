@@ -29,6 +29,8 @@ type TimewaitOptions struct {
 	Interval time.Duration
 	Count    int
 	Top      int
+	// Identity: --identity (container columns in text), --cgroup, --container.
+	Identity cmdutil.IdentityFlags
 }
 
 const timewaitExample = `  # one report after two seconds of watching
@@ -61,6 +63,7 @@ func NewTimewaitCmd(env cmdutil.Env, runF func(*TimewaitOptions) error) *cobra.C
 	f.DurationVar(&o.Interval, "interval", 2*time.Second, "time between reports (the first comes after one interval)")
 	f.IntVar(&o.Count, "count", 1, "number of reports (0: until Ctrl-C)")
 	f.IntVar(&o.Top, "top", 10, "lines per list")
+	o.Identity.Add(f, false)
 	return cmd
 }
 
@@ -69,7 +72,12 @@ func NewTimewaitCmd(env cmdutil.Env, runF func(*TimewaitOptions) error) *cobra.C
 func TimewaitRun(o *TimewaitOptions) error {
 	env := o.Env
 	cmdutil.TuneForRefresh(env)
-	src := cmdutil.NewMergedSource(env, func(s string) { fmt.Fprintln(env.Stderr, s) })
+	ids, err := o.Identity.Open(env)
+	if err != nil {
+		return err
+	}
+	defer ids.Close()
+	src := cmdutil.NewMergedSourceNamed(env, func(s string) { fmt.Fprintln(env.Stderr, s) }, ids)
 	defer src.Close()
 	lo, hi := merged.EphemeralRange(src.FS())
 	sigs := make(chan os.Signal, 1)
@@ -83,7 +91,14 @@ func TimewaitRun(o *TimewaitOptions) error {
 		case <-sigs:
 			return nil
 		}
-		sum := merged.Summarize(src.Rows(), lo, hi, o.Top)
+		rows := src.Rows()
+		kept := rows[:0]
+		for i := range rows {
+			if ids.WantsRow(rows[i].Ident) {
+				kept = append(kept, rows[i])
+			}
+		}
+		sum := merged.Summarize(kept, lo, hi, o.Top)
 		sum.OwnerKnown = src.Live() != nil
 		if o.JSON {
 			b, _ := json.Marshal(sum)
@@ -104,6 +119,10 @@ func writeTimewaitText(w *bufio.Writer, sum merged.Summary) {
 	fmt.Fprintf(w, "TIME_WAIT sockets: %d\n\nBy owner:\n%8s  %s\n", sum.TimeWait, "COUNT", "PID/Program name")
 	for _, c := range sum.ByOwner {
 		fmt.Fprintf(w, "%8d  %s\n", c.Count, output.Escape(c.Key))
+	}
+	fmt.Fprintf(w, "\nBy container:\n%8s  %s\n", "COUNT", "CONTAINER")
+	for _, c := range sum.ByContainer {
+		fmt.Fprintf(w, "%8d  %s\n", c.Count, c.Key)
 	}
 	fmt.Fprintf(w, "\nBy remote endpoint:\n%8s  %s\n", "COUNT", "REMOTE")
 	for _, c := range sum.ByRemote {

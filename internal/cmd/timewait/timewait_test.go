@@ -19,6 +19,8 @@ func TestFlags(t *testing.T) {
 	}{
 		{args: "", want: TimewaitOptions{Interval: 2 * time.Second, Count: 1, Top: 10}},
 		{args: "--json --interval 10s --count 0 --top 3", want: TimewaitOptions{JSON: true, Interval: 10 * time.Second, Count: 0, Top: 3}},
+		{args: "--cgroup /system.slice --container ab12", want: TimewaitOptions{Interval: 2 * time.Second, Count: 1, Top: 10, Identity: cmdutil.IdentityFlags{Cgroup: "/system.slice", Container: "ab12"}}},
+		{args: "--identity", wantErr: "unknown flag"},
 		{args: "--count x", wantErr: "invalid argument"},
 		{args: "now", wantErr: "unknown command"},
 	} {

@@ -46,6 +46,9 @@ type TraceOptions struct {
 	Failed bool
 	// skipAccept attaches no accept hook (tests of the degraded mode).
 	skipAccept bool
+	ids        *cmdutil.Identities
+	// Identity: --identity, --cgroup, --container.
+	Identity cmdutil.IdentityFlags
 }
 
 const (
@@ -102,6 +105,7 @@ func newCmd(env cmdutil.Env, runF func(*TraceOptions) error, life bool) *cobra.C
 	f.BoolVar(&o.AllNamespaces, "all-namespaces", false, "every network namespace (adds a netns column)")
 	f.DurationVar(&o.Interval, "interval", time.Second, "polling period when eBPF is not available")
 	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (default: until Ctrl-C or SIGTERM)")
+	o.Identity.Add(f, true)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if runF != nil {
 			return runF(o)
@@ -112,6 +116,9 @@ func newCmd(env cmdutil.Env, runF func(*TraceOptions) error, life bool) *cobra.C
 }
 
 func (o *TraceOptions) wants(c *conn.Conn) bool {
+	if !o.ids.Wants(&c.Owner) {
+		return false
+	}
 	if o.V4 != o.V6 {
 		if o.V4 && c.Family != snapshot.FamilyInet && !c.Local.Addr().Is4In6() {
 			return false
@@ -158,7 +165,13 @@ func TraceRun(o *TraceOptions) error {
 	// with the ring buffer: as prompt as a write per line, without a
 	// system call per line under load.
 	out := bufio.NewWriterSize(env.Stdout, 64<<10)
-	w := &output.EventWriter{W: out, JSON: o.JSON, NetNS: o.AllNamespaces}
+	ids, err := o.Identity.Open(env)
+	if err != nil {
+		return err
+	}
+	defer ids.Close()
+	o.ids = ids
+	w := &output.EventWriter{W: out, JSON: o.JSON, NetNS: o.AllNamespaces, Identity: o.Identity.Show}
 	w.WallOffsetNs = time.Now().UnixNano() - int64(tracer.MonotonicNow())
 
 	sigs := make(chan os.Signal, 1)
@@ -170,16 +183,17 @@ func TraceRun(o *TraceOptions) error {
 	}
 
 	// life needs one record per socket, not every transition.
-	tr, err := tracer.Open(tracer.Config{NetNS: netns, EndsOnly: o.Life, SkipAccept: o.skipAccept})
+	tr, err := tracer.Open(tracer.Config{NetNS: netns, EndsOnly: o.Life, SkipAccept: o.skipAccept, CgroupDir: ids.CgroupDir()})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "bpfnetstat: %s; falling back to polling /proc every %v: connections shorter than that are missed\n", cmdutil.WhyNoBPF(env, err), o.Interval)
 		return runPolling(o, env, w, out.Flush, sigs, deadline)
 	}
 	defer tr.Close()
+	ids.Namer.SetRemoved(tr.RemovedCgroupPath)
 
 	// trace and life only stream: a closed connection is forgotten at once.
 	table := merged.NewTable(merged.TableConfig{DropClosed: true})
-	seedFromSnapshot(table, env)
+	seedFromSnapshot(table, env, ids)
 	stream := merged.NewStream(table, 0)
 	degraded := tracer.Degraded(tr.Hooks)
 	for _, d := range degraded {
@@ -259,6 +273,7 @@ loop:
 			if !ok {
 				break loop
 			}
+			ids.Name(&ev.Owner)
 			stream.Push(&ev, emit)
 			if len(events) == 0 {
 				flush()
@@ -293,6 +308,7 @@ loop:
 	close(stopReading)
 	tr.Flush()
 	for ev := range events {
+		ids.Name(&ev.Owner)
 		stream.Push(&ev, emit)
 	}
 	stream.Flush(^uint64(0), emit)
@@ -353,7 +369,7 @@ func reportLoss(w io.Writer, tr *tracer.Tracer, table *merged.Table) {
 }
 
 // seedFromSnapshot gives connections older than the tracer their owners.
-func seedFromSnapshot(table *merged.Table, env cmdutil.Env) {
+func seedFromSnapshot(table *merged.Table, env cmdutil.Env, ids *cmdutil.Identities) {
 	fs := snapshot.NewFS(env.ProcRoot)
 	owners := cmdutil.ReadOwners(fs, env, false)
 	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
@@ -366,6 +382,7 @@ func seedFromSnapshot(table *merged.Table, env cmdutil.Env) {
 				return
 			}
 			p := conn.Process{PID: uint32(ow.PID), UID: uint32(s.UID), Comm: ow.Name}
+			ids.Name(&p)
 			if conn.State(s.State) == conn.TCPListen {
 				table.SeedListener(s.Local, p)
 			} else {
@@ -400,6 +417,7 @@ func runPolling(o *TraceOptions, env cmdutil.Env, w *output.EventWriter, flush f
 				v := seen{state: conn.State(s.State), since: now, first: now, fam: s.Family}
 				if ow, ok := owners.Lookup(s.Inode); ok && s.Inode != 0 {
 					v.owner = conn.Process{PID: uint32(ow.PID), UID: uint32(s.UID), Comm: ow.Name}
+					o.ids.Name(&v.owner)
 				}
 				if p, ok := prev[k]; ok {
 					v.first = p.first

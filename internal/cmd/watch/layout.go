@@ -20,18 +20,21 @@ const (
 	colTX
 	colRX
 	colSource
+	colContainer // with --identity only
+	colUnit      // with --identity only
 	nCols
 )
 
-var colTitles = [nCols]string{"Proto", "Local Address", "Foreign Address", "State", "PID/Program name", "Age", "TX", "RX", "Owner"}
+var colTitles = [nCols]string{"Proto", "Local Address", "Foreign Address", "State", "PID/Program name", "Age", "TX", "RX", "Owner", "Container", "Unit"}
 
 // rightAligned columns are numbers.
 var rightAligned = [nCols]bool{colAge: true, colTX: true, colRX: true}
 
 // dropOrder is which columns give way, first to last, when the terminal is
 // too narrow for all of them: the owner's source, the byte counts, the
-// protocol, then the age. Addresses, state and program always stay.
-var dropOrder = []int{colSource, colRX, colTX, colProto, colAge}
+// unit, the protocol, the age, then the container. Addresses, state and
+// program always stay.
+var dropOrder = []int{colSource, colRX, colTX, colUnit, colProto, colAge, colContainer}
 
 // minProgram is the narrowest the PID/Program column gets before the
 // addresses are cut further.
@@ -63,6 +66,12 @@ func netstatAddr(host string, port uint16, wide bool) string {
 
 // cells turns rows into the table's texts.
 func cells(rows []merged.Row, wide bool) []cell {
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
 	out := make([]cell, len(rows))
 	for i := range rows {
 		r := &rows[i]
@@ -85,11 +94,18 @@ func cells(rows []merged.Row, wide bool) []cell {
 			netstatAddr(r.Sock.Local.Addr().Unmap().String(), r.Sock.Local.Port(), wide),
 			netstatAddr(r.Sock.Remote.Addr().Unmap().String(), r.Sock.Remote.Port(), wide),
 			c.state.String(), program, ageText(r.AgeNs),
-			strconv.FormatUint(r.Tx, 10), strconv.FormatUint(r.Rx, 10), src,
+			strconv.FormatUint(r.Tx, 10), strconv.FormatUint(r.Rx, 10), src, "-", "-",
 		}
-		// The filter sees the full addresses even when the screen cuts them.
-		c.search = strings.ToLower(strings.Join(append(c.text[:],
-			addrPort(r, false), addrPort(r, true), r.Dir), " "))
+		id := identOf(r)
+		cid := id.ContainerID
+		if len(cid) > 12 {
+			cid = cid[:12]
+		}
+		c.text[colContainer], c.text[colUnit] = dash(cid), dash(output.Escape(id.Unit))
+		// The filter sees the full addresses even when the screen cuts
+		// them, and the whole identity.
+		c.search = strings.ToLower(strings.Join(append(c.text[:], addrPort(r, false), addrPort(r, true), r.Dir,
+			id.ContainerID, id.PodUID, output.Escape(id.Path)), " "))
 	}
 	return out
 }
@@ -100,8 +116,9 @@ type layout [nCols]int
 // fit picks the column widths for a terminal width: each column as wide
 // as its widest text, columns dropped in dropOrder while the table is
 // wider than the screen, then the program and the addresses cut. A row
-// of the result is never wider than width.
-func fit(cs []cell, width int) layout {
+// of the result is never wider than width. The identity columns are there
+// only with identity.
+func fit(cs []cell, width int, identity bool) layout {
 	var l layout
 	for i := range nCols {
 		l[i] = len(colTitles[i])
@@ -110,6 +127,9 @@ func fit(cs []cell, width int) layout {
 		for i := range nCols {
 			l[i] = max(l[i], textWidth(c.text[i]))
 		}
+	}
+	if !identity {
+		l[colContainer], l[colUnit] = 0, 0
 	}
 	total := func() int {
 		n, sep := 0, 0

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/output"
 )
@@ -42,6 +43,7 @@ type model struct {
 	interval time.Duration
 	sortBy   string
 	wide     bool
+	identity bool // the container and unit columns
 	count    int // quit after this many refreshes (0: never)
 	shown    int
 
@@ -177,8 +179,8 @@ func (m *model) key(k tea.KeyPressMsg) tea.Cmd {
 		m.top = len(m.cells)
 	case " ":
 		m.top += m.pageRows()
-	case "s", "o", "a", "b":
-		m.sortBy = map[string]string{"s": "state", "o": "owner", "a": "age", "b": "bytes"}[k.Text]
+	case "s", "o", "a", "b", "c":
+		m.sortBy = map[string]string{"s": "state", "o": "owner", "a": "age", "b": "bytes", "c": "container"}[k.Text]
 		m.rebuild()
 	case "/":
 		m.editing, m.draft = true, m.filter
@@ -228,7 +230,7 @@ func (m *model) screen() string {
 	if m.help {
 		lines = append(lines, helpLines...)
 	} else {
-		l := fit(m.cells, w)
+		l := fit(m.cells, w, m.identity)
 		lines = append(lines, styleHeader.Render(l.line(&colTitles)))
 		for i := m.top; i < len(m.cells) && i < m.top+body; i++ {
 			c := &m.cells[i]
@@ -304,7 +306,7 @@ func (m *model) status() string {
 	if m.paused {
 		s += "  PAUSED"
 	}
-	return s + "  keys: s o a b sort  / filter  p pause  ? help  q quit"
+	return s + "  keys: s o a b c sort  / filter  p pause  ? help  q quit"
 }
 
 var helpLines = []string{
@@ -312,8 +314,9 @@ var helpLines = []string{
 	"  Up/Down, j/k       scroll one row",
 	"  PgUp/PgDn, Space   scroll one page",
 	"  Home/End, g/G      first/last row",
-	"  s o a b            sort by state, owner, age, bytes",
-	"  /                  filter: rows holding the text (owner, address, port, state)",
+	"  s o a b c          sort by state, owner, age, bytes, container",
+	"  /                  filter: rows holding the text (owner, address, port, state,",
+	"                     container, pod, unit, cgroup)",
 	"  Esc                clear the filter",
 	"  p                  pause/resume the refresh",
 	"  ?                  this help (any key closes it)",
@@ -323,7 +326,7 @@ var helpLines = []string{
 // runTerminal is watch on a terminal: the Bubble Tea program draws the
 // model until q, Ctrl-C or a signal; Bubble Tea puts the terminal back
 // (main screen, cursor, cooked mode) on every way out.
-func runTerminal(o *WatchOptions, src *merged.Source) error {
+func runTerminal(o *WatchOptions, src *merged.Source, ids *cmdutil.Identities) error {
 	lo, hi := merged.EphemeralRange(src.FS())
 	live := src.Live()
 	var lastOpens, lastCloses, lastFail uint64
@@ -335,7 +338,12 @@ func runTerminal(o *WatchOptions, src *merged.Source) error {
 	fetch := func() snap {
 		// A copy: the source reuses its rows at the next refresh, which
 		// runs while the screen still shows (and re-sorts) these.
-		rows := append([]merged.Row(nil), src.Rows()...)
+		var rows []merged.Row
+		for _, r := range src.Rows() {
+			if ids.WantsRow(r.Ident) {
+				rows = append(rows, r)
+			}
+		}
 		s := snap{now: time.Now(), rows: rows, sum: merged.Summarize(rows, lo, hi, 3), traced: live != nil}
 		if live != nil {
 			opens, closes := live.Rates()
@@ -354,7 +362,7 @@ func runTerminal(o *WatchOptions, src *merged.Source) error {
 		return s
 	}
 	m := newModel(fetch, o.Interval, o.Sort, o.Wide)
-	m.count = o.Count
+	m.count, m.identity = o.Count, o.Identity.Show
 	p := tea.NewProgram(m, tea.WithInput(o.Env.Stdin), tea.WithOutput(o.Env.Stdout))
 	// Bubble Tea ends on SIGINT and SIGTERM; a hang-up (the terminal
 	// closed) ends it too, with the terminal's modes put back.

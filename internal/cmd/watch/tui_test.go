@@ -10,6 +10,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/bpfnetstat/bpfnetstat/cgroups"
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/merged"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
@@ -194,4 +195,46 @@ func TestKeys(t *testing.T) {
 	if cmd == nil || fmt.Sprintf("%T", cmd()) != "tea.QuitMsg" {
 		t.Error("q does not quit from the help")
 	}
+}
+
+// TestIdentityColumns: with --identity the container and unit show, and
+// the filter finds a row by its full container id either way.
+func TestIdentityColumns(t *testing.T) {
+	rows := manyRows(3)
+	cid := "4f1e9a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7"
+	rows[2].Ident = &cgroups.Identity{Path: "/system.slice/docker-" + cid + ".scope", ContainerID: cid, Unit: "docker-" + cid[:8] + ".scope"}
+	m := testModel(200, 20, rows)
+	if strings.Contains(m.View().Content, "Container") {
+		t.Error("identity columns without --identity")
+	}
+	m.identity = true
+	lines := screenLines(t, m)
+	if !strings.Contains(lines[2], "Container") || !strings.Contains(lines[2], "Unit") {
+		t.Errorf("header %q", lines[2])
+	}
+	found := false
+	for _, l := range lines[3:] {
+		found = found || strings.Contains(ansi.Strip(l), cid[:12]+" docker-4f1e9a2b.scope")
+	}
+	if !found {
+		t.Errorf("no row with the container:\n%s", strings.Join(lines, "\n"))
+	}
+	press(m, "c")
+	if r := firstRow(t, m); !strings.Contains(r, cid[:12]) {
+		t.Errorf("sort container: first row %q", r)
+	}
+	m.identity = false
+	press(m, "/")
+	for _, r := range cid[40:] {
+		press(m, string(r))
+	}
+	press(m, "enter")
+	if len(m.cells) != 1 || !strings.Contains(m.cells[0].search, cid) {
+		t.Errorf("filter by container id: %d rows", len(m.cells))
+	}
+	screenLines(t, m)
+	m = testModel(80, 24, rows)
+	m.identity = true
+	m.rebuild()
+	screenLines(t, m) // still fits
 }

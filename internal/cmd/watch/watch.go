@@ -26,6 +26,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/bpfnetstat/bpfnetstat/cgroups"
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
 	"github.com/bpfnetstat/bpfnetstat/internal/term"
@@ -41,9 +42,11 @@ type WatchOptions struct {
 	Interval time.Duration
 	Count    int
 	Wide     bool
+	// Identity: --identity, --cgroup, --container.
+	Identity cmdutil.IdentityFlags
 }
 
-var watchSorts = []string{"state", "owner", "age", "bytes"}
+var watchSorts = []string{"state", "owner", "age", "bytes", "container"}
 
 const watchExample = `  # full screen, sorted by bytes; keys s o a b change the order, / filters, q quits
   bpfnetstat watch --sort bytes
@@ -85,10 +88,11 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 	}
 	f := cmd.Flags()
 	f.BoolVar(&o.JSON, "json", false, "stream snapshots as JSON lines")
-	f.StringVar(&o.Sort, "sort", "state", "sort by state, owner, age or bytes")
+	f.StringVar(&o.Sort, "sort", "state", "sort by state, owner, age, bytes or container")
 	f.DurationVar(&o.Interval, "interval", time.Second, "refresh period")
 	f.IntVar(&o.Count, "count", 0, "stop after this many refreshes (0: until q or Ctrl-C)")
 	f.BoolVarP(&o.Wide, "wide", "W", false, "on a terminal, do not cut addresses to 23 characters")
+	o.Identity.Add(f, true)
 	return cmd
 }
 
@@ -99,7 +103,12 @@ func WatchRun(o *WatchOptions) error {
 	cmdutil.TuneForRefresh(env)
 	tty := !o.JSON && term.IsTerminal(env.Stdout)
 	var stderrLines []string
-	src := cmdutil.NewMergedSource(env, func(s string) { stderrLines = append(stderrLines, s) })
+	ids, err := o.Identity.Open(env)
+	if err != nil {
+		return err
+	}
+	defer ids.Close()
+	src := cmdutil.NewMergedSourceNamed(env, func(s string) { stderrLines = append(stderrLines, s) }, ids)
 	defer src.Close()
 	// The one line about what is missing goes out before the screen is taken.
 	for _, l := range stderrLines {
@@ -107,7 +116,7 @@ func WatchRun(o *WatchOptions) error {
 	}
 
 	if tty {
-		return runTerminal(o, src)
+		return runTerminal(o, src, ids)
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -124,6 +133,13 @@ func WatchRun(o *WatchOptions) error {
 	defer tick.Stop()
 	for n := 1; ; n++ {
 		rows := src.Rows()
+		kept := rows[:0]
+		for i := range rows {
+			if ids.WantsRow(rows[i].Ident) {
+				kept = append(kept, rows[i])
+			}
+		}
+		rows = kept
 		now := time.Now()
 		var opensPS, closesPS float64
 		if src.Live() != nil {
@@ -140,7 +156,7 @@ func WatchRun(o *WatchOptions) error {
 		if o.JSON {
 			writeWatchJSON(w, now, opensPS, closesPS, sum, rows)
 		} else {
-			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, false, 0, src.Live() != nil)
+			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, false, 0, src.Live() != nil, o.Identity.Show)
 		}
 		if err := w.Flush(); err != nil {
 			return cmdutil.WriteError(err)
@@ -181,6 +197,12 @@ func sortRows(rows []merged.Row, by string) {
 			if a.Tx+a.Rx != b.Tx+b.Rx {
 				return a.Tx+a.Rx > b.Tx+b.Rx
 			}
+		case "container":
+			// Rows in a container first, grouped by it.
+			ca, cb := containerOf(a), containerOf(b)
+			if ca != cb {
+				return ca != "" && (cb == "" || ca < cb)
+			}
 		}
 		if a.Sock.State != b.Sock.State {
 			return stateOrder[conn.State(a.Sock.State)] < stateOrder[conn.State(b.Sock.State)]
@@ -195,6 +217,20 @@ func sortRows(rows []merged.Row, by string) {
 func localLess(a, b netip.AddrPort) bool {
 	var ba, bb [64]byte
 	return bytes.Compare(a.AppendTo(ba[:0]), b.AppendTo(bb[:0])) < 0
+}
+
+func containerOf(r *merged.Row) string {
+	if r.Ident == nil {
+		return ""
+	}
+	return r.Ident.ContainerID
+}
+
+func identOf(r *merged.Row) cgroups.Identity {
+	if r.Ident == nil {
+		return cgroups.Identity{}
+	}
+	return *r.Ident
 }
 
 func addrPort(r *merged.Row, remote bool) string {
@@ -223,7 +259,7 @@ func ageText(ns uint64) string {
 	return d.Truncate(time.Minute).String()
 }
 
-func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row, sortBy string, tty bool, limit int, traced bool) {
+func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row, sortBy string, tty bool, limit int, traced, identity bool) {
 	top := make([]string, 0, len(sum.ByOwner))
 	for _, c := range sum.ByOwner {
 		top = append(top, fmt.Sprintf("%s %d", output.Escape(c.Key), c.Count))
@@ -237,7 +273,11 @@ func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, s
 	if tty {
 		w.WriteString("keys: s state  o owner  a age  b bytes  q quit\n")
 	}
-	fmt.Fprintf(w, "%-5s %-45s %-45s %-11s %-24s %8s %10s %10s %s\n", "Proto", "Local Address", "Foreign Address", "State", "PID/Program name", "Age", "TX", "RX", "Owner")
+	head := fmt.Sprintf("%-5s %-45s %-45s %-11s %-24s %8s %10s %10s %s", "Proto", "Local Address", "Foreign Address", "State", "PID/Program name", "Age", "TX", "RX", "Owner")
+	if identity {
+		head = fmt.Sprintf("%-5s %-45s %-45s %-11s %-24s %8s %10s %10s %-8s %s", "Proto", "Local Address", "Foreign Address", "State", "PID/Program name", "Age", "TX", "RX", "Owner", output.IdentityHeader)
+	}
+	w.WriteString(head + "\n")
 	for i := range rows {
 		if limit > 0 && i >= limit {
 			fmt.Fprintf(w, "... %d more\n", len(rows)-i)
@@ -255,6 +295,11 @@ func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, s
 			if src == "" {
 				src = "fd"
 			}
+		}
+		if identity {
+			fmt.Fprintf(w, "%-5s %-45s %-45s %-11s %-24s %8s %10d %10d %-8s %s\n", proto, addrPort(r, false), addrPort(r, true),
+				conn.State(r.Sock.State).String(), owner, ageText(r.AgeNs), r.Tx, r.Rx, src, output.IdentityText(identOf(r)))
+			continue
 		}
 		fmt.Fprintf(w, "%-5s %-45s %-45s %-11s %-24s %8s %10d %10d %s\n", proto, addrPort(r, false), addrPort(r, true),
 			conn.State(r.Sock.State).String(), owner, ageText(r.AgeNs), r.Tx, r.Rx, src)
@@ -289,6 +334,10 @@ type watchConnJSON struct {
 	RxBytes     uint64 `json:"rx_bytes"`
 	Direction   string `json:"direction"`
 	Inode       uint64 `json:"inode"`
+	Cgroup      string `json:"cgroup"`
+	ContainerID string `json:"container_id"`
+	PodUID      string `json:"pod_uid"`
+	Unit        string `json:"unit"`
 }
 
 // watchHeadJSON is a snapshot without its connections: those are written
@@ -323,6 +372,8 @@ func writeWatchJSON(w *bufio.Writer, now time.Time, opensPS, closesPS float64, s
 		c := watchConnJSON{Family: r.Sock.Family.String(), LAddr: addrText(r.Sock.Local.Addr()), LPort: r.Sock.Local.Port(),
 			RAddr: addrText(r.Sock.Remote.Addr()), RPort: r.Sock.Remote.Port(), State: conn.State(r.Sock.State).String(),
 			AgeMS: int64(r.AgeNs / 1e6), TxBytes: r.Tx, RxBytes: r.Rx, Direction: r.Dir, Inode: r.Sock.Inode}
+		id := identOf(r)
+		c.Cgroup, c.ContainerID, c.PodUID, c.Unit = output.Escape(id.Path), id.ContainerID, id.PodUID, output.Escape(id.Unit)
 		if r.HasOwner {
 			c.PID, c.Program, c.OwnerSource = r.Owner.PID, output.Escape(r.Owner.Name), r.Owner.Source
 			if c.OwnerSource == "" {

@@ -93,7 +93,7 @@ func TestWriteWatchText(t *testing.T) {
 	now := time.Date(2024, 5, 1, 12, 34, 56, 0, time.UTC)
 	var b bytes.Buffer
 	w := bufio.NewWriter(&b)
-	writeWatchText(w, now, 1.5, 0.5, sum, r, "state", false, 0, true)
+	writeWatchText(w, now, 1.5, 0.5, sum, r, "state", false, 0, true, false)
 	w.Flush()
 	lines := strings.Split(b.String(), "\n")
 	if want := "bpfnetstat watch  12:34:56  opens/s 1.5  closes/s 0.5  TIME_WAIT 1 (top: 42/curl\\x1b[2J 1)  sort: state"; lines[0] != want {
@@ -120,7 +120,7 @@ func TestWriteWatchText(t *testing.T) {
 
 	// On a terminal: the keys line, and rows cut to the screen.
 	b.Reset()
-	writeWatchText(w, now, 0, 0, sum, r, "age", true, 2, false)
+	writeWatchText(w, now, 0, 0, sum, r, "age", true, 2, false, false)
 	w.Flush()
 	out := b.String()
 	if !strings.Contains(out, "opens/s -  closes/s -") || !strings.Contains(out, "keys: s state  o owner  a age  b bytes  q quit\n") ||
