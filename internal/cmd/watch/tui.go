@@ -44,7 +44,7 @@ type model struct {
 	sortBy   string
 	wide     bool
 	identity bool // the container and unit columns
-	count    int // quit after this many refreshes (0: never)
+	count    int  // quit after this many refreshes (0: never)
 	shown    int
 
 	width, height int
