@@ -167,6 +167,14 @@ var classicCases = []string{
 	"-- -t",
 	"-t -- -u",
 	"-t -A",
+	// a mistyped bpfnetstat subcommand is a stray word to netstat
+	"trcae -tn",
+	"lfie",
+	// bpfnetstat's own options are unknown to the netstat name
+	"--json",
+	"-tan --json",
+	"-tanp --recent",
+	"--rec",
 }
 
 // classicEnvCases need more than argv.

@@ -262,7 +262,7 @@ func TestJSONSchema(t *testing.T) {
 				if c.sys {
 					in = sv
 				}
-				r := in.run(t, oursSide, invocation{args: strings.Fields(c.args)})
+				r := in.run(t, oursSide, invocation{args: strings.Fields(c.args), bpfnetstat: true})
 				if r.status != "exit status 0" || r.stderr != "" {
 					t.Fatalf("status %s, stderr %q", r.status, r.stderr)
 				}

@@ -242,6 +242,10 @@ type invocation struct {
 	nobody bool
 	// continuous runs it under `timeout --preserve-status -s INT 4.5`.
 	continuous bool
+	// bpfnetstat runs our side under its own name instead of netstat's:
+	// for what only bpfnetstat takes (--json), which the netstat name
+	// refuses as net-tools does.
+	bpfnetstat bool
 	// expect, when set, maps the real netstat's result to what bpfnetstat
 	// must print: only for bpfnetstat's documented, intended differences.
 	expect func(result) result
@@ -301,7 +305,11 @@ func (s *scenario) runErr(who side, inv invocation) (result, error) {
 	if inv.continuous {
 		args = append(args, "timeout", "--preserve-status", "-s", "INT", continuousFor)
 	}
-	args = append(args, "netstat")
+	if who == oursSide && inv.bpfnetstat {
+		args = append(args, "bpfnetstat")
+	} else {
+		args = append(args, "netstat")
+	}
 	args = append(args, inv.args...)
 	path := "/usr/bin:/bin:/usr/sbin:/sbin"
 	if who == oursSide {

@@ -367,7 +367,7 @@ func checkJSON(t *testing.T, s *scenario) {
 		{"-r -A inet,inet6 -C --json", nil, ""},
 		{"-g --json", []string{"iface", "refcnt", "group", "family"}, `"group":"ff15::1:4"`},
 	} {
-		r := s.run(t, oursSide, invocation{args: strings.Fields(c.args)})
+		r := s.run(t, oursSide, invocation{args: strings.Fields(c.args), bpfnetstat: true})
 		if r.status != "exit status 0" || r.stderr != "" {
 			t.Errorf("%s: status %s, stderr %q", c.args, r.status, r.stderr)
 			continue
@@ -674,7 +674,7 @@ func TestSystemViewsMasquerade(t *testing.T) {
 		}},
 		{"-M --json", []string{`"protocol":"tcp"`, `"nat":\["snat"\]`, `"dport":7`, `"reply_daddr":"172\.29\.2\.1"`}},
 	} {
-		got := router.run(t, oursSide, invocation{args: strings.Fields(c.args)})
+		got := router.run(t, oursSide, invocation{args: strings.Fields(c.args), bpfnetstat: strings.HasSuffix(c.args, "--json")})
 		if got.status != "exit status 0" || got.stderr != "" {
 			t.Errorf("bpfnetstat %s: status %s, stderr %q", c.args, got.status, got.stderr)
 		}

@@ -2,7 +2,6 @@ package merged
 
 import (
 	"net/netip"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +57,7 @@ type PortPressure struct {
 // EphemeralRange reads net.ipv4.ip_local_port_range of this namespace.
 func EphemeralRange(fs snapshot.FS) (lo, hi int) {
 	lo, hi = 32768, 60999
-	b, err := os.ReadFile(fs.Path("sys", "net", "ipv4", "ip_local_port_range"))
+	b, err := snapshot.ReadFile(fs.Path("sys", "net", "ipv4", "ip_local_port_range"))
 	if err != nil {
 		return
 	}

@@ -94,7 +94,7 @@ func ProcIsOurPIDNamespace() bool {
 // OpenFiles is the number of file handles allocated on the machine, the
 // first field of /proc/sys/fs/file-nr; unknown counts as many.
 func OpenFiles() int {
-	b, err := os.ReadFile("/proc/sys/fs/file-nr")
+	b, err := snapshot.ReadFile("/proc/sys/fs/file-nr")
 	if err != nil {
 		return IteratorMinFiles
 	}

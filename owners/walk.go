@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -22,6 +21,8 @@ type procSockets struct {
 	owner  snapshot.Owner
 	inodes []uint64
 	denied bool
+	// emfile: the open-file limit refused a descriptor on the way.
+	emfile bool
 }
 
 // WalkProc scans ROOT/[0-9]*/fd/* for sockets and ROOT/PID/cmdline for
@@ -30,13 +31,15 @@ type procSockets struct {
 // one a sequential scan in readdir order gives.
 func WalkProc(fs snapshot.FS) *Map {
 	o := &Map{}
-	dir, err := os.Open(fs.Path())
+	dir, err := snapshot.OpenFile(fs.Path())
 	if err != nil {
 		o.ProcErr = err
 		return o
 	}
+	// netstat holds /proc open for the whole walk; so does this, so that
+	// under a tight open-file limit the walk finds what netstat finds.
+	defer dir.Close()
 	names, err := dir.Readdirnames(-1) // readdir order, unsorted, as netstat walks it
-	dir.Close()
 	if err != nil && len(names) == 0 {
 		o.ProcErr = err
 		return o
@@ -74,6 +77,14 @@ func WalkProc(fs snapshot.FS) *Map {
 		}()
 	}
 	wg.Wait()
+	// The workers together hold more descriptors than netstat's one
+	// process at a time: what the open-file limit refused them is read
+	// again one process at a time, as netstat reads it.
+	for i := range results {
+		if results[i].emfile {
+			results[i] = readProcSockets(fs, pids[i], make([]byte, 32<<10))
+		}
+	}
 
 	total := 0
 	for i := range results {
@@ -109,6 +120,7 @@ func readProcSockets(fs snapshot.FS, pid string, buf []byte) procSockets {
 	dfd, err := unix.Open(fdPath, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		ps.denied = errors.Is(err, syscall.EACCES)
+		ps.emfile = errors.Is(err, syscall.EMFILE)
 		return ps
 	}
 	defer unix.Close(dfd)
@@ -140,8 +152,9 @@ func readProcSockets(fs snapshot.FS, pid string, buf []byte) procSockets {
 				continue
 			}
 			if !haveName {
-				name, ok := programName(fs, pid)
-				if !ok {
+				name, err := readProgramName(fs, pid)
+				if err != nil {
+					ps.emfile = ps.emfile || errors.Is(err, syscall.EMFILE)
 					// netstat retries the cmdline at the next socket fd.
 					continue
 				}
@@ -165,15 +178,20 @@ func ProgramName(fs snapshot.FS, pid int) (string, bool) {
 // argv[0] up to the first NUL, and the part after the last '/' when argv[0]
 // starts with '/'.
 func programName(fs snapshot.FS, pid string) (string, bool) {
-	f, err := os.Open(fs.Path() + "/" + pid + "/cmdline")
+	name, err := readProgramName(fs, pid)
+	return name, err == nil
+}
+
+func readProgramName(fs snapshot.FS, pid string) (string, error) {
+	f, err := snapshot.OpenFile(fs.Path() + "/" + pid + "/cmdline")
 	if err != nil {
-		return "", false
+		return "", err
 	}
 	var b [511]byte
 	n, err := f.Read(b[:])
 	f.Close()
 	if err != nil && err != io.EOF {
-		return "", false
+		return "", err
 	}
 	arg0 := b[:n]
 	if i := bytes.IndexByte(arg0, 0); i >= 0 {
@@ -182,7 +200,7 @@ func programName(fs snapshot.FS, pid string) (string, bool) {
 	if len(arg0) > 0 && arg0[0] == '/' {
 		arg0 = arg0[bytes.LastIndexByte(arg0, '/')+1:]
 	}
-	return string(arg0), true
+	return string(arg0), nil
 }
 
 // socketInode extracts INODE from a link target "socket:[INODE]" or the old

@@ -4,11 +4,13 @@
 # setpriv and timeout (util-linux, coreutils), sysctl (procps), tmux
 # (a real terminal for bpfnetstat watch), nft (nftables, a real NAT for
 # -M), strace (to show that the netstat drop-in makes no bpf() call) and
-# tcpdump (the wire's truth of a failed connect's local port), and
-# prometheus (a real server and promtool for the agent's tests; its
-# system service is never started by the tests, which run the binary with
-# their own configuration; in a CI container the package's service does
-# not start either).
+# tcpdump (the wire's truth of a failed connect's local port), make, man-db
+# and bash-completion (make install, make deb, the manual pages rendered with
+# man -l and the completion scripts run in a real bash), and prometheus (a
+# real server and promtool for the agent's tests; its system service is
+# never started by the tests, which run the binary with their own
+# configuration; in a CI container the package's service does not start
+# either).
 #
 # Idempotent and quiet when everything is present; runs apt-get update only
 # when a package is missing. Needs root.
@@ -16,7 +18,7 @@ set -eu
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 
-packages="net-tools iproute2 util-linux coreutils procps tmux nftables strace tcpdump prometheus"
+packages="net-tools iproute2 util-linux coreutils procps tmux nftables strace tcpdump make man-db bash-completion prometheus"
 
 missing=""
 for p in $packages; do

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"strconv"
 	"time"
 
@@ -66,7 +65,7 @@ func (e *MasqError) Error() string {
 // and then netstat prints no entry at all.
 func (fs FS) ReadMasquerade() (*MasqTable, error) {
 	path := fs.Path("net", "ip_masquerade")
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +274,7 @@ var protoNames = map[uint8]string{6: "tcp", 17: "udp", 136: "udplite", 1: "icmp"
 // *Conntrack is reused. A failed open is returned as is.
 func (fs FS) EachConntrack(fn func(*Conntrack, *LineError)) error {
 	path := fs.Path("net", "nf_conntrack")
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return err
 	}

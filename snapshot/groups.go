@@ -7,7 +7,6 @@ import (
 	"io"
 	"math/bits"
 	"net/netip"
-	"os"
 )
 
 // GroupTable is one of the multicast membership files netstat -g reads.
@@ -79,7 +78,7 @@ func (g *GroupReader) Each(fs FS, t GroupTable, fn func(*Group, *GroupLineError)
 		return fmt.Errorf("snapshot: unknown group table %d", t)
 	}
 	path := fs.Path("net", t.File())
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return err
 	}

@@ -39,7 +39,7 @@ type NetDev struct {
 // returned with it.
 func (fs FS) ReadNetDev() ([]NetDev, error) {
 	path := fs.Path("net", "dev")
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +203,7 @@ const IfInet6Fields = 13
 // (a kernel without IPv6) is an empty result.
 func (fs FS) ReadIfInet6() ([]IfInet6, error) {
 	path := fs.Path("net", "if_inet6")
-	b, err := os.ReadFile(path)
+	b, err := ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

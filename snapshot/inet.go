@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 )
 
 // EachInet reads the internet socket table t from ROOT/net/t.File()
@@ -28,7 +27,7 @@ func (fs FS) EachInet(t Table, fn func(s *Socket, bad *LineError)) error {
 		return err
 	}
 	path := fs.Path("net", t.File())
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 )
 
 // RouteTable is one of the routing tables netstat -r reads.
@@ -137,7 +136,7 @@ func (fs FS) OpenRoutes(t RouteTable) (*RouteReader, error) {
 		return nil, fmt.Errorf("snapshot: unknown routing table %d", t)
 	}
 	path := fs.Path("net", t.File())
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return nil, err
 	}

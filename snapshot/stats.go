@@ -68,7 +68,7 @@ func (fs FS) ReadNetstat() ([]StatSection, error) {
 
 func (fs FS) readPairs(file string) ([]StatSection, error) {
 	path := fs.Path("net", file)
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (fs FS) readPairs(file string) ([]StatSection, error) {
 // Opening errors are returned as they are.
 func (fs FS) ReadSNMP6() ([]StatSection, error) {
 	path := fs.Path("net", "snmp6")
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (fs FS) ReadSNMP6() ([]StatSection, error) {
 // when the file does not exist (a kernel without SCTP).
 func (fs FS) ReadSCTPSNMP() (*StatSection, error) {
 	path := fs.Path("net", "sctp", "snmp")
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

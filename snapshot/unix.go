@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"hash/maphash"
 	"io"
-	"os"
 )
 
 // EachUnix reads the UNIX socket table ROOT/net/unix (/proc/net/unix) and
@@ -26,7 +25,7 @@ import (
 // and read errors are returned as for EachInet.
 func (fs FS) EachUnix(fn func(s *Socket, bad *LineError)) error {
 	path := fs.Path("net", TableUnix.File())
-	f, err := os.Open(path)
+	f, err := OpenFile(path)
 	if err != nil {
 		return err
 	}

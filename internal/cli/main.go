@@ -12,9 +12,10 @@ package cli
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
-	"time"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,14 @@ import (
 // Invoked under the name "netstat" it is the classic tool, messages and
 // exit statuses included.
 func Main() int {
+	closeLeakedCgroupFD()
+	if filepath.Base(os.Args[0]) == "netstat" && sigpipeIgnoredAtStart() {
+		// netstat started with SIGPIPE ignored gets EPIPE from its writes,
+		// ignores it and runs on (-c until it is stopped); the Go runtime
+		// would end the process by SIGPIPE at the first write to a closed
+		// stdout unless told to ignore it too.
+		signal.Ignore(syscall.SIGPIPE)
+	}
 	env := cmdutil.Env{
 		Stdout:   os.Stdout,
 		Stderr:   os.Stderr,
@@ -39,7 +48,7 @@ func Main() int {
 		ProcRoot: "/proc",
 		Getenv:   os.Getenv,
 		Geteuid:  os.Geteuid,
-		Sleep:    time.Sleep,
+		Sleep:    sleep,
 	}
 	return run(os.Args, env)
 }
@@ -50,17 +59,40 @@ func run(argv []string, env cmdutil.Env) int {
 		prog = argv[0]
 	}
 	args := argv[1:]
+	classic := filepath.Base(prog) == "netstat"
 	root := newRootCmd(env)
-	if filepath.Base(prog) != "netstat" && len(args) > 0 && isSubcommand(root, args[0]) {
-		root.SetArgs(args)
-		root.SetOut(env.Stdout)
-		root.SetErr(env.Stderr)
-		return cmdutil.ExitCode(root.Execute(), env.Stderr)
+	if len(args) > 0 {
+		switch {
+		case routedToCobra(root, classic, args[0]):
+			if classic {
+				root = newNetstatTree(env)
+			} else if timed[args[0]] {
+				if err := cmdutil.CheckFDs("bpfnetstat "+args[0], cmdutil.RunFDs); err != nil {
+					return cmdutil.ExitCode(err, env.Stderr)
+				}
+			}
+			root.SetArgs(args)
+			root.SetOut(env.Stdout)
+			root.SetErr(env.Stderr)
+			return cmdutil.ExitCode(root.Execute(), env.Stderr)
+		case !classic && !strings.HasPrefix(args[0], "-"):
+			// netstat ignores words that are not options; bpfnetstat
+			// takes a word first as a subcommand, so a mistyped one must
+			// not turn into a socket listing.
+			return cmdutil.ExitCode(cmdutil.Usagef("unknown command %q: %s", args[0], cmdutil.Suggest(root, args[0])), env.Stderr)
+		}
 	}
 	return cmdutil.ExitCode(netstat.Run(prog, args, env, subcommandHelp(root)), env.Stderr)
 }
 
+// timed are the subcommands that wait on timers: the Go runtime's timers
+// need its poller's two descriptors, and end the process with a fatal
+// error when the open-file limit leaves none, so these refuse to start
+// without them (the classic views sleep without a timer).
+var timed = map[string]bool{"trace": true, "life": true, "watch": true, "timewait": true}
+
 func isSubcommand(root *cobra.Command, name string) bool {
+	root.InitDefaultHelpCmd() // "bpfnetstat help trace"
 	for _, c := range root.Commands() {
 		if c.Name() == name || c.HasAlias(name) {
 			return true
@@ -79,6 +111,7 @@ func newRootCmd(env cmdutil.Env) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(cmdutil.FlagError)
 	root.AddCommand(
 		trace.NewTraceCmd(env, nil),
 		trace.NewLifeCmd(env, nil),
@@ -88,6 +121,7 @@ func newRootCmd(env cmdutil.Env) *cobra.Command {
 		version.NewVersionCmd(env, nil),
 		agent.NewAgentCmd(env, nil),
 	)
+	finishTree(root, env)
 	return root
 }
 
@@ -95,9 +129,9 @@ func newRootCmd(env cmdutil.Env) *cobra.Command {
 // -h: one line per subcommand of the tree.
 func subcommandHelp(root *cobra.Command) string {
 	var b strings.Builder
-	b.WriteString("\nbpfnetstat subcommands (eBPF, root):\n")
+	b.WriteString("\nbpfnetstat subcommands:\n")
 	for _, c := range root.Commands() {
-		if c.IsAvailableCommand() {
+		if c.IsAvailableCommand() || c.Name() == "help" {
 			fmt.Fprintf(&b, "        %-24s %s\n", c.Name(), c.Short)
 		}
 	}

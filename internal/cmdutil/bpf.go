@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -24,7 +25,12 @@ func OwnNetNS() uint32 {
 
 // WhyNoBPF says in one line why the tracer cannot run and what would fix it.
 func WhyNoBPF(env Env, err error) string {
+	var fdl *FDLimitError
 	switch {
+	case errors.As(err, &fdl):
+		return fdl.Error()
+	case errors.Is(err, syscall.EMFILE):
+		return fmt.Sprintf("too many open files (limit %d): %v", fdLimit(), err)
 	case env.Geteuid() != 0:
 		return "eBPF tracing needs root (CAP_BPF and CAP_PERFMON): run bpfnetstat as root"
 	case errors.Is(err, tracer.ErrNoHook):
@@ -51,7 +57,7 @@ func NewMergedSourceNamed(env Env, stderr func(string), ids *Identities) *merged
 	if ids != nil {
 		name = ids.Name
 	}
-	live, hooks, err := merged.StartLiveNamed(tracer.Config{NetNS: OwnNetNS(), CgroupDir: ids.CgroupDir()}, false, name)
+	live, hooks, err := StartLive(tracer.Config{NetNS: OwnNetNS(), CgroupDir: ids.CgroupDir()}, false, name)
 	if err != nil {
 		stderr(fmt.Sprintf("bpfnetstat: %s; working from /proc snapshots: TIME_WAIT owners come only from earlier refreshes, and connections between refreshes, ages and byte counts are not known", WhyNoBPF(env, err)))
 	}
@@ -66,4 +72,11 @@ func NewMergedSourceNamed(env Env, stderr func(string), ids *Identities) *merged
 		src.SetNamer(ids.Namer)
 	}
 	return src
+}
+
+// fdLimit is RLIMIT_NOFILE's soft limit, for messages.
+func fdLimit() uint64 {
+	var lim unix.Rlimit
+	unix.Getrlimit(unix.RLIMIT_NOFILE, &lim)
+	return lim.Cur
 }

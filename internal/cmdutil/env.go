@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -32,8 +33,9 @@ type ExitError struct{ Code int }
 func (e ExitError) Error() string { return fmt.Sprintf("exit status %d", e.Code) }
 
 // ExitCode is the exit status of a command's error: 0 for nil, the status
-// of an ExitError (whose message is already out), else 1 after printing
-// the error once, prefixed "bpfnetstat:".
+// of an ExitError (whose message is already out), 2 for a UsageError and
+// 1 for any other error, both after printing the error once on one line,
+// prefixed "bpfnetstat:".
 func ExitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return 0
@@ -42,8 +44,18 @@ func ExitCode(err error, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		return ee.Code
 	}
-	fmt.Fprintf(stderr, "bpfnetstat: %v\n", err)
+	fmt.Fprintf(stderr, "bpfnetstat: %s\n", oneLine(err.Error()))
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return 2
+	}
 	return 1
+}
+
+// oneLine keeps an error on its line: a newline inside it (a wrapped
+// message, a value given on the command line) is shown as \n.
+func oneLine(s string) string {
+	return strings.ReplaceAll(s, "\n", `\n`)
 }
 
 // Version is bpfnetstat's version, set at build time with -ldflags -X.

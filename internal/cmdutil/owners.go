@@ -19,6 +19,9 @@ func OwnerOptions(env Env, asNetstat bool) owners.Options {
 	case asNetstat:
 		opt.Method = owners.ProcWalk
 	}
+	if opt.Method != owners.ProcWalk && CheckFDs("the -p iterator", IteratorFDs) != nil {
+		opt.Method = owners.ProcWalk // the walk needs what netstat needs
+	}
 	return opt
 }
 

@@ -60,11 +60,15 @@ func parseClassic(prog string, args []string, env cmdutil.Env, help string) (*cl
 	if classic {
 		o.name = "netstat"
 	}
-	long := append(netstatLong[:len(netstatLong):len(netstatLong)], longOpt{"json", false, 'J'}, longOpt{"recent", false, 'R'})
+	// --json and --recent are bpfnetstat's: under the name netstat they are
+	// unknown options, with net-tools' usage error, so that the drop-in
+	// never accepts a command line the real netstat refuses; so are the
+	// identity options, which would also change what netstat's
+	// abbreviations of its own options mean.
+	long := netstatLong
 	if !classic {
-		// Never under the netstat name, where they would change what
-		// netstat's abbreviations of its own options mean.
-		long = append(long, longOpt{"identity", false, 'I'}, longOpt{"cgroup", true, 'G'}, longOpt{"container", true, 'K'})
+		long = append(netstatLong[:len(netstatLong):len(netstatLong)], longOpt{"json", false, 'J'}, longOpt{"recent", false, 'R'},
+			longOpt{"identity", false, 'I'}, longOpt{"cgroup", true, 'G'}, longOpt{"container", true, 'K'})
 	}
 	var stop error
 	getopt(prog, args, netstatShort, long, env.Getenv("POSIXLY_CORRECT") != "", func(p parsedOpt) bool {
@@ -425,7 +429,7 @@ func (r *socketRun) startMerged() {
 		if r.ids != nil {
 			name = r.ids.Name
 		}
-		if live, hooks, err = merged.StartLiveNamed(tracer.Config{NetNS: cmdutil.OwnNetNS(), CgroupDir: r.ids.CgroupDir()}, r.o.recent, name); err != nil {
+		if live, hooks, err = cmdutil.StartLive(tracer.Config{NetNS: cmdutil.OwnNetNS(), CgroupDir: r.ids.CgroupDir()}, r.o.recent, name); err != nil {
 			fmt.Fprintf(r.env.Stderr, "bpfnetstat: %s; TIME_WAIT owners come only from earlier refreshes, and connections that live between two refreshes are not shown\n", cmdutil.WhyNoBPF(r.env, err))
 		} else if r.ids != nil {
 			r.ids.Namer.SetRemoved(live.RemovedCgroupPath)

@@ -262,7 +262,7 @@ func (r *routeRun) fib6(cache bool) int {
 // file does exist, bpfnetstat says it cannot list it.
 func (r *routeRun) legacy(name string) int {
 	exists := func(rel string) error {
-		f, err := os.Open(r.fs.Path("net", rel))
+		f, err := snapshot.OpenFile(r.fs.Path("net", rel))
 		if err == nil {
 			f.Close()
 		}

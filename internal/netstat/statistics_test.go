@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -207,5 +208,9 @@ func TestStatisticsJSON(t *testing.T) {
 // runNetstat runs the classic command as "netstat ARGS" and returns its
 // exit status.
 func runNetstat(args []string, env cmdutil.Env) int {
-	return cmdutil.ExitCode(Run("netstat", args, env, ""), env.Stderr)
+	prog := "netstat"
+	if slices.Contains(args, "--json") {
+		prog = "bpfnetstat" // the netstat name refuses --json, as net-tools does
+	}
+	return cmdutil.ExitCode(Run(prog, args, env, ""), env.Stderr)
 }

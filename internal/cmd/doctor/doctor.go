@@ -48,8 +48,11 @@ func NewDoctorCmd(env cmdutil.Env, runF func(*DoctorOptions) error) *cobra.Comma
 		Short:   "say which eBPF hooks attach here, which do not and why, and how to fix them",
 		Long:    doctorLong,
 		Example: doctorExample,
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmdutil.CheckTimeout("stats", o.Stats); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(o)
 			}
@@ -57,6 +60,8 @@ func NewDoctorCmd(env cmdutil.Env, runF func(*DoctorOptions) error) *cobra.Comma
 		},
 	}
 	cmd.Flags().DurationVar(&o.Stats, "stats", 0, "also measure BPF run time (ns per event) for this long")
+	cmdutil.Allowed(cmd.Flags(), "stats", cmdutil.WantTimeout)
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
 	return cmd
 }
 
@@ -86,7 +91,13 @@ func DoctorRun(o *DoctorOptions) error {
 	}
 	reportCgroups(out, env)
 	n := 0
-	if err := tracer.ScanSocketFDs(func(int32, uint64) { n++ }); err != nil {
+	scan := func() error {
+		if err := cmdutil.CheckFDs("the -p iterator", cmdutil.IteratorFDs); err != nil {
+			return err
+		}
+		return tracer.ScanSocketFDs(func(int32, uint64) { n++ })
+	}
+	if err := scan(); err != nil {
 		why := err.Error()
 		if env.Geteuid() != 0 {
 			why = "not root"
@@ -95,7 +106,7 @@ func DoctorRun(o *DoctorOptions) error {
 	} else {
 		fmt.Fprintf(out, "owner scan (-p): iter/task_file works (%d socket descriptors); used as root from %d open files (%d now)\n", n, owners.IteratorMinFiles, owners.OpenFiles())
 	}
-	tr, err := tracer.Open(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true, SkipAccept: o.skipAccept})
+	tr, err := cmdutil.OpenTracer(tracer.Config{NetNS: 0, RunStats: stats > 0, ProbeAll: true, SkipAccept: o.skipAccept})
 	hooks := tracer.HooksOf(err)
 	if tr != nil {
 		hooks = tr.Hooks

@@ -50,8 +50,11 @@ func NewTimewaitCmd(env cmdutil.Env, runF func(*TimewaitOptions) error) *cobra.C
 			"how close each local address is to exhausting its ephemeral port range towards each remote " +
 			"endpoint. A TIME_WAIT socket's owner is known when the tracer saw the connection close, so " +
 			"the tool watches for --interval before its first report; run it longer (--count 0) to learn more owners.",
-		Args: cobra.NoArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(o)
 			}
@@ -64,7 +67,20 @@ func NewTimewaitCmd(env cmdutil.Env, runF func(*TimewaitOptions) error) *cobra.C
 	f.IntVar(&o.Count, "count", 1, "number of reports (0: until Ctrl-C)")
 	f.IntVar(&o.Top, "top", 10, "lines per list")
 	o.Identity.Add(f, false)
+	cmdutil.Allowed(f, "interval", cmdutil.WantInterval)
+	cmdutil.Allowed(f, "count", cmdutil.WantCount)
+	cmdutil.Allowed(f, "top", cmdutil.WantPositive)
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
 	return cmd
+}
+
+// validate refuses what the flags' types let through.
+func (o *TimewaitOptions) validate() error {
+	return cmdutil.FirstError(
+		cmdutil.CheckInterval("interval", o.Interval),
+		cmdutil.CheckCount("count", o.Count),
+		cmdutil.CheckPositive("top", o.Top),
+	)
 }
 
 // TimewaitRun prints o.Count reports (0: until a signal), one every
@@ -100,6 +116,11 @@ func TimewaitRun(o *TimewaitOptions) error {
 		}
 		sum := merged.Summarize(kept, lo, hi, o.Top)
 		sum.OwnerKnown = src.Live() != nil
+		// Owner keys hold program names: escaped once, here, for the text
+		// and the JSON alike, with the one rule of every output.
+		for i := range sum.ByOwner {
+			sum.ByOwner[i].Key = output.Escape(sum.ByOwner[i].Key)
+		}
 		if o.JSON {
 			b, _ := json.Marshal(sum)
 			w.Write(append(b, '\n'))
@@ -118,7 +139,7 @@ func TimewaitRun(o *TimewaitOptions) error {
 func writeTimewaitText(w *bufio.Writer, sum merged.Summary) {
 	fmt.Fprintf(w, "TIME_WAIT sockets: %d\n\nBy owner:\n%8s  %s\n", sum.TimeWait, "COUNT", "PID/Program name")
 	for _, c := range sum.ByOwner {
-		fmt.Fprintf(w, "%8d  %s\n", c.Count, output.Escape(c.Key))
+		fmt.Fprintf(w, "%8d  %s\n", c.Count, c.Key) // escaped by TimewaitRun
 	}
 	fmt.Fprintf(w, "\nBy container:\n%8s  %s\n", "COUNT", "CONTAINER")
 	for _, c := range sum.ByContainer {

@@ -23,11 +23,17 @@ func TestFlags(t *testing.T) {
 		{args: "--identity", wantErr: "unknown flag"},
 		{args: "--count x", wantErr: "invalid argument"},
 		{args: "now", wantErr: "unknown command"},
+		{args: "--count -3", wantErr: "--count -3: want 0 (no limit) or a positive whole number"},
+		{args: "--top 0", wantErr: "--top 0: want a positive whole number"},
+		{args: "--interval 0", wantErr: "--interval 0s: want a duration of at least 10ms"},
 	} {
 		got, err := cmdtest.Parse(NewTimewaitCmd, env, tc.args)
 		if !cmdtest.ErrMatches(err, tc.wantErr) || (tc.wantErr == "") != (got != nil) {
 			t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
 			continue
+		}
+		if !cmdtest.IsUsage(err) {
+			t.Errorf("%q: %v is not a usage error (exit status 2)", tc.args, err)
 		}
 		if got == nil {
 			continue

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
@@ -86,8 +87,9 @@ func newCmd(env cmdutil.Env, runF func(*TraceOptions) error, life bool) *cobra.C
 		Short:   "print every TCP state transition with the connection's owner",
 		Long:    traceLong,
 		Example: traceExample,
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 	}
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
 	if life {
 		cmd.Use = "life"
 		cmd.Short = "print one line per finished TCP connection (like tcplife, exact for servers)"
@@ -106,13 +108,32 @@ func newCmd(env cmdutil.Env, runF func(*TraceOptions) error, life bool) *cobra.C
 	f.DurationVar(&o.Interval, "interval", time.Second, "polling period when eBPF is not available")
 	f.DurationVar(&o.Duration, "duration", 0, "stop after this long (default: until Ctrl-C or SIGTERM)")
 	o.Identity.Add(f, true)
+	cmdutil.Allowed(f, "pid", cmdutil.WantPIDs)
+	cmdutil.Allowed(f, "port", cmdutil.WantPorts)
+	cmdutil.Allowed(f, "interval", cmdutil.WantInterval)
+	cmdutil.Allowed(f, "duration", cmdutil.WantTimeout)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := o.validate(cmd.Flags()); err != nil {
+			return err
+		}
 		if runF != nil {
 			return runF(o)
 		}
 		return TraceRun(o)
 	}
 	return cmd
+}
+
+// validate refuses what the flags' types let through: every value is in
+// range before anything is loaded or polled.
+func (o *TraceOptions) validate(f *pflag.FlagSet) error {
+	return cmdutil.FirstError(
+		cmdutil.CheckPIDs("pid", o.PIDs),
+		cmdutil.CheckPorts("port", o.Ports),
+		cmdutil.CheckExclusive(f, "ipv4", "ipv6"),
+		cmdutil.CheckInterval("interval", o.Interval),
+		cmdutil.CheckTimeout("duration", o.Duration),
+	)
 }
 
 func (o *TraceOptions) wants(c *conn.Conn) bool {
@@ -156,6 +177,9 @@ func (o *TraceOptions) wants(c *conn.Conn) bool {
 // It ends with an error (writing output: ...) at the first line it cannot
 // write: for an audit trail a lost line is lost data.
 func TraceRun(o *TraceOptions) error {
+	if err := cmdutil.CheckInterval("interval", o.Interval); err != nil {
+		return err // the polling fallback's ticker must never get 0
+	}
 	env := o.Env
 	netns := cmdutil.OwnNetNS()
 	if o.AllNamespaces {
@@ -183,7 +207,7 @@ func TraceRun(o *TraceOptions) error {
 	}
 
 	// life needs one record per socket, not every transition.
-	tr, err := tracer.Open(tracer.Config{NetNS: netns, EndsOnly: o.Life, SkipAccept: o.skipAccept, CgroupDir: ids.CgroupDir()})
+	tr, err := cmdutil.OpenTracer(tracer.Config{NetNS: netns, EndsOnly: o.Life, SkipAccept: o.skipAccept, CgroupDir: ids.CgroupDir()})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "bpfnetstat: %s; falling back to polling /proc every %v: connections shorter than that are missed\n", cmdutil.WhyNoBPF(env, err), o.Interval)
 		return runPolling(o, env, w, out.Flush, sigs, deadline)

@@ -30,6 +30,23 @@ func TestFlags(t *testing.T) {
 		{args: "-6", want: TraceOptions{V6: true, Interval: time.Second}},
 		{args: "extra", wantErr: "unknown command"},
 		{args: "--pid x", wantErr: "invalid argument"},
+		{args: "--pid x", wantErr: `invalid argument "x" for --pid: want positive process IDs, comma-separated`},
+		{args: "--pid -5", wantErr: "--pid -5: want positive process IDs"},
+		{args: "--pid 0", wantErr: "--pid 0: want positive process IDs"},
+		{args: "--port 70000", wantErr: "--port 70000: want port numbers from 1 to 65535"},
+		{args: "--port -1", wantErr: "--port -1: want port numbers from 1 to 65535"},
+		{args: "--port 0", wantErr: "--port 0: want port numbers from 1 to 65535"},
+		{args: "--port 65535", want: TraceOptions{Ports: []int{65535}, Interval: time.Second}},
+		{life: true, args: "-4 -6", wantErr: "-4 (--ipv4) and -6 (--ipv6) exclude each other"},
+		{life: true, args: "--ipv4 --ipv6", wantErr: "exclude each other"},
+		{args: "--interval 0", wantErr: "--interval 0s: want a duration of at least 10ms"},
+		{life: true, args: "--interval -1s", wantErr: "--interval -1s: want a duration of at least 10ms"},
+		{args: "--interval 9ms", wantErr: "--interval 9ms: want"},
+		{args: "--interval 10ms", want: TraceOptions{Interval: 10 * time.Millisecond}},
+		{args: "--duration -1s", wantErr: "--duration -1s: want 0 (no limit) or a positive duration"},
+		{args: "--duration soon", wantErr: `invalid argument "soon" for --duration: want 0 (no limit)`},
+		{args: "--json=maybe", wantErr: `invalid argument "maybe" for --json: want no value, or =true or =false`},
+		{args: "--bogus", wantErr: "unknown flag: --bogus"},
 	} {
 		newCmd := NewTraceCmd
 		if tc.life {
@@ -39,6 +56,9 @@ func TestFlags(t *testing.T) {
 		if !cmdtest.ErrMatches(err, tc.wantErr) || (tc.wantErr == "") != (got != nil) {
 			t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
 			continue
+		}
+		if !cmdtest.IsUsage(err) {
+			t.Errorf("%q: %v is not a usage error (exit status 2)", tc.args, err)
 		}
 		if got == nil {
 			continue

@@ -29,12 +29,12 @@ const (
 // VersionRun.
 func NewVersionCmd(env cmdutil.Env, runF func(*VersionOptions) error) *cobra.Command {
 	o := &VersionOptions{Env: env}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:     "version",
 		Short:   "print bpfnetstat's version",
 		Long:    versionLong,
 		Example: versionExample,
-		Args:    cobra.NoArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
 				return runF(o)
@@ -42,6 +42,8 @@ func NewVersionCmd(env cmdutil.Env, runF func(*VersionOptions) error) *cobra.Com
 			return VersionRun(o)
 		},
 	}
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
+	return cmd
 }
 
 // VersionRun prints the version text.

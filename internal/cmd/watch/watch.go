@@ -23,6 +23,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -67,18 +68,14 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 			"its age and bytes as the tracer saw them, under a header of opens/s, closes/s, the " +
 			"TIME_WAIT count and its top owners, failures/s and lost events. On a terminal the table " +
 			"fits the screen (addresses cut as netstat cuts them; --wide keeps them whole). Keys: " +
-			"arrows, j/k, PgUp/PgDn, Home/End scroll; s state, o owner, a age, b bytes sort; / filters " +
-			"the rows by any text (owner, address, port, state), Esc clears it; p pauses; ? helps; " +
-			"q or Ctrl-C quits. Colours follow NO_COLOR and the terminal. Piped, it prints plain " +
-			"snapshots; --json streams them as JSON lines.",
-		Args: cobra.NoArgs,
+			"arrows, j/k, PgUp/PgDn, Home/End scroll; s state, o owner, a age, b bytes, c container " +
+			"sort; / filters the rows by any text (owner, address, port, state, container), Esc " +
+			"clears it; p pauses; ? helps; q or Ctrl-C quits. Colours follow NO_COLOR and the " +
+			"terminal. Piped, it prints plain snapshots; --json streams them as JSON lines.",
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			valid := false
-			for _, s := range watchSorts {
-				valid = valid || s == o.Sort
-			}
-			if !valid {
-				return fmt.Errorf("--sort %q: want one of %s", o.Sort, strings.Join(watchSorts, ", "))
+			if err := o.validate(); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(o)
@@ -93,7 +90,25 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 	f.IntVar(&o.Count, "count", 0, "stop after this many refreshes (0: until q or Ctrl-C)")
 	f.BoolVarP(&o.Wide, "wide", "W", false, "on a terminal, do not cut addresses to 23 characters")
 	o.Identity.Add(f, true)
+	cmdutil.Allowed(f, "interval", cmdutil.WantInterval)
+	cmdutil.Allowed(f, "count", cmdutil.WantCount)
+	cmd.SetFlagErrorFunc(cmdutil.FlagError)
 	return cmd
+}
+
+// validate refuses what the flags' types let through.
+func (o *WatchOptions) validate() error {
+	valid := false
+	for _, s := range watchSorts {
+		valid = valid || s == o.Sort
+	}
+	if !valid {
+		return cmdutil.Usagef("--sort %q: want one of %s", o.Sort, strings.Join(watchSorts, ", "))
+	}
+	return cmdutil.FirstError(
+		cmdutil.CheckInterval("interval", o.Interval),
+		cmdutil.CheckCount("count", o.Count),
+	)
 }
 
 // WatchRun refreshes the view every o.Interval until q, a signal or
@@ -119,7 +134,10 @@ func WatchRun(o *WatchOptions) error {
 		return runTerminal(o, src, ids)
 	}
 	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	// SIGHUP (the session going away) ends the plain snapshots cleanly as
+	// SIGTERM does; on a terminal runTerminal handles it and puts the
+	// terminal back.
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
 	w := bufio.NewWriter(env.Stdout)
@@ -156,7 +174,7 @@ func WatchRun(o *WatchOptions) error {
 		if o.JSON {
 			writeWatchJSON(w, now, opensPS, closesPS, sum, rows)
 		} else {
-			writeWatchText(w, now, opensPS, closesPS, sum, rows, o.Sort, false, 0, src.Live() != nil, o.Identity.Show)
+			writeWatchText(&lineCutter{w: w}, now, opensPS, closesPS, sum, rows, o.Sort, false, 0, src.Live() != nil, o.Identity.Show)
 		}
 		if err := w.Flush(); err != nil {
 			return cmdutil.WriteError(err)
@@ -259,7 +277,37 @@ func ageText(ns uint64) string {
 	return d.Truncate(time.Minute).String()
 }
 
-func writeWatchText(w *bufio.Writer, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row, sortBy string, tty bool, limit int, traced, identity bool) {
+// lineCutter cuts every line written through it to cols characters (0:
+// no cut): on the full screen a row that wraps (a 250-byte program name)
+// would push the title off the top.
+type lineCutter struct {
+	w    *bufio.Writer
+	cols int
+	col  int // characters written on the current line
+}
+
+func (c *lineCutter) Write(p []byte) (int, error) {
+	if c.cols <= 0 {
+		return c.w.Write(p)
+	}
+	for i := 0; i < len(p); {
+		r, size := utf8.DecodeRune(p[i:])
+		switch {
+		case r == '\n':
+			c.col = 0
+			c.w.WriteByte('\n')
+		case c.col < c.cols:
+			c.col++
+			c.w.Write(p[i : i+size])
+		}
+		i += size
+	}
+	return len(p), nil
+}
+
+func (c *lineCutter) WriteString(s string) (int, error) { return c.Write([]byte(s)) }
+
+func writeWatchText(w *lineCutter, now time.Time, opensPS, closesPS float64, sum merged.Summary, rows []merged.Row, sortBy string, tty bool, limit int, traced, identity bool) {
 	top := make([]string, 0, len(sum.ByOwner))
 	for _, c := range sum.ByOwner {
 		top = append(top, fmt.Sprintf("%s %d", output.Escape(c.Key), c.Count))

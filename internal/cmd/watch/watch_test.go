@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/internal/cmdutil"
@@ -32,11 +33,19 @@ func TestFlags(t *testing.T) {
 		{args: "-W", want: WatchOptions{Sort: "state", Interval: time.Second, Wide: true}},
 		{args: "--sort size", wantErr: `--sort "size": want one of state, owner, age, bytes`},
 		{args: "now", wantErr: "unknown command"},
+		{args: "--interval 0", wantErr: "--interval 0s: want a duration of at least 10ms"},
+		{args: "--interval -1s", wantErr: "--interval -1s: want a duration of at least 10ms"},
+		{args: "--interval x", wantErr: `invalid argument "x" for --interval: want a duration of at least 10ms`},
+		{args: "--count -1", wantErr: "--count -1: want 0 (no limit) or a positive whole number"},
+		{args: "--count 1.5", wantErr: `invalid argument "1.5" for --count: want 0 (no limit)`},
 	} {
 		got, err := cmdtest.Parse(NewWatchCmd, env, tc.args)
 		if !cmdtest.ErrMatches(err, tc.wantErr) || (tc.wantErr == "") != (got != nil) {
 			t.Errorf("%q: err %v (run called: %v), want %q", tc.args, err, got != nil, tc.wantErr)
 			continue
+		}
+		if !cmdtest.IsUsage(err) {
+			t.Errorf("%q: %v is not a usage error (exit status 2)", tc.args, err)
 		}
 		if got == nil {
 			continue
@@ -93,7 +102,7 @@ func TestWriteWatchText(t *testing.T) {
 	now := time.Date(2024, 5, 1, 12, 34, 56, 0, time.UTC)
 	var b bytes.Buffer
 	w := bufio.NewWriter(&b)
-	writeWatchText(w, now, 1.5, 0.5, sum, r, "state", false, 0, true, false)
+	writeWatchText(&lineCutter{w: w}, now, 1.5, 0.5, sum, r, "state", false, 0, true, false)
 	w.Flush()
 	lines := strings.Split(b.String(), "\n")
 	if want := "bpfnetstat watch  12:34:56  opens/s 1.5  closes/s 0.5  TIME_WAIT 1 (top: 42/curl\\x1b[2J 1)  sort: state"; lines[0] != want {
@@ -120,12 +129,33 @@ func TestWriteWatchText(t *testing.T) {
 
 	// On a terminal: the keys line, and rows cut to the screen.
 	b.Reset()
-	writeWatchText(w, now, 0, 0, sum, r, "age", true, 2, false, false)
+	writeWatchText(&lineCutter{w: w}, now, 0, 0, sum, r, "age", true, 2, false, false)
 	w.Flush()
 	out := b.String()
 	if !strings.Contains(out, "opens/s -  closes/s -") || !strings.Contains(out, "keys: s state  o owner  a age  b bytes  q quit\n") ||
 		!strings.HasSuffix(out, "... 1 more\n") {
 		t.Errorf("terminal output:\n%s", out)
+	}
+
+	// A 250-byte program name (escaped: up to 1,000) must not wrap a row
+	// on a 100-column screen: every line is cut to the width.
+	long := rows()
+	long[1].Owner.Name = strings.Repeat("\x7fé", 83) + "x"
+	sum = merged.Summarize(long, 32768, 60999, 3)
+	b.Reset()
+	writeWatchText(&lineCutter{w: w, cols: 100}, now, 0, 0, sum, long, "state", true, 20, true, false)
+	w.Flush()
+	lines = strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	if len(lines) != 6 {
+		t.Errorf("terminal output: %d lines, want title, keys, header and 3 rows:\n%s", len(lines), b.String())
+	}
+	for _, l := range lines {
+		if n := utf8.RuneCountInString(l); n > 100 {
+			t.Errorf("line of %d characters on a 100-column screen: %q", n, l)
+		}
+	}
+	if !strings.HasPrefix(lines[0], "bpfnetstat watch  12:34:56") || !strings.Contains(lines[4], "10.0.0.1:40000") {
+		t.Errorf("cut lines lost their start:\n%s", b.String())
 	}
 }
 

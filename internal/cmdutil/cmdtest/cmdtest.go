@@ -4,6 +4,7 @@
 package cmdtest
 
 import (
+	"errors"
 	"io"
 	"strings"
 
@@ -24,6 +25,13 @@ func Parse[O any](newCmd func(cmdutil.Env, func(*O) error) *cobra.Command, env c
 	cmd.SetErr(io.Discard)
 	err := cmd.Execute()
 	return got, err
+}
+
+// IsUsage says whether err is nil or a usage error, the only errors a
+// command line may end in before its command runs (exit status 2).
+func IsUsage(err error) bool {
+	var ue *cmdutil.UsageError
+	return err == nil || errors.As(err, &ue)
 }
 
 // ErrMatches says whether err is what a case wants: nil for "", else an
