@@ -215,11 +215,17 @@ func LookupOwners(cookies []uint64) (map[uint64]OwnerAnswer, error) {
 // connections by local and remote address (TIME_WAIT rows have no inode
 // and /proc shows no cookie); the map holds those it knows.
 func LookupTuples(tuples [][2]netip.AddrPort) (map[[2]netip.AddrPort]OwnerAnswer, error) {
+	return LookupTuplesAt("", tuples)
+}
+
+// LookupTuplesAt is LookupTuples asking the agent serving path
+// (DefaultSocket when "").
+func LookupTuplesAt(path string, tuples [][2]netip.AddrPort) (map[[2]netip.AddrPort]OwnerAnswer, error) {
 	q := make([]OwnerQuery, len(tuples))
 	for i, t := range tuples {
 		q[i] = OwnerQuery{Local: t[0], Remote: t[1]}
 	}
-	ans, err := Lookup("", q)
+	ans, err := Lookup(path, q)
 	if err != nil {
 		return nil, err
 	}

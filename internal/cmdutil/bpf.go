@@ -71,6 +71,7 @@ func NewMergedSourceNamed(env Env, stderr func(string), ids *Identities) *merged
 	if ids != nil {
 		src.SetNamer(ids.Namer)
 	}
+	src.SetRemoteOwners(AgentOwners(env))
 	return src
 }
 
