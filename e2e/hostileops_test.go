@@ -242,7 +242,7 @@ func TestWatchSIGHUP(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-	waitFor("the watch header", func(s string) bool { return strings.Contains(s, "keys: s state") })
+	waitFor("the watch header", func(s string) bool { return strings.Contains(s, "keys: s o a b c sort") })
 	pidText, err := os.ReadFile(pidFile)
 	if err != nil {
 		t.Fatal(err)

@@ -112,7 +112,7 @@ func TestWatchInTerminal(t *testing.T) {
 		}
 		return rows == 8 && strings.Contains(s, "TIME_WAIT 8 (top: "+owner)
 	})
-	if !strings.Contains(screen, "keys: s state") || !strings.Contains(screen, "sort: state") {
+	if !strings.Contains(screen, "keys: s o a b c sort") || !strings.Contains(screen, "sort: state") {
 		t.Errorf("header lacks keys or sort order:\n%s", screen)
 	}
 	tmux("send-keys", "-t", session, "o")

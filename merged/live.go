@@ -17,10 +17,11 @@ type Live struct {
 	tr    *tracer.Tracer
 	mu    sync.Mutex
 	table *Table
-	// opens and closes count connections seen to start and end.
-	opens, closes atomic.Uint64
-	stop          chan struct{}
-	done          chan struct{}
+	// opens and closes count connections seen to start and end,
+	// failures the ones that ended before they were established.
+	opens, closes, failures atomic.Uint64
+	stop                    chan struct{}
+	done                    chan struct{}
 	// drainedAt is a monotonic time before which every event submitted to
 	// the ring buffer has been applied; lastTs the newest event applied.
 	drainedAt, lastTs atomic.Uint64
@@ -69,6 +70,9 @@ func (l *Live) run() {
 			}
 			if tr.NewlyDone && !tr.Conn.Listener {
 				l.closes.Add(1)
+			}
+			if tr.NewState == conn.TCPClose && (tr.OldState == conn.TCPSynSent || tr.OldState == conn.TCPSynRecv) {
+				l.failures.Add(1)
 			}
 		}
 		if time.Since(lastExpire) > 5*time.Second {
@@ -122,6 +126,10 @@ func (l *Live) RemovedCgroupPath(id uint64) (string, bool) { return l.tr.Removed
 
 // Rates returns the number of connections opened and closed so far.
 func (l *Live) Rates() (opens, closes uint64) { return l.opens.Load(), l.closes.Load() }
+
+// Failures counts the connections that closed before they were
+// established (refused, timed out, reset during the handshake).
+func (l *Live) Failures() uint64 { return l.failures.Load() }
 
 // ByTuple returns a copy of the connection with a 4-tuple.
 func (l *Live) ByTuple(local, remote netip.AddrPort) (conn.Conn, bool) {

@@ -1,8 +1,10 @@
 // Package watch is the watch subcommand: a live full-screen table of TCP
 // connections with their owners, age and bytes (merged's rows), under
 // opens/s, closes/s and the TIME_WAIT count; plain snapshots when piped,
-// JSON lines with --json. Its renderers write to any io.Writer, so they are
-// tested without a terminal; the terminal itself is internal/term's.
+// JSON lines with --json. The plain and JSON renderers write to any
+// io.Writer; the terminal view is a Bubble Tea model (tui.go) whose layout
+// (layout.go) fits the table to the screen's width, and which is tested by
+// feeding it sizes, snapshots and keys as messages.
 //
 // It is a command package: only the root command imports it, and it must
 // never import another command package.
@@ -40,14 +42,17 @@ type WatchOptions struct {
 	Sort     string
 	Interval time.Duration
 	Count    int
+	Wide     bool
 	// Identity: --identity, --cgroup, --container.
 	Identity cmdutil.IdentityFlags
 }
 
 var watchSorts = []string{"state", "owner", "age", "bytes", "container"}
 
-const watchExample = `  # full screen, sorted by bytes; keys s o a b change the order, q quits
+const watchExample = `  # full screen, sorted by bytes; keys s o a b change the order, / filters, q quits
   bpfnetstat watch --sort bytes
+  # full screen with whole IPv6 addresses
+  bpfnetstat watch --wide
   # three snapshots as JSON lines, two seconds apart
   bpfnetstat watch --json --count 3 --interval 2s`
 
@@ -61,8 +66,12 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 		Example: watchExample,
 		Long: "watch shows the merged view: every TCP socket with its owner (TIME_WAIT ones too), " +
 			"its age and bytes as the tracer saw them, under a header of opens/s, closes/s, the " +
-			"TIME_WAIT count and its top owners. Keys: s state, o owner, a age, b bytes, q quit. " +
-			"Piped, it prints plain snapshots; --json streams them as JSON lines.",
+			"TIME_WAIT count and its top owners, failures/s and lost events. On a terminal the table " +
+			"fits the screen (addresses cut as netstat cuts them; --wide keeps them whole). Keys: " +
+			"arrows, j/k, PgUp/PgDn, Home/End scroll; s state, o owner, a age, b bytes, c container " +
+			"sort; / filters the rows by any text (owner, address, port, state, container), Esc " +
+			"clears it; p pauses; ? helps; q or Ctrl-C quits. Colours follow NO_COLOR and the " +
+			"terminal. Piped, it prints plain snapshots; --json streams them as JSON lines.",
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.validate(); err != nil {
@@ -79,6 +88,7 @@ func NewWatchCmd(env cmdutil.Env, runF func(*WatchOptions) error) *cobra.Command
 	f.StringVar(&o.Sort, "sort", "state", "sort by state, owner, age, bytes or container")
 	f.DurationVar(&o.Interval, "interval", time.Second, "refresh period")
 	f.IntVar(&o.Count, "count", 0, "stop after this many refreshes (0: until q or Ctrl-C)")
+	f.BoolVarP(&o.Wide, "wide", "W", false, "on a terminal, do not cut addresses to 23 characters")
 	o.Identity.Add(f, true)
 	cmdutil.Allowed(f, "interval", cmdutil.WantInterval)
 	cmdutil.Allowed(f, "count", cmdutil.WantCount)
@@ -120,22 +130,15 @@ func WatchRun(o *WatchOptions) error {
 		fmt.Fprintln(env.Stderr, l)
 	}
 
+	if tty {
+		return runTerminal(o, src, ids)
+	}
 	sigs := make(chan os.Signal, 1)
-	// SIGHUP is the terminal going away (window closed, ssh dropped): like
-	// SIGTERM it must put the terminal back before the process ends.
+	// SIGHUP (the session going away) ends the plain snapshots cleanly as
+	// SIGTERM does; on a terminal runTerminal handles it and puts the
+	// terminal back.
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
-	keys := make(chan byte, 16)
-	if tty {
-		restore, err := term.EnterScreen(env.Stdin, env.Stdout)
-		if err != nil {
-			return err
-		}
-		defer restore()
-		if env.Stdin != nil {
-			go term.ReadKeys(env.Stdin, keys)
-		}
-	}
 
 	w := bufio.NewWriter(env.Stdout)
 	lo, hi := merged.EphemeralRange(src.FS())
@@ -171,12 +174,7 @@ func WatchRun(o *WatchOptions) error {
 		if o.JSON {
 			writeWatchJSON(w, now, opensPS, closesPS, sum, rows)
 		} else {
-			limit, cols := 0, 0
-			if tty {
-				w.WriteString("\x1b[H\x1b[2J")
-				limit, cols = term.Rows(env.Stdout)-3, term.Cols(env.Stdout)
-			}
-			writeWatchText(&lineCutter{w: w, cols: cols}, now, opensPS, closesPS, sum, rows, o.Sort, tty, limit, src.Live() != nil, o.Identity.Show)
+			writeWatchText(&lineCutter{w: w}, now, opensPS, closesPS, sum, rows, o.Sort, false, 0, src.Live() != nil, o.Identity.Show)
 		}
 		if err := w.Flush(); err != nil {
 			return cmdutil.WriteError(err)
@@ -184,29 +182,10 @@ func WatchRun(o *WatchOptions) error {
 		if o.Count > 0 && n >= o.Count {
 			return nil
 		}
-		for wait := true; wait; {
-			select {
-			case <-tick.C:
-				wait = false
-			case <-sigs:
-				return nil
-			case k := <-keys:
-				switch k {
-				case 'q', 'Q', 3:
-					return nil
-				case 's':
-					o.Sort = "state"
-				case 'o':
-					o.Sort = "owner"
-				case 'a':
-					o.Sort = "age"
-				case 'b':
-					o.Sort = "bytes"
-				default:
-					continue
-				}
-				wait = false // redraw at once in the new order
-			}
+		select {
+		case <-tick.C:
+		case <-sigs:
+			return nil
 		}
 	}
 }

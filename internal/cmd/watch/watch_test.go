@@ -30,6 +30,7 @@ func TestFlags(t *testing.T) {
 		{args: "", want: WatchOptions{Sort: "state", Interval: time.Second}},
 		{args: "--json --sort bytes --interval 2s --count 3", want: WatchOptions{JSON: true, Sort: "bytes", Interval: 2 * time.Second, Count: 3}},
 		{args: "--sort owner", want: WatchOptions{Sort: "owner", Interval: time.Second}},
+		{args: "-W", want: WatchOptions{Sort: "state", Interval: time.Second, Wide: true}},
 		{args: "--sort size", wantErr: `--sort "size": want one of state, owner, age, bytes`},
 		{args: "now", wantErr: "unknown command"},
 		{args: "--interval 0", wantErr: "--interval 0s: want a duration of at least 10ms"},
