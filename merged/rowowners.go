@@ -1,6 +1,8 @@
 package merged
 
 import (
+	"net/netip"
+
 	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
@@ -27,6 +29,32 @@ type RowOwners struct {
 	// syncSpent bounds how long a listing waits for the tracer to catch
 	// up (monotonic ns).
 	syncSpent uint64
+	// remote, when set, is asked once per listing, at its first row that
+	// nothing here can name, for the owners of every such row.
+	remote      RemoteOwners
+	remoteAsked bool
+	remoteAns   map[[2]netip.AddrPort]snapshot.Owner
+}
+
+// SetRemote makes the listing ask f (the agent) for the owners of rows
+// that neither /proc nor this process's tracer can name.
+func (o *RowOwners) SetRemote(f RemoteOwners) { o.remote = f }
+
+// askRemote asks the remote source, in one question, for the owners of
+// every inode-less TCP socket of the tables now.
+func (o *RowOwners) askRemote() map[[2]netip.AddrPort]snapshot.Owner {
+	var tuples [][2]netip.AddrPort
+	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
+		o.fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
+			if s != nil && s.Inode == 0 && conn.State(s.State) != conn.TCPListen {
+				tuples = append(tuples, [2]netip.AddrPort{s.Local, s.Remote})
+			}
+		})
+	}
+	if len(tuples) == 0 {
+		return nil
+	}
+	return o.remote(tuples)
 }
 
 // NewRowOwners returns an owner source over a proc root and an optional
@@ -46,6 +74,7 @@ func (o *RowOwners) Refresh(proc *owners.Map) {
 	clear(o.cur)
 	clear(o.names)
 	o.syncSpent = 0
+	o.remoteAsked, o.remoteAns = false, nil
 }
 
 // Lookup is the /proc answer for an inode.
@@ -91,6 +120,16 @@ func (o *RowOwners) LookupSocket(s *snapshot.Socket) (snapshot.Owner, bool) {
 			// long as its TIME_WAIT socket lives, and will answer again;
 			// remembering every TIME_WAIT row took as much memory again.
 			return snapshot.Owner{PID: int(c.Owner.PID), Name: o.name(c.Owner), Source: c.OwnerSource.String()}, true
+		}
+	}
+	if o.remote != nil {
+		if !o.remoteAsked {
+			o.remoteAsked = true
+			o.remoteAns = o.askRemote()
+		}
+		if ow, ok := o.remoteAns[[2]netip.AddrPort{s.Local, s.Remote}]; ok {
+			o.cur[key] = ow
+			return ow, true
 		}
 	}
 	if ow, ok := o.prev[key]; ok {

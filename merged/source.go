@@ -4,7 +4,6 @@ import (
 	"net/netip"
 
 	"github.com/bpfnetstat/bpfnetstat/cgroups"
-	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/owners"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 	"github.com/bpfnetstat/bpfnetstat/tracer"
@@ -45,9 +44,6 @@ type Source struct {
 	// idPrev and idCur remember each 4-tuple's identity for one more
 	// refresh, as RowOwners remembers owners.
 	namer         *cgroups.Namer
-	remote        RemoteOwners
-	unnamed       []int               // rows a listing could not name, for remote
-	unnamedTuples [][2]netip.AddrPort // their 4-tuples
 	idPrev, idCur map[[2]netip.AddrPort]*cgroups.Identity
 }
 
@@ -59,7 +55,7 @@ type RemoteOwners func(tuples [][2]netip.AddrPort) map[[2]netip.AddrPort]snapsho
 
 // SetRemoteOwners makes Rows ask f, once per listing, for the owners of
 // the rows nothing else named.
-func (m *Source) SetRemoteOwners(f RemoteOwners) { m.remote = f }
+func (m *Source) SetRemoteOwners(f RemoteOwners) { m.owners.SetRemote(f) }
 
 // SetNamer makes Rows give each owned row its identity.
 func (m *Source) SetNamer(n *cgroups.Namer) {
@@ -145,31 +141,5 @@ func (m *Source) Rows() []Row {
 		})
 	}
 	m.rows = out
-	m.askRemote(out)
 	return out
-}
-
-// askRemote names, in one question to the remote owner source, the rows
-// without an inode that nothing else named.
-func (m *Source) askRemote(rows []Row) {
-	if m.remote == nil {
-		return
-	}
-	m.unnamed, m.unnamedTuples = m.unnamed[:0], m.unnamedTuples[:0]
-	for i := range rows {
-		r := &rows[i]
-		if !r.HasOwner && r.Sock.Inode == 0 && conn.State(r.Sock.State) != conn.TCPListen {
-			m.unnamed = append(m.unnamed, i)
-			m.unnamedTuples = append(m.unnamedTuples, [2]netip.AddrPort{r.Sock.Local, r.Sock.Remote})
-		}
-	}
-	if len(m.unnamed) == 0 {
-		return
-	}
-	answers := m.remote(m.unnamedTuples)
-	for k, i := range m.unnamed {
-		if ow, ok := answers[m.unnamedTuples[k]]; ok {
-			rows[i].Owner, rows[i].HasOwner = ow, true
-		}
-	}
 }

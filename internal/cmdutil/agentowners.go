@@ -2,6 +2,7 @@ package cmdutil
 
 import (
 	"net/netip"
+	"os"
 
 	"github.com/bpfnetstat/bpfnetstat/agent"
 	"github.com/bpfnetstat/bpfnetstat/merged"
@@ -20,6 +21,12 @@ func AgentOwners(env Env) merged.RemoteOwners {
 		return nil
 	}
 	path := env.Getenv("BPFNETSTAT_AGENT_SOCKET")
+	if path == "" {
+		path = agent.DefaultSocket
+	}
+	if _, err := os.Stat(path); err != nil {
+		return nil // no agent: nothing to ask, no cost per listing
+	}
 	netns := OwnNetNS()
 	return func(tuples [][2]netip.AddrPort) map[[2]netip.AddrPort]snapshot.Owner {
 		out := map[[2]netip.AddrPort]snapshot.Owner{}

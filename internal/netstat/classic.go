@@ -396,6 +396,12 @@ func runSockets(o *classicOptions, env cmdutil.Env) int {
 	if o.cnt > 0 && o.name != "netstat" {
 		r.startMerged()
 		defer r.listing.Close()
+	} else if o.prg > 0 && o.name != "netstat" {
+		// One listing: TIME_WAIT owners only from an agent, when one runs.
+		if remote := cmdutil.AgentOwners(env); remote != nil {
+			r.listing = merged.NewListing(r.fs, nil, false)
+			r.listing.Owners.SetRemote(remote)
+		}
 	}
 	return repeat(o, env, func(int) int {
 		r.loaded = false
@@ -439,6 +445,7 @@ func (r *socketRun) startMerged() {
 		}
 	}
 	r.listing = merged.NewListing(r.fs, live, r.o.recent)
+	r.listing.Owners.SetRemote(cmdutil.AgentOwners(r.env))
 }
 
 // ghostRows prints, after the live rows, the TCP connections that opened
