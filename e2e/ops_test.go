@@ -233,11 +233,15 @@ func TestLossReportedWhileRunning(t *testing.T) {
 	t.Logf("%d records, first loss record at line %d, totals %v", records, firstLoss+1, final)
 }
 
-// TestNoAcceptHookPrlimit: with too few open files for an accept hook
-// (a real limit, found by trying), life's start line says which owners
-// degrade and why, and every connection a pre-fork child accepted is
-// credited to the listening parent with owner_source "listener", none
-// with "accept".
+// TestNoAcceptHookPrlimit: at every open-file limit life either refuses
+// the tracer with the limit as the reason (it needs headroom before it
+// loads anything, cmdutil.TracerFDs) or says in its start line which
+// owners degrade and why. Where a real limit still lets the state hooks
+// attach without an accept hook (found by trying), every connection a
+// pre-fork child accepted is credited to the listening parent with
+// owner_source "listener", none with "accept"; where no limit does (the
+// headroom check makes that window close), TestNoAcceptHookDegrades holds
+// that case through the Go API.
 func TestNoAcceptHookPrlimit(t *testing.T) {
 	trRequireRoot(t)
 	bins := trBuild(t)
@@ -247,13 +251,20 @@ func TestNoAcceptHookPrlimit(t *testing.T) {
 	// preferred state hooks attach and no accept hook does.
 	limit := 0
 	var start string
-	for n := 12; n <= 48; n++ {
+	attached := 0
+	for n := 12; n <= 96; n += 2 {
 		out, _ := exec.Command("ip", "netns", "exec", ns.name, "prlimit", fmt.Sprintf("--nofile=%d:%d", n, n), bins.ours, "life", "--duration", "100ms").CombinedOutput()
 		first, _, _ := strings.Cut(string(out), "\n")
 		hooks, _, ok := strings.Cut(strings.TrimPrefix(first, trAttachedPrefix), "); ")
 		if !strings.HasPrefix(first, trAttachedPrefix) || !ok {
-			continue // no tracer at all: the polling fallback says so
+			// No tracer at all: the polling fallback, or a refusal to
+			// start, must name the limit.
+			if !strings.Contains(first, fmt.Sprintf("(limit %d)", n)) {
+				t.Errorf("--nofile=%d: no tracer, and the reason does not name the limit: %s", n, first)
+			}
+			continue
 		}
+		attached++
 		noAccept := !strings.Contains(hooks, "accept") && !strings.Contains(hooks, "sys_exit")
 		fallbackState := !strings.HasPrefix(hooks, "tp_btf/inet_sock_set_state")
 		if noAccept != strings.Contains(first, "; degraded: no accept hook attached (") ||
@@ -264,8 +275,12 @@ func TestNoAcceptHookPrlimit(t *testing.T) {
 			limit, start = n, first
 		}
 	}
+	if attached == 0 {
+		t.Fatal("the tracer started at no open-file limit from 12 to 96")
+	}
 	if limit == 0 {
-		t.Fatal("no open-file limit from 12 to 48 attaches the tp_btf state hooks without an accept hook")
+		t.Logf("no open-file limit from 12 to 96 attaches the state hooks without an accept hook: the tracer either refuses for lack of descriptors or attaches every hook")
+		return
 	}
 	t.Logf("--nofile=%d: %s", limit, start)
 	if !strings.Contains(start, `is credited to the listener's owner, owner_source "listener"; Ctrl-C to stop`) {
