@@ -191,36 +191,10 @@ func Lookup(path string, q []OwnerQuery) ([]OwnerAnswer, error) {
 	return resp.Answers, nil
 }
 
-// LookupOwners asks the agent at DefaultSocket for the owners of sockets
-// by cookie; the map holds those it knows.
-func LookupOwners(cookies []uint64) (map[uint64]OwnerAnswer, error) {
-	q := make([]OwnerQuery, len(cookies))
-	for i, c := range cookies {
-		q[i] = OwnerQuery{Cookie: c}
-	}
-	ans, err := Lookup("", q)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[uint64]OwnerAnswer, len(ans))
-	for i, a := range ans {
-		if a.Found {
-			out[cookies[i]] = a
-		}
-	}
-	return out, nil
-}
-
-// LookupTuples asks the agent at DefaultSocket for the owners of
-// connections by local and remote address (TIME_WAIT rows have no inode
-// and /proc shows no cookie); the map holds those it knows.
-func LookupTuples(tuples [][2]netip.AddrPort) (map[[2]netip.AddrPort]OwnerAnswer, error) {
-	return LookupTuplesAt("", tuples)
-}
-
-// LookupTuplesAt is LookupTuples asking the agent serving path
-// (DefaultSocket when "").
-func LookupTuplesAt(path string, tuples [][2]netip.AddrPort) (map[[2]netip.AddrPort]OwnerAnswer, error) {
+// LookupTuples asks the agent serving path (DefaultSocket when "") for
+// the owners of connections by local and remote address (TIME_WAIT rows
+// have no inode and /proc shows no cookie); the map holds those it knows.
+func LookupTuples(path string, tuples [][2]netip.AddrPort) (map[[2]netip.AddrPort]OwnerAnswer, error) {
 	q := make([]OwnerQuery, len(tuples))
 	for i, t := range tuples {
 		q[i] = OwnerQuery{Local: t[0], Remote: t[1]}

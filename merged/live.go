@@ -32,15 +32,11 @@ type Live struct {
 // StartLive opens the tracer and starts folding its events into a table.
 // With ghosts, closed connections are kept for TakeGhosts (-c --recent);
 // without, only those that closed into TIME_WAIT, for their sockets'
-// owners. On error the hook outcomes (if any) still describe what failed.
-func StartLive(cfg tracer.Config, ghosts bool) (*Live, []tracer.HookStatus, error) {
-	return StartLiveNamed(cfg, ghosts, nil)
-}
-
-// StartLiveNamed is StartLive with name called on each event's owner
-// before it is applied: identities are resolved at first sight, while the
-// owner's cgroup still exists.
-func StartLiveNamed(cfg tracer.Config, ghosts bool, name func(*conn.Process)) (*Live, []tracer.HookStatus, error) {
+// owners. name, if not nil, is called on each event's owner before it is
+// applied: identities are resolved at first sight, while the owner's
+// cgroup still exists. On error the hook outcomes (if any) still describe
+// what failed.
+func StartLive(cfg tracer.Config, ghosts bool, name func(*conn.Process)) (*Live, []tracer.HookStatus, error) {
 	tr, err := tracer.Open(cfg)
 	if err != nil {
 		return nil, tracer.HooksOf(err), err

@@ -33,7 +33,7 @@ func AgentOwners(env Env) merged.RemoteOwners {
 		for len(tuples) > 0 {
 			batch := tuples[:min(len(tuples), agent.MaxQueries)]
 			tuples = tuples[len(batch):]
-			ans, err := agent.LookupTuplesAt(path, batch)
+			ans, err := agent.LookupTuples(path, batch)
 			if err != nil {
 				return out
 			}

@@ -44,14 +44,9 @@ func WhyNoBPF(env Env, err error) string {
 
 // NewMergedSource starts the merged view's source for watch and timewait:
 // the tracer when it loads, else /proc snapshots alone, which stderr says
-// in one line.
-func NewMergedSource(env Env, stderr func(string)) *merged.Source {
-	return NewMergedSourceNamed(env, stderr, nil)
-}
-
-// NewMergedSourceNamed is NewMergedSource whose rows carry their owners'
-// identities (ids not nil), with ids' cgroup filter in the kernel.
-func NewMergedSourceNamed(env Env, stderr func(string), ids *Identities) *merged.Source {
+// in one line. With ids, rows carry their owners' identities and ids'
+// cgroup filter runs in the kernel.
+func NewMergedSource(env Env, stderr func(string), ids *Identities) *merged.Source {
 	fs := snapshot.NewFS(env.ProcRoot)
 	var name func(*conn.Process)
 	if ids != nil {

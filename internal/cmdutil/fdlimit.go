@@ -66,12 +66,12 @@ func OpenTracer(cfg tracer.Config) (*tracer.Tracer, error) {
 	return tracer.Open(cfg)
 }
 
-// StartLive is merged.StartLiveNamed after CheckFDs.
+// StartLive is merged.StartLive after CheckFDs.
 func StartLive(cfg tracer.Config, ghosts bool, name func(*conn.Process)) (*merged.Live, []tracer.HookStatus, error) {
 	if err := CheckFDs("the eBPF tracer", TracerFDs); err != nil {
 		return nil, nil, err
 	}
-	return merged.StartLiveNamed(cfg, ghosts, name)
+	return merged.StartLive(cfg, ghosts, name)
 }
 
 // openFDs counts the process's open descriptors from /proc/self/fd,

@@ -93,7 +93,7 @@ func TimewaitRun(o *TimewaitOptions) error {
 		return err
 	}
 	defer ids.Close()
-	src := cmdutil.NewMergedSourceNamed(env, func(s string) { fmt.Fprintln(env.Stderr, s) }, ids)
+	src := cmdutil.NewMergedSource(env, func(s string) { fmt.Fprintln(env.Stderr, s) }, ids)
 	defer src.Close()
 	lo, hi := merged.EphemeralRange(src.FS())
 	sigs := make(chan os.Signal, 1)

@@ -123,7 +123,7 @@ func WatchRun(o *WatchOptions) error {
 		return err
 	}
 	defer ids.Close()
-	src := cmdutil.NewMergedSourceNamed(env, func(s string) { stderrLines = append(stderrLines, s) }, ids)
+	src := cmdutil.NewMergedSource(env, func(s string) { stderrLines = append(stderrLines, s) }, ids)
 	defer src.Close()
 	// The one line about what is missing goes out before the screen is taken.
 	for _, l := range stderrLines {
