@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,20 +148,22 @@ func (a *Agent) Run(ctx context.Context) error {
 		if ev.Kind == tracer.KindAccept && ev.Cookie != 0 {
 			cfg.Metrics.Accepted(ev.Owner.Comm)
 		}
-		a.mu.Lock()
 		stream.Push(ev, emit)
-		a.mu.Unlock()
 	}
 
-	events := make(chan tracer.Event, 4096)
-	readErr := make(chan error, 1)
 	stopReading := make(chan struct{})
-	go func() {
-		defer close(events)
-		if err := a.tr.Run(stopReading, 100*time.Millisecond, nil, func(ev *tracer.Event) { events <- *ev }); err != nil {
-			readErr <- err
+	pipe := a.tr.Pipe(stopReading, 100*time.Millisecond)
+	// One hold of the lock per batch: the snapshot and the owner socket
+	// take it between batches.
+	pushAll := func(evs []tracer.Event) {
+		a.mu.Lock()
+		for i := range evs {
+			push(&evs[i])
 		}
-	}()
+		a.mu.Unlock()
+		pipe.Done(evs)
+		runtime.Gosched() // see internal/cmd/trace: no 10 ms runs under churn
+	}
 
 	snapDone := make(chan struct{})
 	snapCtx, stopSnap := context.WithCancel(ctx)
@@ -180,11 +183,11 @@ func (a *Agent) Run(ctx context.Context) error {
 loop:
 	for {
 		select {
-		case ev, ok := <-events:
+		case evs, ok := <-pipe.C:
 			if !ok {
 				break loop
 			}
-			push(&ev)
+			pushAll(evs)
 		case <-tick.C:
 			a.alive.Store(time.Now().UnixNano())
 			now := tracer.MonotonicNow()
@@ -203,15 +206,15 @@ loop:
 			}
 		case <-ctx.Done():
 			break loop
-		case err := <-readErr:
+		case err := <-pipe.Err:
 			stopErr = err
 			break loop
 		}
 	}
 	close(stopReading)
 	a.tr.Flush()
-	for ev := range events {
-		push(&ev)
+	for evs := range pipe.C {
+		pushAll(evs)
 	}
 	a.mu.Lock()
 	stream.Flush(^uint64(0), emit)

@@ -53,31 +53,41 @@ func (l *Live) run() {
 	// of events, for Sync's flush, or at the poll. A 1 ms poll here kept a
 	// whole core busy on an idle machine (15,000 epoll_pwait calls a
 	// second).
-	l.tr.Run(l.stop, livePoll, func(before uint64) { l.drainedAt.Store(before) }, func(ev *tracer.Event) {
+	l.tr.Run(l.stop, livePoll, func(before uint64) { l.drainedAt.Store(before) }, func(evs []tracer.Event) {
 		if l.name != nil {
-			l.name(&ev.Owner)
+			for i := range evs {
+				l.name(&evs[i].Owner)
+			}
 		}
 		l.mu.Lock()
-		tr, ok := l.table.Apply(ev)
-		if ok {
-			if tr.OldState == conn.TCPClose && (tr.NewState == conn.TCPSynSent || tr.NewState == conn.TCPSynRecv) ||
-				tr.OldState == conn.TCPListen && tr.NewState == conn.TCPSynRecv {
-				l.opens.Add(1)
-			}
-			if tr.NewlyDone && !tr.Conn.Listener {
-				l.closes.Add(1)
-			}
-			if tr.NewState == conn.TCPClose && (tr.OldState == conn.TCPSynSent || tr.OldState == conn.TCPSynRecv) {
-				l.failures.Add(1)
-			}
+		for i := range evs {
+			l.apply(&evs[i])
 		}
 		if time.Since(lastExpire) > 5*time.Second {
 			l.table.Expire(tracer.MonotonicNow())
 			lastExpire = time.Now()
 		}
 		l.mu.Unlock()
-		l.lastTs.Store(ev.TimeNs)
+		l.lastTs.Store(evs[len(evs)-1].TimeNs)
 	})
+}
+
+// apply folds one event into the table and the counts; l.mu is held.
+func (l *Live) apply(ev *tracer.Event) {
+	tr, ok := l.table.Apply(ev)
+	if !ok {
+		return
+	}
+	if tr.OldState == conn.TCPClose && (tr.NewState == conn.TCPSynSent || tr.NewState == conn.TCPSynRecv) ||
+		tr.OldState == conn.TCPListen && tr.NewState == conn.TCPSynRecv {
+		l.opens.Add(1)
+	}
+	if tr.NewlyDone && !tr.Conn.Listener {
+		l.closes.Add(1)
+	}
+	if tr.NewState == conn.TCPClose && (tr.OldState == conn.TCPSynSent || tr.OldState == conn.TCPSynRecv) {
+		l.failures.Add(1)
+	}
 }
 
 // livePoll bounds how long events below the ring buffer's wake-up batch

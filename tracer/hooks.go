@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
@@ -197,6 +198,12 @@ func (t *Tracer) open(cfg Config) error {
 		return fail("opening the ring buffer", err)
 	}
 	t.own(t.reader)
+	// Reads never wait (a deadline in the past); Run waits in the poller.
+	t.reader.SetDeadline(time.Unix(1, 0))
+	if t.waiter, err = newRingWaiter(m.Events); err != nil {
+		return fail("polling the ring buffer", err)
+	}
+	t.own(t.waiter)
 	return nil
 }
 

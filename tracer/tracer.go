@@ -110,7 +110,8 @@ type Tracer struct {
 	counters *ebpf.Map
 	// removedCgroups maps removed cgroups' ids to their paths (bpf/cgroup.h).
 	removedCgroups *ebpf.Map
-	reader         *ringbuf.Reader
+	reader         *ringbuf.Reader // never waits: waiter does
+	waiter         *ringWaiter
 	rec            ringbuf.Record // Read's buffer
 	comms          commCache      // Read's task names
 	progs          []loaded       // attached programs, in the order they were attached
@@ -180,8 +181,8 @@ func explain(err error) error {
 	return err
 }
 
-// Read blocks for the next event. It returns ringbuf.ErrClosed (wrapped as
-// os.ErrClosed) after Close.
+// Read takes the next event without waiting: os.ErrDeadlineExceeded when
+// the ring buffer is empty, os.ErrClosed after Close.
 func (t *Tracer) Read(ev *Event) error {
 	for {
 		// One record buffer, reused: a new one per event was most of
@@ -201,17 +202,24 @@ func (t *Tracer) Read(ev *Event) error {
 	}
 }
 
-// Run reads events and calls fn for each until stop is closed; then it
-// drains what the ring buffer already holds and returns nil (or the first
-// read error). Events below the wake-up batch are only seen when a read
-// times out or Flush is called, so poll bounds their delay; whoever closes
-// stop should call Flush too, or the stop is noticed only at the next poll.
-// idle, if not nil, is called whenever a read found the ring empty, with
-// the monotonic time that read began: every event submitted before it has
-// been passed to fn.
-func (t *Tracer) Run(stop <-chan struct{}, poll time.Duration, idle func(beforeNs uint64), fn func(*Event)) error {
-	var ev Event
-	stopping, flushed := false, false
+// runBatch is the most events Run hands over at once.
+const runBatch = 256
+
+// Run reads events and hands them to fn in batches (at most runBatch; fn
+// must not keep the slice) until stop is closed; then it drains what the
+// ring buffer already holds and returns nil (or the first read error).
+// Events below the wake-up batch are only seen at the next poll or Flush,
+// so poll bounds their delay; whoever closes stop should call Flush too,
+// or the stop is noticed only at the next poll. idle, if not nil, is
+// called whenever the reader found the ring empty, with the monotonic time
+// that drain began: every event submitted before it has been passed to fn.
+//
+// It drains without waiting, then waits for a wake-up (ringWaiter): one
+// wait per batch of wake-up size, not a clock read, a deadline and a
+// hand-over per event, which under churn cost more than decoding.
+func (t *Tracer) Run(stop <-chan struct{}, poll time.Duration, idle func(beforeNs uint64), fn func([]Event)) error {
+	batch := make([]Event, runBatch)
+	stopping := false
 	for {
 		if !stopping {
 			select {
@@ -221,38 +229,88 @@ func (t *Tracer) Run(stop <-chan struct{}, poll time.Duration, idle func(beforeN
 			}
 		}
 		before := MonotonicNow()
-		if stopping || flushed {
-			// After a flush, one more pass that does not wait: its start
-			// is after the flush, so its idle time covers the flusher's.
-			t.SetDeadline(time.Now())
-		} else {
-			t.SetDeadline(time.Now().Add(poll))
+		n := 0
+		for {
+			err := t.Read(&batch[n])
+			if err == nil {
+				if n++; n == len(batch) {
+					fn(batch)
+					n = 0
+				}
+				continue
+			}
+			if n > 0 {
+				fn(batch[:n])
+			}
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				return err
+			}
+			break // the ring is empty
 		}
-		err := t.Read(&ev)
-		flushed = false
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ringbuf.ErrFlushed):
-			flushed = errors.Is(err, ringbuf.ErrFlushed)
-			if stopping && !flushed {
-				return nil
-			}
-			if idle != nil {
-				idle(before)
-			}
-		case err != nil:
+		if idle != nil {
+			idle(before)
+		}
+		if stopping {
+			return nil
+		}
+		if err := t.waiter.wait(time.Now().Add(poll)); err != nil {
 			return err
-		default:
-			fn(&ev)
 		}
 	}
 }
 
-// Flush makes a Read that waits return at once with what the ring buffer
-// holds: a reader waiting for the next poll can be asked to catch up now.
-func (t *Tracer) Flush() error { return t.reader.Flush() }
+// Pipe runs Run on a goroutine of its own and passes the batches over a
+// channel, for a consumer whose loop also waits for other things. The
+// batches come from a small pool: a slow consumer makes the reader wait,
+// and the ring buffer, not memory, absorbs the difference (a loss the BPF
+// side counts).
+type Pipe struct {
+	// C gives the batches in order; it is closed when the reader stops.
+	C <-chan []Event
+	// Err gives the read error that stopped the reader, if one did.
+	Err  <-chan error
+	free chan []Event
+}
 
-// SetDeadline makes a blocked Read return os.ErrDeadlineExceeded.
-func (t *Tracer) SetDeadline(d time.Time) { t.reader.SetDeadline(d) }
+// pipeBatches is the number of batches a Pipe holds in flight.
+const pipeBatches = 16
+
+// Pipe starts reading; closing stop (then calling Flush) ends it after a
+// drain, and C is closed.
+func (t *Tracer) Pipe(stop <-chan struct{}, poll time.Duration) *Pipe {
+	c := make(chan []Event, pipeBatches)
+	errc := make(chan error, 1)
+	p := &Pipe{C: c, Err: errc, free: make(chan []Event, pipeBatches)}
+	for i := 0; i < pipeBatches; i++ {
+		p.free <- make([]Event, 0, runBatch)
+	}
+	go func() {
+		defer close(c)
+		err := t.Run(stop, poll, nil, func(evs []Event) {
+			b := <-p.free
+			c <- append(b[:0], evs...)
+		})
+		if err != nil {
+			errc <- err
+		}
+	}()
+	return p
+}
+
+// Done gives a batch received from C back to the pool.
+func (p *Pipe) Done(b []Event) {
+	select {
+	case p.free <- b:
+	default:
+	}
+}
+
+// Flush makes Run's wait return at once and drain what the ring buffer
+// holds: a reader waiting for the next poll can be asked to catch up now.
+func (t *Tracer) Flush() error {
+	t.waiter.flush()
+	return nil
+}
 
 // UserDrops is the number of events user space could not decode.
 func (t *Tracer) UserDrops() uint64 { return t.userDrops.Load() }

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -273,17 +274,22 @@ func TraceRun(o *TraceOptions) error {
 		}
 	}
 
-	// The reader hands events over a channel; once told to stop, it drains
-	// what the ring buffer already holds, then closes the channel.
-	events := make(chan tracer.Event, 4096)
-	readErr := make(chan error, 1)
+	// The reader hands events over in batches; once told to stop, it
+	// drains what the ring buffer already holds, then closes the channel.
 	stopReading := make(chan struct{})
-	go func() {
-		defer close(events)
-		if err := tr.Run(stopReading, 100*time.Millisecond, nil, func(ev *tracer.Event) { events <- *ev }); err != nil {
-			readErr <- err
+	pipe := tr.Pipe(stopReading, 100*time.Millisecond)
+	push := func(evs []tracer.Event) {
+		for i := range evs {
+			ids.Name(&evs[i].Owner)
+			stream.Push(&evs[i], emit)
 		}
-	}()
+		pipe.Done(evs)
+		// Under churn the batches never stop coming; a goroutine that
+		// runs 10 ms without a pause is preempted by the runtime's
+		// monitor, which then polls every 20 us for a while. A yield
+		// per batch costs less than those wake-ups.
+		runtime.Gosched()
+	}
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	lossTick := time.NewTicker(lossCheck)
@@ -293,13 +299,12 @@ func TraceRun(o *TraceOptions) error {
 loop:
 	for werr == nil {
 		select {
-		case ev, ok := <-events:
+		case evs, ok := <-pipe.C:
 			if !ok {
 				break loop
 			}
-			ids.Name(&ev.Owner)
-			stream.Push(&ev, emit)
-			if len(events) == 0 {
+			push(evs)
+			if len(pipe.C) == 0 {
 				flush()
 			}
 		case <-tick.C:
@@ -321,7 +326,7 @@ loop:
 			break loop
 		case <-deadline:
 			break loop
-		case err := <-readErr:
+		case err := <-pipe.Err:
 			stopErr = err
 			break loop
 		}
@@ -331,9 +336,8 @@ loop:
 	// must reach its end), and counted in the loss line, not written.
 	close(stopReading)
 	tr.Flush()
-	for ev := range events {
-		ids.Name(&ev.Owner)
-		stream.Push(&ev, emit)
+	for evs := range pipe.C {
+		push(evs)
 	}
 	stream.Flush(^uint64(0), emit)
 	if cur, ok := lossNow(); ok {
