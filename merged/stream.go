@@ -26,6 +26,10 @@ type Stream struct {
 	NoAccept bool
 	pending  map[uint64]*held
 	order    []uint64
+	// tr and c are Push's transition and connection, reused: emit takes
+	// a pointer, which would otherwise move each to the heap, per event.
+	tr conn.Transition
+	c  conn.Conn
 }
 
 type held struct {
@@ -58,39 +62,42 @@ func (s *Stream) waiting(c *conn.Conn) bool {
 	return !s.NoAccept && waitingForAccept(c) || waitingForPort(c)
 }
 
-// Push folds one event in and emits the transitions that are ready, in order.
+// Push folds one event in and emits the transitions that are ready, in
+// order. emit must not keep the pointer it is given.
 func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
-	tr, ok := s.Table.Apply(ev)
-	c, known := s.Table.Get(ev.Cookie)
+	var ok, known bool
+	s.tr, ok = s.Table.Apply(ev)
+	s.c, known = s.Table.Get(ev.Cookie)
+	tr, c := &s.tr, &s.c
 	h := s.pending[ev.Cookie]
 	if !known {
 		// Closed and forgotten (Table.DropClosed), or no room: what is
 		// held goes out now, in order, with the owner it has.
 		if h != nil {
 			if ok {
-				h.trs = append(h.trs, tr)
+				h.trs = append(h.trs, *tr)
 			}
 			last := h.trs[len(h.trs)-1].Conn
 			s.release(ev.Cookie, &last, emit)
 		} else if ok {
-			emit(&tr)
+			emit(tr)
 		}
 		return
 	}
 	if ok {
-		if h == nil && s.waiting(&c) {
+		if h == nil && s.waiting(c) {
 			h = &held{since: ev.TimeNs}
 			s.pending[ev.Cookie] = h
 			s.order = append(s.order, ev.Cookie)
 		}
 		if h != nil {
-			h.trs = append(h.trs, tr)
+			h.trs = append(h.trs, *tr)
 		} else {
-			emit(&tr)
+			emit(tr)
 		}
 	}
-	if h != nil && !s.waiting(&c) {
-		s.release(ev.Cookie, &c, emit)
+	if h != nil && !s.waiting(c) {
+		s.release(ev.Cookie, c, emit)
 	}
 }
 

@@ -2,6 +2,7 @@ package output
 
 import (
 	"math"
+	"net/netip"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -15,6 +16,13 @@ import (
 type jsonLine struct {
 	b     []byte
 	first bool
+	// The last time's text up to the seconds, and its zone, for the next
+	// time in the same second: formatting the date is most of a time.
+	sec        int64
+	secLoc     *time.Location
+	secText    []byte
+	zoneText   []byte
+	secTextSet bool
 }
 
 func (j *jsonLine) begin(buf []byte) {
@@ -23,13 +31,22 @@ func (j *jsonLine) begin(buf []byte) {
 }
 
 func (j *jsonLine) key(k string) {
-	if !j.first {
-		j.b = append(j.b, ',')
+	if j.first {
+		j.first = false
+		j.b = append(j.b, '"')
+	} else {
+		j.b = append(j.b, ',', '"')
 	}
-	j.first = false
-	j.b = append(j.b, '"')
 	j.b = append(j.b, k...)
 	j.b = append(j.b, '"', ':')
+}
+
+// addr writes an address as a string (its text never needs escaping).
+func (j *jsonLine) addr(k string, a netip.Addr) {
+	j.key(k)
+	j.b = append(j.b, '"')
+	j.b = a.Unmap().AppendTo(j.b)
+	j.b = append(j.b, '"')
 }
 
 func (j *jsonLine) str(k, v string) {
@@ -47,10 +64,32 @@ func (j *jsonLine) float(k string, v float64) {
 	j.b = appendJSONFloat(j.b, v)
 }
 
+// time writes t as time.RFC3339Nano does.
 func (j *jsonLine) time(k string, t time.Time) {
 	j.key(k)
 	j.b = append(j.b, '"')
-	j.b = t.AppendFormat(j.b, time.RFC3339Nano)
+	if sec := t.Unix(); !j.secTextSet || sec != j.sec || t.Location() != j.secLoc {
+		// "2006-01-02T15:04:05" then the zone ("Z" or "-07:00").
+		j.secText = t.AppendFormat(j.secText[:0], "2006-01-02T15:04:05")
+		j.zoneText = t.AppendFormat(j.zoneText[:0], "Z07:00")
+		j.sec, j.secLoc, j.secTextSet = sec, t.Location(), true
+	}
+	j.b = append(j.b, j.secText...)
+	if ns := t.Nanosecond(); ns != 0 {
+		// The fraction without its trailing zeros, as .999999999 gives.
+		var d [10]byte
+		d[0] = '.'
+		for i := 9; i >= 1; i-- {
+			d[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		n := 10
+		for d[n-1] == '0' {
+			n--
+		}
+		j.b = append(j.b, d[:n]...)
+	}
+	j.b = append(j.b, j.zoneText...)
 	j.b = append(j.b, '"')
 }
 
