@@ -54,13 +54,55 @@ var diagBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b
 // FamilyInet6) of the caller's network namespace from sock_diag, in the
 // kernel's order. As with EachInet, the *Socket is reused between calls.
 func EachTCPDiag(family Family, opt DiagOptions, fn func(s *Socket)) error {
+	d, err := OpenDiag()
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.EachTCP(family, opt, fn)
+}
+
+// Diag is an open sock_diag socket. It answers for the network namespace
+// of the thread that opened it, whichever thread dumps through it later,
+// which lets one process hold one per namespace.
+type Diag struct {
+	fd     int
+	broken bool // a dump ended early: unread replies may follow
+}
+
+// OpenDiag opens a sock_diag socket in the calling thread's network
+// namespace.
+func OpenDiag() (*Diag, error) {
 	fd, err := netlinkSocket(unix.NETLINK_SOCK_DIAG)
 	if err != nil {
-		return fmt.Errorf("sock_diag: %w", err)
+		return nil, fmt.Errorf("sock_diag: %w", err)
 	}
-	defer unix.Close(fd)
 	// A bigger receive buffer lets the kernel fill each read further.
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
+	return &Diag{fd: fd}, nil
+}
+
+// Close closes the socket.
+func (d *Diag) Close() error {
+	if d.fd < 0 {
+		return nil
+	}
+	err := unix.Close(d.fd)
+	d.fd = -1
+	return err
+}
+
+// errDiagBroken is returned by a dump on a socket whose last dump failed.
+var errDiagBroken = errors.New("sock_diag: socket unusable after a failed dump")
+
+// EachTCP is EachTCPDiag through d. After a failed dump the socket may
+// still hold the rest of that dump's reply: every later dump fails, and
+// the caller opens another socket.
+func (d *Diag) EachTCP(family Family, opt DiagOptions, fn func(s *Socket)) error {
+	if d.broken || d.fd < 0 {
+		return errDiagBroken
+	}
+	fd := d.fd
 
 	var req [unix.NLMSG_HDRLEN + sizeofInetDiagReqV2]byte
 	ne := binary.NativeEndian
@@ -82,7 +124,7 @@ func EachTCPDiag(family Family, opt DiagOptions, fn func(s *Socket)) error {
 		s         Socket
 		decodeErr error
 	)
-	err = netlinkDump(fd, req[:], *bp, func(typ uint16, body []byte) error {
+	err := netlinkDump(fd, req[:], *bp, func(typ uint16, body []byte) error {
 		if typ != unix.SOCK_DIAG_BY_FAMILY {
 			return nil
 		}
@@ -92,7 +134,14 @@ func EachTCPDiag(family Family, opt DiagOptions, fn func(s *Socket)) error {
 		fn(&s)
 		return nil
 	})
-	if err == nil || decodeErr != nil {
+	if err == nil {
+		return nil
+	}
+	// The kernel's error message ends its reply; anything else may leave
+	// the rest of the reply unread.
+	var nerr *netlinkError
+	d.broken = decodeErr != nil || !errors.As(err, &nerr)
+	if decodeErr != nil {
 		return decodeErr
 	}
 	return diagError(err)

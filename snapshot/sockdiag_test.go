@@ -109,3 +109,44 @@ func BenchmarkDiagTCP(b *testing.B) {
 		EachTCPDiag(FamilyInet, DiagOptions{}, func(*Socket) {})
 	}
 }
+
+// One Diag serves dump after dump, each whole: a listener opened between
+// two dumps is in the second, one closed is gone from the third.
+func TestDiagReuse(t *testing.T) {
+	d, err := OpenDiag()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddrPort(ln.Addr().String())
+	count := func() (found, total int) {
+		t.Helper()
+		err := d.EachTCP(FamilyInet, DiagOptions{}, func(s *Socket) {
+			total++
+			if s.Local == addr && s.State == tcpListen {
+				found++
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	for i := 0; i < 3; i++ {
+		if found, total := count(); found != 1 {
+			t.Fatalf("dump %d: listener %v seen %d times in %d sockets", i, addr, found, total)
+		}
+	}
+	ln.Close()
+	if found, _ := count(); found != 0 {
+		t.Errorf("closed listener still dumped")
+	}
+	d.Close()
+	if err := d.EachTCP(FamilyInet, DiagOptions{}, func(*Socket) {}); err == nil {
+		t.Error("dump on a closed Diag succeeded")
+	}
+}
