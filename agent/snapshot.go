@@ -300,8 +300,11 @@ func (n *hostNS) open(fresh []*newNS, self nsKey) {
 			}
 		}
 		if err != nil {
-			// Gone since the scan, most likely: the next scan will say.
-			f.err = fmt.Errorf("network namespace %d (%s): %w", f.key.ino, f.path, err)
+			// A process that ended since the scan is no news: the next
+			// scan finds the namespace again if it still stands.
+			if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ESRCH) {
+				f.err = fmt.Errorf("network namespace %d (%s): %w", f.key.ino, f.path, err)
+			}
 			continue
 		}
 		f.h = h
