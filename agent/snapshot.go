@@ -376,6 +376,14 @@ func (n *hostNS) each(visit func(NS) func(*snapshot.Socket)) error {
 // (fs is /proc/thread-self of a thread inside the namespace, or /proc/PID
 // of a process inside).
 func eachTCP(d *snapshot.Diag, fs snapshot.FS, fn func(*snapshot.Socket)) error {
+	if d != nil {
+		// One walk of the kernel's hash for both families: it is shared by
+		// every namespace, so each walk costs the whole host's sockets.
+		err := d.EachTCPAll(fn)
+		if err == nil || !errors.Is(err, snapshot.ErrDiagUnsupported) && !errors.Is(err, unix.EINVAL) {
+			return err
+		}
+	}
 	for i, f := range []snapshot.Family{snapshot.FamilyInet, snapshot.FamilyInet6} {
 		if d != nil {
 			err := d.EachTCP(f, snapshot.DiagOptions{}, fn)
