@@ -286,9 +286,9 @@ func (m *Metrics) SetSnapshot(r SnapshotResult) {
 }
 
 var (
-	descTimeWait  = prometheus.NewDesc("bpfnetstat_timewait_sockets", "TIME_WAIT sockets by the command that owned the connection (- unknown: closed before the agent started or forgotten).", []string{"comm"}, nil)
-	descEphemeral = prometheus.NewDesc("bpfnetstat_ephemeral_ports_in_use", "Sockets with a local port in the ephemeral range from one local address to one destination (each needs its own port); beyond the top N, laddr=raddr=rport=\"~other\" holds the largest of the rest.", []string{"laddr", "raddr", "rport"}, nil)
-	descRange     = prometheus.NewDesc("bpfnetstat_ephemeral_port_range_size", "Ports in net.ipv4.ip_local_port_range.", nil, nil)
+	descTimeWait  = prometheus.NewDesc("bpfnetstat_timewait_sockets", "TIME_WAIT sockets by the command that owned the connection (- unknown: closed before the agent started or forgotten), summed over the network namespaces.", []string{"comm"}, nil)
+	descEphemeral = prometheus.NewDesc("bpfnetstat_ephemeral_ports_in_use", "Sockets with a local port in the ephemeral range from one local address to one destination (each needs its own port), counted per network namespace; where namespaces share a local address and destination, the largest namespace's count (ports run out in one namespace); beyond the top N, laddr=raddr=rport=\"~other\" holds the largest of the rest.", []string{"laddr", "raddr", "rport"}, nil)
+	descRange     = prometheus.NewDesc("bpfnetstat_ephemeral_port_range_size", "Ports in net.ipv4.ip_local_port_range of the agent's own network namespace (or the --netns one); each namespace's own range decides which of its ports are ephemeral.", nil, nil)
 	descEvents    = prometheus.NewDesc("bpfnetstat_events_total", "Events the BPF programs submitted.", nil, nil)
 	descLost      = prometheus.NewDesc("bpfnetstat_events_lost_total", "Events lost, by reason: ring_full (ring buffer full), storage_fail (no socket storage), accept_miss (accept not resolved), recursion (kernel skipped the program).", []string{"reason"}, nil)
 )

@@ -96,7 +96,7 @@ func TestSnapshotFold(t *testing.T) {
 	m.SetSnapshot(SnapshotResult{TimeWait: map[string]int{"a": 5, "b": 3, "c": 2, "d": 1, "-": 4},
 		Ports: []PortUse{{"l", "r1", 1, 10}, {"l", "r2", 2, 9}, {"l", "r3", 3, 8}, {"l", "r4", 4, 7}}, RangeSize: 100})
 	if err := testutil.CollectAndCompare(&m.snap, strings.NewReader(`
-# HELP bpfnetstat_timewait_sockets TIME_WAIT sockets by the command that owned the connection (- unknown: closed before the agent started or forgotten).
+# HELP bpfnetstat_timewait_sockets TIME_WAIT sockets by the command that owned the connection (- unknown: closed before the agent started or forgotten), summed over the network namespaces.
 # TYPE bpfnetstat_timewait_sockets gauge
 bpfnetstat_timewait_sockets{comm="a"} 5
 bpfnetstat_timewait_sockets{comm="-"} 4
@@ -105,7 +105,7 @@ bpfnetstat_timewait_sockets{comm="~other"} 6
 		t.Error(err)
 	}
 	if err := testutil.CollectAndCompare(&m.snap, strings.NewReader(`
-# HELP bpfnetstat_ephemeral_ports_in_use Sockets with a local port in the ephemeral range from one local address to one destination (each needs its own port); beyond the top N, laddr=raddr=rport="~other" holds the largest of the rest.
+# HELP bpfnetstat_ephemeral_ports_in_use Sockets with a local port in the ephemeral range from one local address to one destination (each needs its own port), counted per network namespace; where namespaces share a local address and destination, the largest namespace's count (ports run out in one namespace); beyond the top N, laddr=raddr=rport="~other" holds the largest of the rest.
 # TYPE bpfnetstat_ephemeral_ports_in_use gauge
 bpfnetstat_ephemeral_ports_in_use{laddr="l",raddr="r1",rport="1"} 10
 bpfnetstat_ephemeral_ports_in_use{laddr="l",raddr="r2",rport="2"} 9

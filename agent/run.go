@@ -306,45 +306,26 @@ func (a *Agent) snapshots(ctx context.Context) {
 }
 
 func (a *Agent) snapshotOnce() {
-	type pk struct {
-		l netip.Addr
-		r netip.AddrPort
-	}
-	ports := map[pk]int{}
-	timewait := map[string]int{}
-	// A server's connections have the listener's port, not an ephemeral
-	// one: both sock_diag and /proc give the listeners first.
-	listening := map[uint16]bool{}
-	lo, hi, err := a.cfg.Snap.Each(func(lo, hi int, s *snapshot.Socket) {
-		st := conn.State(s.State)
-		lp := s.Local.Port()
-		if st == conn.TCPListen {
-			listening[lp] = true
-			return
-		}
-		if int(lp) >= lo && int(lp) <= hi && s.Remote.Port() != 0 && !listening[lp] {
-			ports[pk{s.Local.Addr(), s.Remote}]++
-		}
-		if st != conn.TCPTimeWait {
-			return
-		}
-		comm := "-"
+	f := newSnapFold(func(netns uint32, local, remote netip.AddrPort) string {
 		// One short hold of the lock per TIME_WAIT socket, not one for
 		// the whole walk: the event loop keeps going meanwhile.
 		a.mu.Lock()
-		if c, ok := a.table.ByTuple(s.Local, s.Remote); ok && c.Owner.Comm != "" {
-			comm = c.Owner.Comm
+		defer a.mu.Unlock()
+		if c, ok := a.table.ByTupleNS(netns, local, remote); ok {
+			return c.Owner.Comm
 		}
-		a.mu.Unlock()
-		timewait[comm]++
+		return ""
+	})
+	err := a.cfg.Snap.Each(func(ns NS) func(*snapshot.Socket) {
+		f.begin(ns)
+		return f.add
 	})
 	if err != nil {
-		fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: snapshot: %v\n", err)
-		return
+		// Each names a lasting failure (a namespace it may not join) once.
+		fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: snapshot: %v\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+		if f.namespaces == 0 {
+			return
+		}
 	}
-	res := SnapshotResult{TimeWait: timewait, RangeSize: hi - lo + 1}
-	for k, n := range ports {
-		res.Ports = append(res.Ports, PortUse{LAddr: k.l.Unmap().String(), RAddr: k.r.Addr().Unmap().String(), RPort: k.r.Port(), InUse: n})
-	}
-	a.cfg.Metrics.SetSnapshot(res)
+	a.cfg.Metrics.SetSnapshot(f.result())
 }

@@ -1,38 +1,46 @@
 package agent
 
 import (
+	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/bpfnetstat/bpfnetstat/merged"
+	"github.com/bpfnetstat/bpfnetstat/conn"
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
-// Snapshotter reads the TCP tables of one network namespace: the agent's
-// own, or another one's through a thread that joined it (setns), so that
-// an agent in the host namespace can watch a namespace of its choice.
+// NS is one network namespace of a snapshot.
+type NS struct {
+	// Ino is the namespace's inode, as the tracer reports it
+	// (conn.Conn.NetNS).
+	Ino uint32
+	// Lo and Hi are its net.ipv4.ip_local_port_range.
+	Lo, Hi int
+	// Main marks the namespace whose port range the range gauge reports:
+	// the agent's own, or the one --netns names.
+	Main bool
+}
+
+// Snapshotter reads the TCP tables of the network namespaces the agent
+// watches: every one of the host (NewHostSnapshotter), or one that a
+// thread joined (NewNetNSSnapshotter).
 type Snapshotter struct {
-	procRoot string
-	req      chan snapRequest // nil: read in the caller's namespace
+	req     chan snapRequest // one namespace, read by a thread inside it
+	mainIno uint32
+	host    *hostNS // every namespace
 }
 
 type snapRequest struct {
-	fn    func(lo, hi int, s *snapshot.Socket)
-	reply chan snapReply
+	visit func(NS) func(*snapshot.Socket)
+	reply chan error
 }
-
-type snapReply struct {
-	lo, hi int
-	err    error
-}
-
-// NewSnapshotter reads under procRoot in the caller's namespace.
-func NewSnapshotter(procRoot string) *Snapshotter { return &Snapshotter{procRoot: procRoot} }
 
 // NewNetNSSnapshotter reads the namespace at path (/run/netns/NAME,
 // /proc/PID/ns/net) from a thread that joined it and never leaves it.
@@ -41,7 +49,12 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Snapshotter{req: make(chan snapRequest)}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("network namespace %s: %w", path, err)
+	}
+	s := &Snapshotter{req: make(chan snapRequest), mainIno: uint32(st.Ino)}
 	started := make(chan error)
 	go func() {
 		// The thread stays in the namespace; it dies with the goroutine,
@@ -58,8 +71,12 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 		fs := snapshot.NewFS("/proc/thread-self")
 		for r := range s.req {
 			lo, hi := readRange("/proc/sys/net/ipv4/ip_local_port_range")
-			err := eachTCP(fs, func(s *snapshot.Socket) { r.fn(lo, hi, s) })
-			r.reply <- snapReply{lo: lo, hi: hi, err: err}
+			fn := r.visit(NS{Ino: s.mainIno, Lo: lo, Hi: hi, Main: true})
+			d, _ := snapshot.OpenDiag() // nil: no sock_diag, /proc it is
+			r.reply <- eachTCP(d, fs, fn)
+			if d != nil {
+				d.Close()
+			}
 		}
 	}()
 	if err := <-started; err != nil {
@@ -68,55 +85,355 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 	return s, nil
 }
 
-// Each calls fn with the namespace's ephemeral port range and each of its
-// TCP sockets (the *Socket is reused between calls; fn may run on another
-// goroutine), and returns the range.
-func (s *Snapshotter) Each(fn func(lo, hi int, s *snapshot.Socket)) (lo, hi int, err error) {
-	if s.req == nil {
-		fs := snapshot.NewFS(s.procRoot)
-		lo, hi := merged.EphemeralRange(fs)
-		err := eachTCP(fs, func(s *snapshot.Socket) { fn(lo, hi, s) })
-		return lo, hi, err
+// NewHostSnapshotter reads every network namespace of the host: those of
+// the processes under procRoot (/proc/*/ns/net) and those bound under
+// /run/netns, found again at each snapshot.
+func NewHostSnapshotter(procRoot string) *Snapshotter {
+	if procRoot == "" {
+		procRoot = "/proc"
 	}
-	r := snapRequest{fn: fn, reply: make(chan snapReply, 1)}
-	s.req <- r
-	x := <-r.reply
-	return x.lo, x.hi, x.err
+	return &Snapshotter{host: &hostNS{procRoot: procRoot, netnsDir: "/run/netns", ns: map[nsKey]*nsHandle{}, reported: map[nsKey]bool{}}}
 }
 
-// eachTCP streams the TCP sockets from sock_diag, which costs a fraction
-// of /proc/net/tcp's text with hundreds of thousands of TIME_WAIT sockets;
-// from /proc when the kernel has no inet_diag. fs is the /proc of the
-// namespace the calling thread is in.
-func eachTCP(fs snapshot.FS, fn func(*snapshot.Socket)) error {
-	for _, f := range []snapshot.Family{snapshot.FamilyInet, snapshot.FamilyInet6} {
-		if err := snapshot.EachTCPDiag(f, snapshot.DiagOptions{}, fn); err != nil {
-			return eachTCPProc(fs, fn)
+// Each calls visit with each namespace, then the function visit returns
+// with each TCP socket of that namespace (the *Socket is reused between
+// calls; the functions may run on another goroutine). A namespace's
+// sockets come together, after its visit. The error names what could not
+// be read; with every namespace, only what went wrong for the first time.
+func (s *Snapshotter) Each(visit func(NS) func(*snapshot.Socket)) error {
+	if s.host != nil {
+		return s.host.each(visit)
+	}
+	r := snapRequest{visit: visit, reply: make(chan error, 1)}
+	s.req <- r
+	return <-r.reply
+}
+
+// Namespaces is how many namespaces the last snapshot read.
+func (s *Snapshotter) Namespaces() int {
+	if s.host != nil {
+		return len(s.host.ns)
+	}
+	return 1
+}
+
+// Close releases the sockets held in other namespaces (which keep those
+// namespaces alive).
+func (s *Snapshotter) Close() {
+	if s.host != nil {
+		for k, h := range s.host.ns {
+			h.close()
+			delete(s.host.ns, k)
 		}
 	}
-	return nil
 }
 
-func eachTCPProc(fs snapshot.FS, fn func(*snapshot.Socket)) error {
-	for _, t := range []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6} {
-		err := fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
-			if s != nil {
-				fn(s)
+// nsKey names a network namespace for as long as it lives: the nsfs
+// device and inode.
+type nsKey struct{ dev, ino uint64 }
+
+// nsHandle is what the agent holds for one namespace: a sock_diag socket
+// and the namespace's ip_local_port_range file, both opened by a thread
+// inside it and read from any thread since (the socket and the sysctl
+// answer for the namespace they were opened in).
+type nsHandle struct {
+	ino    uint32
+	diag   *snapshot.Diag // nil: the tables of a process inside, under /proc/PID/net
+	ports  *os.File       // nil: the main namespace's range
+	procFS snapshot.FS    // /proc/PID of a process inside this scan ("": none)
+	seen   uint64         // the last scan that found it
+	main   bool
+	broken bool // a dump through diag failed: open the namespace again
+}
+
+func (h *nsHandle) close() {
+	if h.diag != nil {
+		h.diag.Close()
+	}
+	if h.ports != nil {
+		h.ports.Close()
+	}
+}
+
+// hostNS finds the host's network namespaces and reads each.
+type hostNS struct {
+	procRoot string
+	netnsDir string
+	ns       map[nsKey]*nsHandle
+	scan     uint64
+	// reported holds the namespaces whose failure was reported, so that
+	// a lasting one (no CAP_SYS_ADMIN to join) is said once.
+	reported map[nsKey]bool
+	order    []*nsHandle
+}
+
+// newNS is a namespace found by a scan and not held yet.
+type newNS struct {
+	key  nsKey
+	path string // /proc/PID/ns/net or /run/netns/NAME
+	proc snapshot.FS
+	h    *nsHandle
+	err  error
+}
+
+// rescan walks /proc/*/ns/net and /run/netns, forgets the namespaces that
+// are gone and opens the new ones.
+func (n *hostNS) rescan() error {
+	n.scan++
+	var errs []error
+	var fresh []*newNS
+	found := map[nsKey]*newNS{}
+	for k, h := range n.ns {
+		if h.broken {
+			h.close()
+			delete(n.ns, k)
+		}
+	}
+	add := func(path string, proc snapshot.FS) {
+		var st unix.Stat_t
+		if unix.Stat(path, &st) != nil {
+			return // gone meanwhile, or not a namespace
+		}
+		k := nsKey{st.Dev, st.Ino}
+		if h := n.ns[k]; h != nil {
+			if h.seen != n.scan {
+				h.seen, h.procFS = n.scan, proc
+			} else if h.procFS == (snapshot.FS{}) {
+				h.procFS = proc
 			}
-		})
-		if err != nil && !os.IsNotExist(err) {
+			return
+		}
+		if found[k] == nil {
+			f := &newNS{key: k, path: path, proc: proc}
+			found[k] = f
+			fresh = append(fresh, f)
+		} else if found[k].proc == (snapshot.FS{}) {
+			found[k].proc = proc
+		}
+	}
+	// The agent's own namespace is the main one; its tables are
+	// /proc/thread-self/net of any thread of the agent (none stays in
+	// another namespace).
+	self := n.procRoot + "/thread-self"
+	var selfKey nsKey
+	var st unix.Stat_t
+	if err := unix.Stat(self+"/ns/net", &st); err == nil {
+		selfKey = nsKey{st.Dev, st.Ino}
+	}
+	add(self+"/ns/net", snapshot.NewFS(self))
+	if d, err := os.Open(n.procRoot); err != nil {
+		errs = append(errs, err)
+	} else {
+		names, _ := d.Readdirnames(-1)
+		d.Close()
+		for _, name := range names {
+			if name[0] < '0' || name[0] > '9' {
+				continue
+			}
+			dir := n.procRoot + "/" + name
+			add(dir+"/ns/net", snapshot.NewFS(dir))
+		}
+	}
+	if names, err := os.ReadDir(n.netnsDir); err == nil {
+		for _, e := range names {
+			add(n.netnsDir+"/"+e.Name(), snapshot.FS{})
+		}
+	}
+	for k, h := range n.ns {
+		if h.seen != n.scan {
+			h.close()
+			delete(n.ns, k)
+		}
+	}
+	for k := range n.reported {
+		if _, ok := n.ns[k]; !ok && found[k] == nil {
+			delete(n.reported, k)
+		}
+	}
+	if len(fresh) > 0 {
+		n.open(fresh, selfKey)
+		for _, f := range fresh {
+			if f.err != nil && !n.reported[f.key] {
+				n.reported[f.key] = true
+				errs = append(errs, f.err)
+			}
+			if f.h != nil {
+				n.ns[f.key] = f.h
+			}
+		}
+	}
+	n.order = n.order[:0]
+	for _, h := range n.ns {
+		n.order = append(n.order, h)
+	}
+	sort.Slice(n.order, func(i, j int) bool {
+		a, b := n.order[i], n.order[j]
+		return a.main && !b.main || a.main == b.main && a.ino < b.ino
+	})
+	return errors.Join(errs...)
+}
+
+// open makes the handles of new namespaces: the agent's own from this
+// thread, the others from one thread that joins each in turn (setns) and
+// ends with its goroutine, never to run Go code in a namespace not its
+// own.
+func (n *hostNS) open(fresh []*newNS, self nsKey) {
+	var others []*newNS
+	var fds []int
+	for _, f := range fresh {
+		h := &nsHandle{ino: uint32(f.key.ino), procFS: f.proc, seen: n.scan}
+		if f.key == self {
+			h.main = true
+			h.diag, _ = snapshot.OpenDiag() // nil: no sock_diag, /proc it is
+			h.ports, _ = os.Open(snapshot.NewFS(n.procRoot).Path("sys", "net", "ipv4", "ip_local_port_range"))
+			f.h = h
+			continue
+		}
+		fd, err := unix.Open(f.path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		var st unix.Stat_t
+		if err == nil {
+			if err = unix.Fstat(fd, &st); err == nil && (nsKey{st.Dev, st.Ino}) != f.key {
+				err = errors.New("replaced since the scan")
+			}
+			if err != nil {
+				unix.Close(fd)
+			}
+		}
+		if err != nil {
+			// A process that ended since the scan is no news: the next
+			// scan finds the namespace again if it still stands.
+			if !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ESRCH) {
+				f.err = fmt.Errorf("network namespace %d (%s): %w", f.key.ino, f.path, err)
+			}
+			continue
+		}
+		f.h = h
+		others = append(others, f)
+		fds = append(fds, fd)
+	}
+	if len(others) == 0 {
+		return
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Never unlocked: the thread, left in the last namespace it
+		// joined, ends with this goroutine.
+		runtime.LockOSThread()
+		for i, f := range others {
+			err := unix.Setns(fds[i], unix.CLONE_NEWNET)
+			unix.Close(fds[i])
+			if err != nil {
+				f.err = fmt.Errorf("network namespace %d (%s): joining: %w", f.key.ino, f.path, err)
+				continue
+			}
+			f.h.diag, _ = snapshot.OpenDiag() // nil: no sock_diag, /proc/PID/net it is
+			// /proc/sys/net is the current thread's namespace's.
+			f.h.ports, _ = os.Open("/proc/sys/net/ipv4/ip_local_port_range")
+		}
+	}()
+	<-done
+	for _, f := range others {
+		// Joining is refused without CAP_SYS_ADMIN: read the namespace
+		// through a process inside instead, and keep the handle so that
+		// the next scans do not try again.
+		if f.err != nil && f.h.procFS != (snapshot.FS{}) {
+			f.err = fmt.Errorf("%w; reading its sockets from /proc/PID/net of a process inside, with the agent's own port range", f.err)
+		}
+	}
+}
+
+func (n *hostNS) each(visit func(NS) func(*snapshot.Socket)) error {
+	errs := []error{n.rescan()}
+	mainLo, mainHi := 32768, 60999
+	for _, h := range n.order {
+		if h.main && h.ports != nil {
+			mainLo, mainHi = preadRange(h.ports)
+		}
+	}
+	for _, h := range n.order {
+		lo, hi := mainLo, mainHi
+		if !h.main && h.ports != nil {
+			lo, hi = preadRange(h.ports)
+		}
+		if h.diag == nil && h.procFS == (snapshot.FS{}) {
+			continue // only a bind mount, and sock_diag could not be had there
+		}
+		fn := visit(NS{Ino: h.ino, Lo: lo, Hi: hi, Main: h.main})
+		if err := eachTCP(h.diag, h.procFS, fn); err != nil {
+			// The socket may be unusable: open another at the next scan.
+			h.broken = h.diag != nil
+			errs = append(errs, fmt.Errorf("network namespace %d: %w", h.ino, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// eachTCP streams the TCP sockets of one namespace from sock_diag through
+// d (a socket opened inside it), which costs a fraction of /proc/net/tcp's
+// text with hundreds of thousands of TIME_WAIT sockets; from fs's
+// net/tcp{,6} without d or for a family the kernel has no inet_diag for
+// (fs is /proc/thread-self of a thread inside the namespace, or /proc/PID
+// of a process inside).
+func eachTCP(d *snapshot.Diag, fs snapshot.FS, fn func(*snapshot.Socket)) error {
+	if d != nil {
+		// One walk of the kernel's hash for both families: it is shared by
+		// every namespace, so each walk costs the whole host's sockets.
+		err := d.EachTCPAll(fn)
+		if err == nil || !errors.Is(err, snapshot.ErrDiagUnsupported) && !errors.Is(err, unix.EINVAL) {
+			return err
+		}
+	}
+	for i, f := range []snapshot.Family{snapshot.FamilyInet, snapshot.FamilyInet6} {
+		if d != nil {
+			err := d.EachTCP(f, snapshot.DiagOptions{}, fn)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, snapshot.ErrDiagUnsupported) {
+				return err
+			}
+		}
+		if err := eachTCPProc(fs, []snapshot.Table{snapshot.TableTCP, snapshot.TableTCP6}[i], fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+func eachTCPProc(fs snapshot.FS, t snapshot.Table, fn func(*snapshot.Socket)) error {
+	err := fs.EachInet(t, func(s *snapshot.Socket, bad *snapshot.LineError) {
+		if s != nil {
+			fn(s)
+		}
+	})
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	return nil
+}
+
 func readRange(path string) (lo, hi int) {
-	lo, hi = 32768, 60999
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return
+		return 32768, 60999
 	}
+	return parseRange(b)
+}
+
+// preadRange reads an ip_local_port_range file held open: one pread.
+func preadRange(f *os.File) (lo, hi int) {
+	var buf [64]byte
+	n, err := unix.Pread(int(f.Fd()), buf[:], 0)
+	if err != nil || n <= 0 {
+		return 32768, 60999
+	}
+	return parseRange(buf[:n])
+}
+
+// parseRange parses "lo\thi\n"; the kernel's default when it cannot.
+func parseRange(b []byte) (lo, hi int) {
+	lo, hi = 32768, 60999
 	f := strings.Fields(string(b))
 	if len(f) == 2 {
 		l, e1 := strconv.Atoi(f[0])
@@ -126,4 +443,88 @@ func readRange(path string) (lo, hi int) {
 		}
 	}
 	return
+}
+
+// snapFold folds the sockets of the namespaces of one snapshot into the
+// gauges: TIME_WAIT sockets by owner summed over the namespaces, and
+// ephemeral ports in use per (local address, destination) per namespace,
+// of which the gauge keeps the largest: ports run out in one namespace,
+// and the alert divides by one range.
+type snapFold struct {
+	// owner names the command that owned a TIME_WAIT socket's connection
+	// in a namespace ("" unknown).
+	owner func(netns uint32, local, remote netip.AddrPort) string
+
+	ns        NS
+	listening map[uint16]bool // the current namespace's listening ports
+	inNS      map[portKey]int // the current namespace's ports in use
+	ports     map[portKey]int // the largest over the namespaces so far
+	timewait  map[string]int
+	rangeSize int
+	sawMain   bool
+	// namespaces counts the namespaces begun.
+	namespaces int
+}
+
+// portKey is a local address and a destination, IPv4-mapped addresses
+// as IPv4 (the two share the port space).
+type portKey struct {
+	l netip.Addr
+	r netip.AddrPort
+}
+
+func newSnapFold(owner func(uint32, netip.AddrPort, netip.AddrPort) string) *snapFold {
+	return &snapFold{owner: owner, listening: map[uint16]bool{}, inNS: map[portKey]int{}, ports: map[portKey]int{}, timewait: map[string]int{}}
+}
+
+// begin starts a namespace; its sockets follow.
+func (f *snapFold) begin(ns NS) {
+	f.endNS()
+	f.ns = ns
+	f.namespaces++
+	if ns.Main || !f.sawMain && f.rangeSize == 0 {
+		f.rangeSize = ns.Hi - ns.Lo + 1
+		f.sawMain = ns.Main
+	}
+}
+
+func (f *snapFold) endNS() {
+	for k, n := range f.inNS {
+		f.ports[k] = max(f.ports[k], n)
+	}
+	clear(f.inNS)
+	clear(f.listening)
+}
+
+// add counts one socket of the current namespace. A server's connections
+// have the listener's port, not an ephemeral one: sock_diag and /proc
+// give each family's listeners before its other sockets.
+func (f *snapFold) add(s *snapshot.Socket) {
+	st := conn.State(s.State)
+	lp := s.Local.Port()
+	if st == conn.TCPListen {
+		f.listening[lp] = true
+		return
+	}
+	if int(lp) >= f.ns.Lo && int(lp) <= f.ns.Hi && s.Remote.Port() != 0 && !f.listening[lp] {
+		f.inNS[portKey{s.Local.Addr().Unmap(), netip.AddrPortFrom(s.Remote.Addr().Unmap(), s.Remote.Port())}]++
+	}
+	if st != conn.TCPTimeWait {
+		return
+	}
+	comm := f.owner(f.ns.Ino, s.Local, s.Remote)
+	if comm == "" {
+		comm = "-"
+	}
+	f.timewait[comm]++
+}
+
+// result ends the last namespace and returns the gauges' values.
+func (f *snapFold) result() SnapshotResult {
+	f.endNS()
+	res := SnapshotResult{TimeWait: f.timewait, RangeSize: f.rangeSize}
+	for k, n := range f.ports {
+		res.Ports = append(res.Ports, PortUse{LAddr: k.l.String(), RAddr: k.r.Addr().String(), RPort: k.r.Port(), InUse: n})
+	}
+	return res
 }

@@ -71,13 +71,17 @@ type agAgent struct {
 	done   chan error
 }
 
-// agStart starts an agent for a namespace and waits for its start line.
+// agStart starts an agent for a namespace (nil: all) and waits for its
+// start line.
 func agStart(t *testing.T, ours string, ns *trNetns, dir string, extra ...string) *agAgent {
 	t.Helper()
 	a := &agAgent{stderr: &bytes.Buffer{}, log: filepath.Join(dir, "audit.jsonl"), done: make(chan error, 1)}
 	a.listen = fmt.Sprintf("127.0.0.1:%d", agFreePort(t))
-	args := append([]string{"agent", "--netns", "/run/netns/" + ns.name, "--listen", a.listen,
+	args := append([]string{"agent", "--listen", a.listen,
 		"--socket", filepath.Join(dir, "run", "agent.sock"), "--audit-log", a.log, "--snapshot-interval", "300ms"}, extra...)
+	if ns != nil { // nil: every namespace, the default
+		args = append(args, "--netns", "/run/netns/"+ns.name)
+	}
 	a.cmd = exec.Command(ours, args...)
 	pr, pw := io.Pipe()
 	a.cmd.Stderr = pw

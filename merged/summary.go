@@ -87,7 +87,10 @@ type Summary struct {
 
 // Summarize counts the TIME_WAIT rows per owner and per remote endpoint
 // (the topN of each) and the ephemeral ports in use per local address and
-// remote endpoint, for a port range lo-hi.
+// remote endpoint, for a port range lo-hi. The rows are one network
+// namespace's: a connection whose local port is one a socket of theirs
+// listens on is a server's and holds no ephemeral port, even inside the
+// range.
 func Summarize(rows []Row, lo, hi int, topN int) Summary {
 	sum := Summary{PortRange: [2]int{lo, hi}, Pressure: []PortPressure{}}
 	byOwner := map[string]*Count{}
@@ -98,11 +101,22 @@ func Summarize(rows []Row, lo, hi int, topN int) Summary {
 		remote netip.AddrPort
 	}
 	press := map[pk]*PortPressure{}
+	// The kernel lists the listeners first, but the rows of one family
+	// can follow another's: collect the listening ports beforehand.
+	var listening map[uint16]bool
+	for i := range rows {
+		if s := &rows[i].Sock; conn.State(s.State) == conn.TCPListen {
+			if listening == nil {
+				listening = map[uint16]bool{}
+			}
+			listening[s.Local.Port()] = true
+		}
+	}
 	for i := range rows {
 		r := &rows[i]
 		s := &r.Sock
 		lp := int(s.Local.Port())
-		if conn.State(s.State) != conn.TCPListen && lp >= lo && lp <= hi && s.Remote.Port() != 0 {
+		if conn.State(s.State) != conn.TCPListen && lp >= lo && lp <= hi && s.Remote.Port() != 0 && !listening[uint16(lp)] {
 			k := pk{s.Local.Addr(), s.Remote}
 			p := press[k]
 			if p == nil {

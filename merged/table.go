@@ -50,6 +50,11 @@ type Table struct {
 	// byTuple finds a connection's cookie by its 4-tuple (local, remote),
 	// for joining /proc rows, which have no cookie.
 	byTuple map[tuple]uint64
+	// otherNS holds, by network namespace and 4-tuple, the connections
+	// that another namespace's connection with the same 4-tuple pushed
+	// out of byTuple (127.0.0.1:8080 in two containers): ByTupleNS finds
+	// them. It is empty unless namespaces share tuples.
+	otherNS map[nsTuple]uint64
 	// closed holds cookies in the order their connections closed, so that
 	// expiry and eviction take the oldest in O(1) (a scan of the whole
 	// table per new connection made the tracer fall behind under churn).
@@ -75,7 +80,7 @@ func NewTable(cfg TableConfig) *Table {
 		cfg.TimeWaitNs = 60e9
 	}
 	return &Table{cfg: cfg, byCookie: make(map[uint64]uint32), listeners: make(map[netip.AddrPort]conn.Process),
-		tuples: make(map[tuple]conn.Process), byTuple: make(map[tuple]uint64), long: make(map[uint64]string),
+		tuples: make(map[tuple]conn.Process), byTuple: make(map[tuple]uint64), otherNS: make(map[nsTuple]uint64), long: make(map[uint64]string),
 		names: make(map[[16]byte]string), idents: make(map[uint64]*cgroups.Identity), identLong: make(map[uint64]*cgroups.Identity)}
 }
 
@@ -106,6 +111,37 @@ func (t *Table) ByTuple(local, remote netip.AddrPort) (conn.Conn, bool) {
 		return conn.Conn{}, false
 	}
 	return t.conn(e), true
+}
+
+// ByTupleNS returns a copy of the connection with a 4-tuple in the
+// network namespace with inode netns (conn.Conn.NetNS): the same tuple
+// can stand in two namespaces at once.
+func (t *Table) ByTupleNS(netns uint32, local, remote netip.AddrPort) (conn.Conn, bool) {
+	k := tupleOf(local, remote)
+	if e := t.entry(t.byTuple[k]); e != nil && e.netns == netns {
+		return t.conn(e), true
+	}
+	if e := t.entry(t.otherNS[nsTuple{netns, k}]); e != nil && e.netns == netns && e.tupleKey() == k {
+		return t.conn(e), true
+	}
+	return conn.Conn{}, false
+}
+
+// indexTuple makes e the connection of its 4-tuple, keeping the one it
+// replaces findable by namespace when that one is of another namespace.
+func (t *Table) indexTuple(e *entry) {
+	k := e.tupleKey()
+	if old, ok := t.byTuple[k]; ok && old != e.cookie {
+		if o := t.entry(old); o != nil && o.netns != e.netns {
+			t.otherNS[nsTuple{o.netns, k}] = old
+		}
+	}
+	if len(t.otherNS) > 0 {
+		if nk := (nsTuple{e.netns, k}); t.otherNS[nk] == e.cookie {
+			delete(t.otherNS, nk)
+		}
+	}
+	t.byTuple[k] = e.cookie
 }
 
 func (t *Table) byTupleEntry(local, remote netip.AddrPort) *entry {
@@ -188,6 +224,11 @@ func (t *Table) forget(e *entry) {
 	delete(t.byCookie, e.cookie)
 	if k := e.tupleKey(); t.byTuple[k] == e.cookie {
 		delete(t.byTuple, k)
+	}
+	if len(t.otherNS) > 0 {
+		if nk := (nsTuple{e.netns, e.tupleKey()}); t.otherNS[nk] == e.cookie {
+			delete(t.otherNS, nk)
+		}
 	}
 	if e.has(fLongComm) {
 		delete(t.long, e.cookie)
@@ -350,7 +391,7 @@ func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 		e.setRemote(ev.Remote)
 	}
 	if e.lport != 0 && e.rport != 0 {
-		t.byTuple[e.tupleKey()] = e.cookie
+		t.indexTuple(e)
 	}
 	if ev.Direction != conn.DirUnknown {
 		e.direction = ev.Direction

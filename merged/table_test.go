@@ -141,3 +141,45 @@ func TestStreamKeepsOrderWhenClosedConnectionIsDropped(t *testing.T) {
 		}
 	}
 }
+
+// Two namespaces hold the same 4-tuple (each its own 127.0.0.1:8080):
+// the look-up by namespace finds each one's owner, whichever came last,
+// and forgets each alone.
+func TestTableByTupleNS(t *testing.T) {
+	tab := NewTable(TableConfig{})
+	l, r := netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:8080")
+	ev := func(cookie uint64, ns uint32, ts uint64, old, new conn.State, comm string) *tracer.Event {
+		return &tracer.Event{Kind: tracer.KindState, TimeNs: ts, Cookie: cookie, Family: snapshot.FamilyInet, NetNS: ns,
+			Local: l, Remote: r, OldState: old, NewState: new, OwnerSource: conn.OwnerConnect,
+			Owner: conn.Process{PID: uint32(cookie), Comm: comm}, Direction: conn.DirActive}
+	}
+	tab.Apply(ev(1, 100, 1, conn.TCPClose, conn.TCPSynSent, "alpha"))
+	tab.Apply(ev(2, 200, 2, conn.TCPClose, conn.TCPSynSent, "beta"))
+	// The first namespace's connection moves on after the second's open.
+	tab.Apply(ev(1, 100, 3, conn.TCPSynSent, conn.TCPEstablished, "alpha"))
+	for _, tc := range []struct {
+		ns   uint32
+		want string
+		ok   bool
+	}{{100, "alpha", true}, {200, "beta", true}, {300, "", false}} {
+		c, ok := tab.ByTupleNS(tc.ns, l, r)
+		if ok != tc.ok || c.Owner.Comm != tc.want || ok && c.NetNS != tc.ns {
+			t.Errorf("ByTupleNS(%d) = %q %v (netns %d), want %q %v", tc.ns, c.Owner.Comm, ok, c.NetNS, tc.want, tc.ok)
+		}
+	}
+	// Both close into TIME_WAIT; the first expires first.
+	tab.Apply(ev(1, 100, 4, conn.TCPFinWait1, conn.TCPClose, "alpha"))
+	tab.Apply(ev(2, 200, 60e9+5, conn.TCPFinWait1, conn.TCPClose, "beta"))
+	if n := tab.Expire(60e9 + 10); n != 1 {
+		t.Fatalf("expired %d, want 1", n)
+	}
+	if c, ok := tab.ByTupleNS(100, l, r); ok {
+		t.Errorf("expired connection still found: %+v", c)
+	}
+	if c, ok := tab.ByTupleNS(200, l, r); !ok || c.Owner.Comm != "beta" {
+		t.Errorf("ByTupleNS(200) after the other expired = %q %v", c.Owner.Comm, ok)
+	}
+	if len(tab.otherNS) != 0 {
+		t.Errorf("otherNS keeps %d forgotten entries", len(tab.otherNS))
+	}
+}

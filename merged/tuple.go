@@ -18,3 +18,9 @@ type tuple struct {
 func tupleOf(local, remote netip.AddrPort) tuple {
 	return tuple{local: local.Addr().As16(), remote: remote.Addr().As16(), lport: local.Port(), rport: remote.Port(), v4: local.Addr().Is4()}
 }
+
+// nsTuple is a 4-tuple in one network namespace (its inode).
+type nsTuple struct {
+	netns uint32
+	tuple
+}

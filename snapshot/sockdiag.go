@@ -54,14 +54,54 @@ var diagBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b
 // FamilyInet6) of the caller's network namespace from sock_diag, in the
 // kernel's order. As with EachInet, the *Socket is reused between calls.
 func EachTCPDiag(family Family, opt DiagOptions, fn func(s *Socket)) error {
+	d, err := OpenDiag()
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.EachTCP(family, opt, fn)
+}
+
+// Diag is an open sock_diag socket. It answers for the network namespace
+// of the thread that opened it, whichever thread dumps through it later,
+// which lets one process hold one per namespace.
+type Diag struct {
+	fd     int
+	broken bool // a dump ended early: unread replies may follow
+}
+
+// OpenDiag opens a sock_diag socket in the calling thread's network
+// namespace.
+func OpenDiag() (*Diag, error) {
 	fd, err := netlinkSocket(unix.NETLINK_SOCK_DIAG)
 	if err != nil {
-		return fmt.Errorf("sock_diag: %w", err)
+		return nil, fmt.Errorf("sock_diag: %w", err)
 	}
-	defer unix.Close(fd)
 	// A bigger receive buffer lets the kernel fill each read further.
 	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 1<<20)
+	return &Diag{fd: fd}, nil
+}
 
+// Close closes the socket.
+func (d *Diag) Close() error {
+	if d.fd < 0 {
+		return nil
+	}
+	err := unix.Close(d.fd)
+	d.fd = -1
+	return err
+}
+
+// errDiagBroken is returned by a dump on a socket whose last dump failed.
+var errDiagBroken = errors.New("sock_diag: socket unusable after a failed dump")
+
+// EachTCP is EachTCPDiag through d. After a failed dump the socket may
+// still hold the rest of that dump's reply: every later dump fails, and
+// the caller opens another socket.
+func (d *Diag) EachTCP(family Family, opt DiagOptions, fn func(s *Socket)) error {
+	if d.broken || d.fd < 0 {
+		return errDiagBroken
+	}
 	var req [unix.NLMSG_HDRLEN + sizeofInetDiagReqV2]byte
 	ne := binary.NativeEndian
 	ne.PutUint32(req[0:], uint32(len(req)))
@@ -75,24 +115,70 @@ func EachTCPDiag(family Family, opt DiagOptions, fn func(s *Socket)) error {
 		r[2] = 1 << (inetDiagInfo - 1)
 	}
 	ne.PutUint32(r[4:], 0xffffffff) // every state
+	return d.dump(req[:], unix.SOCK_DIAG_BY_FAMILY, family, fn)
+}
 
+// The first inet_diag request (struct inet_diag_req, TCPDIAG_GETSOCK): the
+// kernel still answers it, and dumps both families in one walk
+// (inet_diag_dump_compat asks for AF_UNSPEC).
+const (
+	sizeofInetDiagReq = 60
+	tcpDiagGetSock    = 18
+)
+
+// EachTCPAll streams the TCP sockets of both families through d in one
+// dump, each family's listeners before the other sockets. The kernel walks
+// its whole established hash once per dump, and every namespace shares
+// that hash (unless net.ipv4.tcp_child_ehash_entries gives each its own),
+// so with many namespaces one dump where EachTCP takes two halves the
+// cost.
+func (d *Diag) EachTCPAll(fn func(s *Socket)) error {
+	if d.broken || d.fd < 0 {
+		return errDiagBroken
+	}
+	var req [unix.NLMSG_HDRLEN + sizeofInetDiagReq]byte
+	ne := binary.NativeEndian
+	ne.PutUint32(req[0:], uint32(len(req)))
+	ne.PutUint16(req[4:], tcpDiagGetSock)
+	ne.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	ne.PutUint32(req[8:], 1)                             // seq
+	ne.PutUint32(req[unix.NLMSG_HDRLEN+52:], 0xffffffff) // idiag_states: every state
+	return d.dump(req[:], tcpDiagGetSock, 0, fn)
+}
+
+// dump sends a dump request and decodes each answer of type typ; family 0
+// takes each socket's family from its message.
+func (d *Diag) dump(req []byte, typ uint16, family Family, fn func(s *Socket)) error {
 	bp := diagBufs.Get().(*[]byte)
 	defer diagBufs.Put(bp)
 	var (
 		s         Socket
 		decodeErr error
 	)
-	err = netlinkDump(fd, req[:], *bp, func(typ uint16, body []byte) error {
-		if typ != unix.SOCK_DIAG_BY_FAMILY {
+	err := netlinkDump(d.fd, req, *bp, func(t uint16, body []byte) error {
+		if t != typ {
 			return nil
 		}
-		if decodeErr = decodeInetDiag(body, family, &s); decodeErr != nil {
+		f := family
+		if f == 0 && len(body) > 0 {
+			if f = Family(body[0]); f != FamilyInet && f != FamilyInet6 {
+				return nil
+			}
+		}
+		if decodeErr = decodeInetDiag(body, f, &s); decodeErr != nil {
 			return decodeErr
 		}
 		fn(&s)
 		return nil
 	})
-	if err == nil || decodeErr != nil {
+	if err == nil {
+		return nil
+	}
+	// The kernel's error message ends its reply; anything else may leave
+	// the rest of the reply unread.
+	var nerr *netlinkError
+	d.broken = decodeErr != nil || !errors.As(err, &nerr)
+	if decodeErr != nil {
 		return decodeErr
 	}
 	return diagError(err)

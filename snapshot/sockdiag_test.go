@@ -109,3 +109,112 @@ func BenchmarkDiagTCP(b *testing.B) {
 		EachTCPDiag(FamilyInet, DiagOptions{}, func(*Socket) {})
 	}
 }
+
+// One Diag serves dump after dump, each whole: a listener opened between
+// two dumps is in the second, one closed is gone from the third.
+func TestDiagReuse(t *testing.T) {
+	d, err := OpenDiag()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.MustParseAddrPort(ln.Addr().String())
+	count := func() (found, total int) {
+		t.Helper()
+		err := d.EachTCP(FamilyInet, DiagOptions{}, func(s *Socket) {
+			total++
+			if s.Local == addr && s.State == tcpListen {
+				found++
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	for i := 0; i < 3; i++ {
+		if found, total := count(); found != 1 {
+			t.Fatalf("dump %d: listener %v seen %d times in %d sockets", i, addr, found, total)
+		}
+	}
+	ln.Close()
+	if found, _ := count(); found != 0 {
+		t.Errorf("closed listener still dumped")
+	}
+	d.Close()
+	if err := d.EachTCP(FamilyInet, DiagOptions{}, func(*Socket) {}); err == nil {
+		t.Error("dump on a closed Diag succeeded")
+	}
+}
+
+// EachTCPAll gives, in one dump, exactly the sockets of the two
+// per-family dumps, families included.
+func TestDiagAllFamilies(t *testing.T) {
+	var keep []net.Listener
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keep = append(keep, ln)
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	defer func() {
+		for _, l := range keep {
+			l.Close()
+		}
+	}()
+	d, err := OpenDiag()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	type key struct {
+		f      Family
+		l, r   netip.AddrPort
+		st     uint8
+		cookie uint64
+	}
+	// Only this test's sockets: others come and go between two dumps.
+	ours := map[uint16]bool{}
+	for _, l := range keep {
+		ours[netip.MustParseAddrPort(l.Addr().String()).Port()] = true
+	}
+	count := func(m map[key]int) func(s *Socket) {
+		return func(s *Socket) {
+			if ours[s.Local.Port()] || ours[s.Remote.Port()] {
+				m[key{s.Family, s.Local, s.Remote, s.State, s.Cookie}]++
+			}
+		}
+	}
+	want, got := map[key]int{}, map[key]int{}
+	for _, f := range []Family{FamilyInet, FamilyInet6} {
+		if err := d.EachTCP(f, DiagOptions{}, count(want)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(want) != 6 {
+		t.Fatalf("%d sockets of the test, want 6: %v", len(want), want)
+	}
+	if err := d.EachTCPAll(count(got)); err != nil {
+		t.Fatal(err)
+	}
+	fams := map[Family]bool{}
+	for k := range got {
+		fams[k.f] = true
+	}
+	if !fams[FamilyInet] || !fams[FamilyInet6] {
+		t.Errorf("families dumped: %v, want both", fams)
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-per family +one dump):\n%s", d)
+	}
+}

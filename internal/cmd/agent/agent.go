@@ -144,7 +144,7 @@ func AgentRun(o *AgentOptions) error {
 		}
 		cfg.Snap = snap
 	} else {
-		cfg.Snap = agent.NewSnapshotter(env.ProcRoot)
+		cfg.Snap = agent.NewHostSnapshotter(env.ProcRoot)
 	}
 
 	a, err := agent.Start(cfg)
