@@ -27,7 +27,9 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * set_state_btf is still "active" on this CPU. So catchers are attached to
  * the same tracepoint after the first program, in order: set_state_btf2
  * and set_state_btf3 take the events that no earlier program took; the
- * third is for an interrupt that arrives while the second runs.
+ * third is for an interrupt that arrives while the second runs, which only
+ * a PREEMPT_RT kernel allows (user space attaches it there only: see
+ * nestsTwice in tracer/hooks.go).
  *
  * Which events an earlier program took is recorded by event, not by "the
  * first program is running" flags: the kernel's active window is wider than

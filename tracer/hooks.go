@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -30,6 +31,9 @@ type hook struct {
 	attach func(*ebpf.Program) (link.Link, error)
 	loss   lossRule
 	fix    string // what would make it work
+	// need, if set, says why the hook is not needed on this kernel ("":
+	// it is); such a hook is not attached and its group does without it.
+	need func() string
 }
 
 // hookTable lists the hooks, best first, over the generated program specs.
@@ -53,23 +57,38 @@ func hookTable(p *tracerProgramSpecs, tracefsDir string, tracefsErr error) []hoo
 	return []hook{
 		// State changes: tp_btf with its two catchers (bpf/tracer.bpf.c
 		// says why), else the classic tracepoint, else a kprobe.
-		{roleState, 0, "tp_btf/inet_sock_set_state", p.SetStateBtf, tracing, lossRecovered, btfFix},
-		{roleState, 0, "tp_btf/inet_sock_set_state (nested events)", p.SetStateBtf2, tracing, lossNone, btfFix},
-		{roleState, 0, "tp_btf/inet_sock_set_state (nested twice)", p.SetStateBtf3, tracing, lossNone, btfFix},
-		{roleState, 1, "tracepoint/sock/inet_sock_set_state", p.SetStateTp, tracepoint("sock", "inet_sock_set_state"), lossAll, tracefsFix + " and Linux 4.16+"},
-		{roleState, 2, "kprobe/tcp_set_state", p.SetStateKp, kprobe("tcp_set_state"), lossAll, "needs a kernel built with CONFIG_KPROBES"},
+		{roleState, 0, "tp_btf/inet_sock_set_state", p.SetStateBtf, tracing, lossRecovered, btfFix, nil},
+		{roleState, 0, "tp_btf/inet_sock_set_state (nested events)", p.SetStateBtf2, tracing, lossNone, btfFix, nil},
+		{roleState, 0, "tp_btf/inet_sock_set_state (nested twice)", p.SetStateBtf3, tracing, lossNone, btfFix, nestsTwice},
+		{roleState, 1, "tracepoint/sock/inet_sock_set_state", p.SetStateTp, tracepoint("sock", "inet_sock_set_state"), lossAll, tracefsFix + " and Linux 4.16+", nil},
+		{roleState, 2, "kprobe/tcp_set_state", p.SetStateKp, kprobe("tcp_set_state"), lossAll, "needs a kernel built with CONFIG_KPROBES", nil},
 		// Accept: the classic syscall tracepoints (they fire for accept
 		// only), with plain loads, else with CO-RE reads; else every
 		// syscall exit, filtered.
-		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept4 (plain loads)", p.Accept4Plain, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix + " and Linux 6.2+ (bpf_rdonly_cast)"},
-		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept (plain loads)", p.AcceptPlain, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix + " and Linux 6.2+ (bpf_rdonly_cast)"},
-		{roleAccept, 1, "tracepoint/syscalls/sys_exit_accept4", p.Accept4Exit, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix},
-		{roleAccept, 1, "tracepoint/syscalls/sys_exit_accept", p.AcceptExit, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix},
-		{roleAccept, 2, "tp_btf/sys_exit", p.SysExitBtf, tracing, lossAll, "needs Linux 5.5+ with BTF"},
+		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept4 (plain loads)", p.Accept4Plain, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix + " and Linux 6.2+ (bpf_rdonly_cast)", nil},
+		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept (plain loads)", p.AcceptPlain, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix + " and Linux 6.2+ (bpf_rdonly_cast)", nil},
+		{roleAccept, 1, "tracepoint/syscalls/sys_exit_accept4", p.Accept4Exit, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix, nil},
+		{roleAccept, 1, "tracepoint/syscalls/sys_exit_accept", p.AcceptExit, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix, nil},
+		{roleAccept, 2, "tp_btf/sys_exit", p.SysExitBtf, tracing, lossAll, "needs Linux 5.5+ with BTF", nil},
 		// Cgroup removals: without them a container removed before its
 		// first connection's event was read has no path.
-		{roleCgroup, 0, "tp_btf/cgroup_rmdir", p.CgroupRmdir, tracing, lossNone, btfFix},
+		{roleCgroup, 0, "tp_btf/cgroup_rmdir", p.CgroupRmdir, tracing, lossNone, btfFix, nil},
 	}
+}
+
+// nestsTwice says why the second catcher is not needed: a state change
+// nests in another only when an interrupt runs softirqs on its way out, and
+// softirqs do not nest in softirqs, nor do hard interrupts or NMIs change
+// TCP state; so at most one event is nested in a running program, which
+// the first catcher takes. Tracepoint programs run with preemption off; on
+// PREEMPT_RT, where softirqs and interrupts run in threads, the second
+// catcher is kept. A nested event no program took would still be counted
+// as lost (the first program's recursion misses less the recovered ones).
+func nestsTwice() string {
+	if b, err := os.ReadFile("/sys/kernel/realtime"); err == nil && strings.TrimSpace(string(b)) == "1" {
+		return ""
+	}
+	return "not needed: without PREEMPT_RT a state change nests at most once"
 }
 
 // Open loads the programs and attaches the best hook group of each role,
@@ -267,6 +286,13 @@ func (t *Tracer) attachGroup(group []hook, load func(*ebpf.ProgramSpec) (*ebpf.P
 	var failed error
 	for _, h := range group {
 		st := HookStatus{Name: h.name, Role: h.role, Fix: h.fix}
+		if h.need != nil {
+			if why := h.need(); why != "" {
+				st.NotNeeded = why
+				t.Hooks = append(t.Hooks, st)
+				continue
+			}
+		}
 		if failed != nil {
 			st.Err = fmt.Errorf("not tried: %w", failed)
 			t.Hooks = append(t.Hooks, st)

@@ -263,6 +263,7 @@ func TestGroupFailsWhole(t *testing.T) {
 	table := hookTable(&specs.tracerProgramSpecs, "/sys/kernel/tracing", nil)[:3] // the tp_btf group
 	table[1].prog = specs.SetStateBtf                                             // attached twice, as the test's load takes only that
 	table[1].attach = func(*ebpf.Program) (link.Link, error) { return nil, refused }
+	table[2].need = nil // in the group whatever the kernel (PREEMPT_RT or not)
 
 	before := tracerObjectsNow(t, kernelObjects{})
 	tr := &Tracer{}

@@ -60,6 +60,9 @@ type HookStatus struct {
 	Works    bool   // with ProbeAll: a skipped hook that did attach
 	Err      error  // why it did not attach
 	Fix      string // what would make it work
+	// NotNeeded says why a hook was left out on this kernel (its group
+	// attached without it).
+	NotNeeded string
 }
 
 // ErrNoHook is returned (wrapped in a *LoadError) when no state-change hook

@@ -120,6 +120,8 @@ func DoctorRun(o *DoctorOptions) error {
 	for _, h := range hooks {
 		res := "attached"
 		switch {
+		case h.NotNeeded != "":
+			res = h.NotNeeded
 		case h.Skipped && h.Works:
 			res = "works (fallback, not used)"
 		case h.Skipped && h.Err != nil:
