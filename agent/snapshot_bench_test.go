@@ -25,8 +25,13 @@ import (
 //
 //	flock /tmp/bpfnetstat-e2e.lock go test -run XXX -bench HostSnapshot ./agent/
 //
+// BPFNETSTAT_BENCH_EMPTY of those namespaces (default 0) hold no socket
+// at all, as idle containers: the snapshot reads their sockstat and skips
+// their dump.
+//
 // It reports the first snapshot (which joins every namespace) apart, as
-// first-ms, and the namespaces read. Each namespace's dump walks the
+// first-ms, the namespaces read, and how many of them were walked and
+// skipped. Each namespace's dump walks the
 // kernel's whole established hash, which namespaces share unless
 // net.ipv4.tcp_child_ehash_entries was set when they were made:
 // BPFNETSTAT_BENCH_CHILD_EHASH=N sets it for the benchmark's namespaces
@@ -37,6 +42,7 @@ func BenchmarkHostSnapshot(b *testing.B) {
 	}
 	nns := benchEnv("BPFNETSTAT_BENCH_NETNS", 50)
 	ntw := benchEnv("BPFNETSTAT_BENCH_TW", 1000)
+	nempty := min(benchEnv("BPFNETSTAT_BENCH_EMPTY", 0), nns)
 	if v := os.Getenv("BPFNETSTAT_BENCH_CHILD_EHASH"); v != "" {
 		const knob = "/proc/sys/net/ipv4/tcp_child_ehash_entries"
 		old, err := os.ReadFile(knob)
@@ -64,6 +70,9 @@ func BenchmarkHostSnapshot(b *testing.B) {
 		if out, err := exec.Command("ip", "-n", n, "link", "set", "lo", "up").CombinedOutput(); err != nil {
 			b.Fatalf("ip link: %v: %s", err, out)
 		}
+		if i < nempty {
+			continue
+		}
 		if err := benchTimeWait(n, ntw); err != nil {
 			b.Fatal(err)
 		}
@@ -83,6 +92,12 @@ func BenchmarkHostSnapshot(b *testing.B) {
 	}
 	b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
 	b.ReportMetric(float64(a.cfg.Snap.Namespaces()), "namespaces")
+	st := a.cfg.Snap.Stats()
+	b.ReportMetric(float64(st.Walked), "walked")
+	b.ReportMetric(float64(st.Skipped), "skipped")
+	if st.Failed != 0 || st.Skipped < nempty {
+		b.Fatalf("%+v: want none failed and the %d empty namespaces skipped", st, nempty)
+	}
 }
 
 func benchEnv(name string, def int) int {
