@@ -315,6 +315,15 @@ func TestAgentAllNamespacesSnapshot(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+	// Every namespace joined (the agent has CAP_SYS_ADMIN), the test's
+	// three walked: they hold sockets.
+	cost, err := ncScrape(a.listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ns := cost["bpfnetstat_snapshot_namespaces"]; ns["failed"] != 0 || ns["walked"] < 3 {
+		t.Errorf("snapshot_namespaces %v, want none failed and the test's 3 walked at least", ns)
+	}
 	t.Logf("timewait by owner %v, ports %v (8080: largest of 10 and 12; 9090: own range), range %v", wantTW, map[string]float64{"8080": gotPorts["127.0.0.1/127.0.0.1/8080"], "9090": gotPorts["127.0.0.1/127.0.0.1/9090"]}, gotRange)
 
 	// A namespace deleted is let go: its socket and range file closed
