@@ -81,10 +81,8 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 	}
 	s := &Snapshotter{req: make(chan snapRequest), mainIno: uint32(st.Ino)}
 	started := make(chan error)
-	go func() {
-		// The thread stays in the namespace; it dies with the goroutine,
-		// which never unlocks it.
-		runtime.LockOSThread()
+	goThread(func() {
+		// The thread stays in the namespace; it dies with fn.
 		err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
 		f.Close()
 		started <- err
@@ -110,11 +108,32 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 				d.Close()
 			}
 		}
-	}()
+	})
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("joining network namespace %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// goThread runs fn on a goroutine locked to an OS thread that ends with
+// fn, so that fn may join another namespace (setns) and no Go code runs
+// there after it. Never on the process's main thread, which Go does not
+// end when its goroutine exits locked but parks for good: it would stay
+// in the namespace it joined, keep it alive, and /proc/self/ns/net (the
+// main thread's) would name it.
+func goThread(fn func()) {
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// Hold the main thread while fn runs on another.
+			done := make(chan struct{})
+			goThread(func() { defer close(done); fn() })
+			<-done
+			runtime.UnlockOSThread()
+			return
+		}
+		fn() // returns locked: the thread ends
+	}()
 }
 
 // NewHostSnapshotter reads every network namespace of the host: those of
@@ -490,11 +509,9 @@ func (n *hostNS) open(fresh []*newNS, self nsKey) {
 		return
 	}
 	done := make(chan struct{})
-	go func() {
+	goThread(func() {
 		defer close(done)
-		// Never unlocked: the thread, left in the last namespace it
-		// joined, ends with this goroutine.
-		runtime.LockOSThread()
+		// The thread, left in the last namespace it joined, ends with fn.
 		for i, f := range others {
 			err := unix.Setns(fds[i], unix.CLONE_NEWNET)
 			unix.Close(fds[i])
@@ -508,7 +525,7 @@ func (n *hostNS) open(fresh []*newNS, self nsKey) {
 			f.h.ports, _ = os.Open("/proc/sys/net/ipv4/ip_local_port_range")
 			f.h.sockstat.open(snapshot.NewFS("/proc/thread-self"))
 		}
-	}()
+	})
 	<-done
 	for _, f := range others {
 		if f.err == nil {

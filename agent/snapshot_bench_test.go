@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -111,9 +110,7 @@ func benchEnv(name string, def int) int {
 // closing first: n TIME_WAIT sockets there.
 func benchTimeWait(ns string, n int) error {
 	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread ends with the goroutine.
-		runtime.LockOSThread()
+	goThread(func() {
 		fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			errc <- err
@@ -130,7 +127,7 @@ func benchTimeWait(ns string, n int) error {
 			errc <- err
 			return
 		}
-		defer l.Close()
+		defer l.Close() // on a failure; closed before the reply otherwise
 		buf := make([]byte, 1)
 		for range n {
 			c, err := net.Dial("tcp4", "127.0.0.1:8080")
@@ -147,7 +144,8 @@ func benchTimeWait(ns string, n int) error {
 			s.Read(buf) // EOF: the client's FIN
 			s.Close()
 		}
+		l.Close() // before the reply: the caller counts the sockets left
 		errc <- nil
-	}()
+	})
 	return <-errc
 }

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -127,11 +126,10 @@ func testNetns(t *testing.T, tag string) (string, uint32) {
 }
 
 // inNetns runs fn on a thread that joined namespace name and ends with
-// fn (it is never unlocked).
+// fn.
 func inNetns(name string, fn func() error) error {
 	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
+	goThread(func() {
 		fd, err := unix.Open("/run/netns/"+name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			errc <- err
@@ -144,7 +142,7 @@ func inNetns(name string, fn func() error) error {
 			return
 		}
 		errc <- fn()
-	}()
+	})
 	return <-errc
 }
 
@@ -301,7 +299,13 @@ func TestNetNSSnapshotterClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	if err := s.Each(func(NS) func(*snapshot.Socket) { return func(*snapshot.Socket) { n++ } }); err != nil {
+	if err := s.Each(func(NS) func(*snapshot.Socket) {
+		return func(x *snapshot.Socket) {
+			if conn.State(x.State) == conn.TCPTimeWait {
+				n++
+			}
+		}
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if n != 2 || s.Stats() != (SnapStats{Walked: 1}) {
