@@ -134,14 +134,19 @@ static __always_inline struct event *reserve_event(__u8 kind, __u64 now)
  * has piled up: a wake-up per event costs more than the event itself under
  * churn (an irq_work self-IPI; in a virtual machine an APIC write that
  * exits to the hypervisor). The reader is woken when this event takes the
- * unread data across a multiple of WAKEUP_BYTES, not for every event above
+ * unread data across a multiple of wakeup_bytes, not for every event above
  * the mark: at 200,000 events/s that was one IPI per event and 8% of the
  * machine's CPU. A crossing two CPUs race past unseen is caught at the
  * next multiple, and the reader also polls with a short timeout, so a lone
  * event waits at most that long (cilium/ebpf's ringbuf reader drains on
  * timeout).
  */
-#define WAKEUP_BYTES (64 << 10)
+/* The wake-up batch, set by user space before load (a sixteenth of the
+ * ring: Config.RingBytes / 16, 512 KiB for the default 8 MiB). Each
+ * wake-up also costs the reader a return from idle, which sets the Go
+ * runtime's monitor polling for a millisecond: at 64 KiB, under churn,
+ * that was a hundred a second. */
+volatile const __u32 wakeup_bytes = 64 << 10;
 /* Ring buffer space of one event: an 8-byte header, rounded to 8. */
 #define EVENT_RECORD_BYTES ((sizeof(struct event) + 8 + 7) / 8 * 8)
 
@@ -149,7 +154,8 @@ static __always_inline void submit(struct event *e)
 {
 	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA); /* includes e */
 	__u64 before = avail > EVENT_RECORD_BYTES ? avail - EVENT_RECORD_BYTES : 0;
-	long flags = avail / WAKEUP_BYTES != before / WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	__u32 batch = wakeup_bytes ? wakeup_bytes : 1;
+	long flags = avail / batch != before / batch ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 }
 

@@ -172,7 +172,20 @@ int BPF_KPROBE(set_state_kp, struct sock *sk, int state)
 	return on_set_state_raw(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
 }
 
-/* Exact acceptor: the accept syscalls' exit. */
+/* Exact acceptor: the accept syscalls' exit, with plain loads (6.2+)... */
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int accept4_plain(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit_btf(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int accept_plain(struct trace_event_raw_sys_exit *ctx)
+{
+	return on_accept_exit_btf(ctx->ret);
+}
+
+/* ... or with CO-RE reads. */
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int accept4_exit(struct trace_event_raw_sys_exit *ctx)
 {

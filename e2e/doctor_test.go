@@ -29,7 +29,8 @@ func TestDoctor(t *testing.T) {
 			`(?m)^state +tp_btf/inet_sock_set_state +attached$`,
 			`(?m)^state +tp_btf/inet_sock_set_state \(nested events\) +attached$`,
 			`(?m)^state +kprobe/tcp_set_state +fallback, fails: .*; fix: `,
-			`(?m)^accept +\S+ +attached$`,
+			`(?m)^accept +tracepoint/syscalls/sys_exit_accept4 \(plain loads\) +attached$`,
+			`(?m)^accept +tracepoint/syscalls/sys_exit_accept4 +works \(fallback, not used\)$`,
 			`(?m)^events: \d+, lost: 0 \(ring buffer full\), 0 \(socket storage\)`,
 		} {
 			if !regexp.MustCompile(want).Match(out) {

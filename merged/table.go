@@ -18,7 +18,9 @@ type TableConfig struct {
 	// socket that may outlive it; 0 means 60 s (TCP_TIMEWAIT_LEN).
 	TimeWaitNs uint64
 	// DropClosed forgets a connection as soon as it closes, for consumers
-	// that only stream transitions (trace, life) and never look back.
+	// that only stream transitions (trace, life) and never look back; nor
+	// do they look up by 4-tuple, so the table keeps no 4-tuple index
+	// (ByTuple finds nothing).
 	DropClosed bool
 	// TimeWaitOnly keeps, of the closed connections, only those that
 	// closed into TIME_WAIT (whose timewait sockets still need an owner),
@@ -222,8 +224,10 @@ func (t *Table) owner(e *entry) conn.Process {
 func (t *Table) forget(e *entry) {
 	i := t.byCookie[e.cookie]
 	delete(t.byCookie, e.cookie)
-	if k := e.tupleKey(); t.byTuple[k] == e.cookie {
-		delete(t.byTuple, k)
+	if len(t.byTuple) > 0 {
+		if k := e.tupleKey(); t.byTuple[k] == e.cookie {
+			delete(t.byTuple, k)
+		}
 	}
 	if len(t.otherNS) > 0 {
 		if nk := (nsTuple{e.netns, e.tupleKey()}); t.otherNS[nk] == e.cookie {
@@ -390,7 +394,7 @@ func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 	if ev.Remote.Port() != 0 || !e.has(fRemoteValid) {
 		e.setRemote(ev.Remote)
 	}
-	if e.lport != 0 && e.rport != 0 {
+	if e.lport != 0 && e.rport != 0 && !t.cfg.DropClosed {
 		t.indexTuple(e)
 	}
 	if ev.Direction != conn.DirUnknown {

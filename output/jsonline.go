@@ -8,73 +8,41 @@ import (
 	"unicode/utf8"
 )
 
-// jsonLine appends one JSON object, field by field, to a reused buffer:
-// trace and life write a line per event, and encoding/json's reflection
-// was most of their user-space CPU under churn. The bytes are those
-// json.Marshal gives for the same struct (TestJSONLineMatchesMarshal and
-// FuzzJSONString hold them to it), HTML-safe escaping included.
-type jsonLine struct {
-	b     []byte
-	first bool
-	// The last time's text up to the seconds, and its zone, for the next
-	// time in the same second: formatting the date is most of a time.
-	sec        int64
-	secLoc     *time.Location
-	secText    []byte
-	zoneText   []byte
-	secTextSet bool
+// Trace and life write a JSON line per event: each line is appended to a
+// reused buffer, key by key, in straight-line code (encoding/json's
+// reflection was most of their user-space CPU under churn, and a builder
+// with a method per field still cost a third of a line). The bytes are
+// those json.Marshal gives for the same struct (TestJSONLineMatchesMarshal
+// and FuzzJSONString hold them to it), HTML-safe escaping included.
+
+// appendAddr appends an address as a JSON string (its text never needs
+// escaping).
+func appendAddr(b []byte, a netip.Addr) []byte {
+	b = append(b, '"')
+	b = a.Unmap().AppendTo(b)
+	return append(b, '"')
 }
 
-func (j *jsonLine) begin(buf []byte) {
-	j.b = append(buf[:0], '{')
-	j.first = true
+func appendUint(b []byte, v uint64) []byte { return strconv.AppendUint(b, v, 10) }
+
+// timeText appends times as time.RFC3339Nano does, keeping the last
+// time's text up to the seconds and its zone for the next time in the same
+// second: formatting the date is most of a time's cost.
+type timeText struct {
+	sec   int64
+	loc   *time.Location
+	date  []byte // "2006-01-02T15:04:05"
+	zone  []byte // "Z" or "-07:00"
+	valid bool
 }
 
-func (j *jsonLine) key(k string) {
-	if j.first {
-		j.first = false
-		j.b = append(j.b, '"')
-	} else {
-		j.b = append(j.b, ',', '"')
+func (tt *timeText) append(b []byte, t time.Time) []byte {
+	if sec := t.Unix(); !tt.valid || sec != tt.sec || t.Location() != tt.loc {
+		tt.date = t.AppendFormat(tt.date[:0], "2006-01-02T15:04:05")
+		tt.zone = t.AppendFormat(tt.zone[:0], "Z07:00")
+		tt.sec, tt.loc, tt.valid = sec, t.Location(), true
 	}
-	j.b = append(j.b, k...)
-	j.b = append(j.b, '"', ':')
-}
-
-// addr writes an address as a string (its text never needs escaping).
-func (j *jsonLine) addr(k string, a netip.Addr) {
-	j.key(k)
-	j.b = append(j.b, '"')
-	j.b = a.Unmap().AppendTo(j.b)
-	j.b = append(j.b, '"')
-}
-
-func (j *jsonLine) str(k, v string) {
-	j.key(k)
-	j.b = appendJSONString(j.b, v)
-}
-
-func (j *jsonLine) uint(k string, v uint64) {
-	j.key(k)
-	j.b = strconv.AppendUint(j.b, v, 10)
-}
-
-func (j *jsonLine) float(k string, v float64) {
-	j.key(k)
-	j.b = appendJSONFloat(j.b, v)
-}
-
-// time writes t as time.RFC3339Nano does.
-func (j *jsonLine) time(k string, t time.Time) {
-	j.key(k)
-	j.b = append(j.b, '"')
-	if sec := t.Unix(); !j.secTextSet || sec != j.sec || t.Location() != j.secLoc {
-		// "2006-01-02T15:04:05" then the zone ("Z" or "-07:00").
-		j.secText = t.AppendFormat(j.secText[:0], "2006-01-02T15:04:05")
-		j.zoneText = t.AppendFormat(j.zoneText[:0], "Z07:00")
-		j.sec, j.secLoc, j.secTextSet = sec, t.Location(), true
-	}
-	j.b = append(j.b, j.secText...)
+	b = append(b, tt.date...)
 	if ns := t.Nanosecond(); ns != 0 {
 		// The fraction without its trailing zeros, as .999999999 gives.
 		var d [10]byte
@@ -87,16 +55,9 @@ func (j *jsonLine) time(k string, t time.Time) {
 		for d[n-1] == '0' {
 			n--
 		}
-		j.b = append(j.b, d[:n]...)
+		b = append(b, d[:n]...)
 	}
-	j.b = append(j.b, j.zoneText...)
-	j.b = append(j.b, '"')
-}
-
-// end closes the object and the line.
-func (j *jsonLine) end() []byte {
-	j.b = append(j.b, '}', '\n')
-	return j.b
+	return append(b, tt.zone...)
 }
 
 // appendJSONFloat formats as encoding/json does: the shortest 'f' form,

@@ -138,15 +138,13 @@ func BenchmarkLifeJSONMarshal(b *testing.B) {
 // part is kept from one to the next).
 func TestJSONTime(t *testing.T) {
 	zones := []*time.Location{time.UTC, time.FixedZone("", -7*3600), time.FixedZone("", 5*3600+1800), time.Local}
-	var j jsonLine
+	var tt timeText
 	base := time.Date(2026, 12, 5, 3, 8, 45, 0, time.UTC).UnixNano()
 	for i, ns := range []int64{0, 1, 10, 123456789, 100000000, 999999999, 120000, 5e8, 1e9 + 7, 1e9 + 7, 86400e9 - 1, 86400e9} {
 		for _, z := range zones {
 			tm := time.Unix(0, base+ns).In(z)
-			j.begin(nil)
-			j.time("time", tm)
-			got := string(j.end())
-			want := `{"time":"` + tm.Format(time.RFC3339Nano) + "\"}\n"
+			got := string(tt.append(nil, tm))
+			want := tm.Format(time.RFC3339Nano)
 			if got != want {
 				t.Errorf("case %d zone %v: %q, want %q", i, z, got, want)
 			}

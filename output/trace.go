@@ -60,26 +60,42 @@ type LifeJSON struct {
 	NetNS       uint32  `json:"netns"`
 }
 
-// connLine starts a JSON line with the fields of ConnJSON, in its order.
-func (e *EventWriter) connLine(c *conn.Conn, monoNs uint64) *jsonLine {
-	j := &e.line
-	j.begin(e.buf)
-	j.time("time", e.wall(monoNs))
-	j.uint("pid", uint64(c.Owner.PID))
-	j.uint("tid", uint64(c.Owner.TID))
-	j.uint("uid", uint64(c.Owner.UID))
-	j.str("comm", Escape(c.Owner.Comm))
-	j.str("family", c.Family.String())
-	j.addr("laddr", c.Local.Addr())
-	j.uint("lport", uint64(c.Local.Port()))
-	j.addr("raddr", c.Remote.Addr())
-	j.uint("rport", uint64(c.Remote.Port()))
-	id := c.Owner.Identity()
-	j.str("cgroup", Escape(id.Path))
-	j.str("container_id", id.ContainerID)
-	j.str("pod_uid", id.PodUID)
-	j.str("unit", Escape(id.Unit))
-	return j
+// appendConn appends the opening brace and the fields of ConnJSON, in
+// its order.
+func (e *EventWriter) appendConn(b []byte, c *conn.Conn, monoNs uint64) []byte {
+	b = append(b, `{"time":"`...)
+	b = e.times.append(b, e.wall(monoNs))
+	b = append(b, `","pid":`...)
+	b = appendUint(b, uint64(c.Owner.PID))
+	b = append(b, `,"tid":`...)
+	b = appendUint(b, uint64(c.Owner.TID))
+	b = append(b, `,"uid":`...)
+	b = appendUint(b, uint64(c.Owner.UID))
+	b = append(b, `,"comm":`...)
+	b = appendJSONString(b, Escape(c.Owner.Comm))
+	b = append(b, `,"family":`...)
+	b = appendJSONString(b, c.Family.String())
+	b = append(b, `,"laddr":`...)
+	b = appendAddr(b, c.Local.Addr())
+	b = append(b, `,"lport":`...)
+	b = appendUint(b, uint64(c.Local.Port()))
+	b = append(b, `,"raddr":`...)
+	b = appendAddr(b, c.Remote.Addr())
+	b = append(b, `,"rport":`...)
+	b = appendUint(b, uint64(c.Remote.Port()))
+	if id := c.Owner.Ident; id != nil {
+		b = append(b, `,"cgroup":`...)
+		b = appendJSONString(b, Escape(id.Path))
+		b = append(b, `,"container_id":`...)
+		b = appendJSONString(b, id.ContainerID)
+		b = append(b, `,"pod_uid":`...)
+		b = appendJSONString(b, id.PodUID)
+		b = append(b, `,"unit":`...)
+		b = appendJSONString(b, Escape(id.Unit))
+	} else {
+		b = append(b, `,"cgroup":"","container_id":"","pod_uid":"","unit":""`...)
+	}
+	return b
 }
 
 // IdentityHeader is the header of the identity columns (--identity).
@@ -96,8 +112,10 @@ func IdentityText(id cgroups.Identity) string {
 	return fmt.Sprintf("%-12s %-36s %-24s %s", dash(cid), dash(id.PodUID), dash(Escape(id.Unit)), dash(Escape(id.Path)))
 }
 
-func (e *EventWriter) writeLine(j *jsonLine) error {
-	b := j.end()
+// writeLine closes the line in b (e.buf's array, kept for the next) and
+// writes it.
+func (e *EventWriter) writeLine(b []byte) error {
+	b = append(b, '}', '\n')
 	e.buf = b
 	_, err := e.W.Write(b)
 	return err
@@ -116,7 +134,7 @@ type EventWriter struct {
 	// WallOffsetNs converts monotonic event times to wall-clock time.
 	WallOffsetNs int64
 	buf          []byte
-	line         jsonLine
+	times        timeText
 }
 
 func (e *EventWriter) wall(monoNs uint64) time.Time {
@@ -151,18 +169,26 @@ func (e *EventWriter) Trace(tr *conn.Transition) error {
 		failure = c.Failure()
 	}
 	if e.JSON {
-		j := e.connLine(c, tr.TimeNs)
-		j.str("old_state", tr.OldState.String())
-		j.str("new_state", tr.NewState.String())
-		j.float("ms", ms)
-		j.str("direction", c.Direction.String())
-		j.str("owner_source", c.OwnerSource.String())
+		b := e.appendConn(e.buf[:0], c, tr.TimeNs)
+		b = append(b, `,"old_state":`...)
+		b = appendJSONString(b, tr.OldState.String())
+		b = append(b, `,"new_state":`...)
+		b = appendJSONString(b, tr.NewState.String())
+		b = append(b, `,"ms":`...)
+		b = appendJSONFloat(b, ms)
+		b = append(b, `,"direction":`...)
+		b = appendJSONString(b, c.Direction.String())
+		b = append(b, `,"owner_source":`...)
+		b = appendJSONString(b, c.OwnerSource.String())
 		if failure != "" {
-			j.str("error", failure)
+			b = append(b, `,"error":`...)
+			b = appendJSONString(b, failure)
 		}
-		j.uint("cookie", c.Cookie)
-		j.uint("netns", uint64(c.NetNS))
-		return e.writeLine(j)
+		b = append(b, `,"cookie":`...)
+		b = appendUint(b, c.Cookie)
+		b = append(b, `,"netns":`...)
+		b = appendUint(b, uint64(c.NetNS))
+		return e.writeLine(b)
 	}
 	line := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5d %-39s %-5d %-11s -> %-11s %9.3f %-8s %s",
 		e.wall(tr.TimeNs).Format("15:04:05.000000"), pidText(c.Owner.PID), Escape(c.Owner.Comm),
@@ -205,20 +231,30 @@ func (e *EventWriter) Life(c *conn.Conn) error {
 	ms := float64(c.DurationNs(c.CloseNs)) / 1e6
 	errText := c.Failure()
 	if e.JSON {
-		j := e.connLine(c, c.CloseNs)
-		j.str("direction", c.Direction.String())
-		j.uint("tx_bytes", c.TxBytes)
-		j.uint("rx_bytes", c.RxBytes)
-		j.float("duration_ms", ms)
-		j.str("owner_source", c.OwnerSource.String())
-		j.uint("retransmits", uint64(c.Retransmits))
-		j.uint("srtt_us", uint64(c.SRTTus))
+		b := e.appendConn(e.buf[:0], c, c.CloseNs)
+		b = append(b, `,"direction":`...)
+		b = appendJSONString(b, c.Direction.String())
+		b = append(b, `,"tx_bytes":`...)
+		b = appendUint(b, c.TxBytes)
+		b = append(b, `,"rx_bytes":`...)
+		b = appendUint(b, c.RxBytes)
+		b = append(b, `,"duration_ms":`...)
+		b = appendJSONFloat(b, ms)
+		b = append(b, `,"owner_source":`...)
+		b = appendJSONString(b, c.OwnerSource.String())
+		b = append(b, `,"retransmits":`...)
+		b = appendUint(b, uint64(c.Retransmits))
+		b = append(b, `,"srtt_us":`...)
+		b = appendUint(b, uint64(c.SRTTus))
 		if errText != "" {
-			j.str("error", errText)
+			b = append(b, `,"error":`...)
+			b = appendJSONString(b, errText)
 		}
-		j.uint("cookie", c.Cookie)
-		j.uint("netns", uint64(c.NetNS))
-		return e.writeLine(j)
+		b = append(b, `,"cookie":`...)
+		b = appendUint(b, c.Cookie)
+		b = append(b, `,"netns":`...)
+		b = appendUint(b, uint64(c.NetNS))
+		return e.writeLine(b)
 	}
 	line := fmt.Sprintf("%-7s %-16s %-39s %-5d %-39s %-5d %-7s %10d %10d %10.3f %-8s %s",
 		pidText(c.Owner.PID), Escape(c.Owner.Comm), addrText(c.Local.Addr()), c.Local.Port(),

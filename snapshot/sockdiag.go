@@ -102,6 +102,13 @@ func (d *Diag) EachTCP(family Family, opt DiagOptions, fn func(s *Socket)) error
 	if d.broken || d.fd < 0 {
 		return errDiagBroken
 	}
+	req := tcpRequest(family, opt)
+	return d.dump(req[:], unix.SOCK_DIAG_BY_FAMILY, family, fn)
+}
+
+// tcpRequest is the SOCK_DIAG_BY_FAMILY request (struct inet_diag_req_v2)
+// for every TCP socket of one family.
+func tcpRequest(family Family, opt DiagOptions) [unix.NLMSG_HDRLEN + sizeofInetDiagReqV2]byte {
 	var req [unix.NLMSG_HDRLEN + sizeofInetDiagReqV2]byte
 	ne := binary.NativeEndian
 	ne.PutUint32(req[0:], uint32(len(req)))
@@ -111,11 +118,17 @@ func (d *Diag) EachTCP(family Family, opt DiagOptions, fn func(s *Socket)) error
 	r := req[unix.NLMSG_HDRLEN:]
 	r[0] = byte(family)
 	r[1] = unix.IPPROTO_TCP
-	if opt.Timers {
-		r[2] = 1 << (inetDiagInfo - 1)
-	}
+	r[2] = opt.ext()
 	ne.PutUint32(r[4:], 0xffffffff) // every state
-	return d.dump(req[:], unix.SOCK_DIAG_BY_FAMILY, family, fn)
+	return req
+}
+
+// ext is the idiag_ext bit mask of the attributes opt asks for.
+func (opt DiagOptions) ext() byte {
+	if opt.Timers {
+		return 1 << (inetDiagInfo - 1)
+	}
+	return 0
 }
 
 // The first inet_diag request (struct inet_diag_req, TCPDIAG_GETSOCK): the
@@ -126,24 +139,44 @@ const (
 	tcpDiagGetSock    = 18
 )
 
-// EachTCPAll streams the TCP sockets of both families through d in one
-// dump, each family's listeners before the other sockets. The kernel walks
-// its whole established hash once per dump, and every namespace shares
-// that hash (unless net.ipv4.tcp_child_ehash_entries gives each its own),
-// so with many namespaces one dump where EachTCP takes two halves the
-// cost.
-func (d *Diag) EachTCPAll(fn func(s *Socket)) error {
+// EachTCPAll is EachTCPBoth without options.
+func (d *Diag) EachTCPAll(fn func(s *Socket)) error { return d.EachTCPBoth(DiagOptions{}, fn) }
+
+// EachTCPBoth streams the TCP sockets of both families through d in one
+// dump, asking for what opt says as EachTCP does; each socket comes as
+// the per-family dump of its family gives it. The kernel walks its
+// listening hash, then its established hash, once each, bucket by bucket,
+// and keeps the sockets of either family (inet_diag_dump_icsk with
+// AF_UNSPEC): all listeners come first, and the sockets of one family come
+// in the order of that family's own dump. The established hash is shared
+// by every namespace (unless net.ipv4.tcp_child_ehash_entries gives each
+// its own) and its walk costs the same however few sockets a namespace
+// has, so one dump where EachTCP takes two halves the cost of a listing.
+//
+// A kernel without the old request answers ErrDiagUnsupported (or
+// EINVAL) before any socket: the caller then dumps each family.
+func (d *Diag) EachTCPBoth(opt DiagOptions, fn func(s *Socket)) error {
 	if d.broken || d.fd < 0 {
 		return errDiagBroken
 	}
+	req := tcpAllRequest(opt)
+	return d.dump(req[:], tcpDiagGetSock, 0, fn)
+}
+
+// tcpAllRequest is the TCPDIAG_GETSOCK request (struct inet_diag_req) for
+// every TCP socket of both families: idiag_family is ignored, idiag_ext
+// and idiag_states mean what they mean in inet_diag_req_v2.
+func tcpAllRequest(opt DiagOptions) [unix.NLMSG_HDRLEN + sizeofInetDiagReq]byte {
 	var req [unix.NLMSG_HDRLEN + sizeofInetDiagReq]byte
 	ne := binary.NativeEndian
 	ne.PutUint32(req[0:], uint32(len(req)))
 	ne.PutUint16(req[4:], tcpDiagGetSock)
 	ne.PutUint16(req[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	ne.PutUint32(req[8:], 1)                             // seq
-	ne.PutUint32(req[unix.NLMSG_HDRLEN+52:], 0xffffffff) // idiag_states: every state
-	return d.dump(req[:], tcpDiagGetSock, 0, fn)
+	ne.PutUint32(req[8:], 1) // seq
+	r := req[unix.NLMSG_HDRLEN:]
+	r[3] = opt.ext()
+	ne.PutUint32(r[52:], 0xffffffff) // idiag_states: every state
+	return req
 }
 
 // dump sends a dump request and decodes each answer of type typ; family 0

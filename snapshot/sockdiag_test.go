@@ -2,11 +2,14 @@ package snapshot
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 )
 
 func TestDecodeInetDiag(t *testing.T) {
@@ -216,5 +219,262 @@ func TestDiagAllFamilies(t *testing.T) {
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("(-per family +one dump):\n%s", d)
+	}
+}
+
+// tcpStates opens loopback sockets of both families in every TCP state a
+// test can hold without a packet filter: LISTEN, SYN_SENT (a SYN dropped
+// by a full accept queue), ESTABLISHED (with and without a keepalive
+// timer), FIN_WAIT2 and CLOSE_WAIT (a half-closed connection), TIME_WAIT,
+// and an IPv4 peer of an IPv6 socket (an IPv4-mapped row). It returns the
+// ports that mark them; everything is closed at the end of the test.
+func tcpStates(t *testing.T) map[uint16]bool {
+	t.Helper()
+	ports := map[uint16]bool{}
+	var closers []func()
+	t.Cleanup(func() {
+		for _, c := range closers {
+			c()
+		}
+	})
+	listen := func(network, addr string) net.Listener {
+		ln, err := net.Listen(network, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closers = append(closers, func() { ln.Close() })
+		ports[netip.MustParseAddrPort(ln.Addr().String()).Port()] = true
+		return ln
+	}
+	pair := func(ln net.Listener, network string) (client, server *net.TCPConn) {
+		c, err := net.Dial(network, ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		closers = append(closers, func() { c.Close(); s.Close() })
+		return c.(*net.TCPConn), s.(*net.TCPConn)
+	}
+	for _, fam := range []struct {
+		network, addr string
+		domain        int
+		sa            func(port int) unix.Sockaddr
+	}{
+		{"tcp4", "127.0.0.1:0", unix.AF_INET, func(p int) unix.Sockaddr { return &unix.SockaddrInet4{Port: p, Addr: [4]byte{127, 0, 0, 1}} }},
+		{"tcp6", "[::1]:0", unix.AF_INET6, func(p int) unix.Sockaddr { return &unix.SockaddrInet6{Port: p, Addr: netip.IPv6Loopback().As16()} }},
+	} {
+		ln := listen(fam.network, fam.addr)
+		pair(ln, fam.network) // ESTABLISHED both ways
+		c, _ := pair(ln, fam.network)
+		if err := c.SetKeepAlive(true); err != nil { // a keepalive timer
+			t.Fatal(err)
+		}
+		c, s := pair(ln, fam.network)
+		if err := c.CloseWrite(); err != nil { // FIN_WAIT2 and CLOSE_WAIT
+			t.Fatal(err)
+		}
+		c, s = pair(ln, fam.network)
+		c.Close() // TIME_WAIT once the server closes too
+		s.Close()
+
+		// SYN_SENT: a listener with a backlog of 0 holds one connection in
+		// its accept queue and drops the SYN of the next.
+		lfd, err := unix.Socket(fam.domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		closers = append(closers, func() { unix.Close(lfd) })
+		if err := unix.Bind(lfd, fam.sa(0)); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Listen(lfd, 0); err != nil {
+			t.Fatal(err)
+		}
+		sa, err := unix.Getsockname(lfd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var port int
+		switch a := sa.(type) {
+		case *unix.SockaddrInet4:
+			port = a.Port
+		case *unix.SockaddrInet6:
+			port = a.Port
+		}
+		ports[uint16(port)] = true
+		for i := 0; i < 2; i++ {
+			fd, err := unix.Socket(fam.domain, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			closers = append(closers, func() { unix.Close(fd) })
+			if err := unix.Connect(fd, fam.sa(port)); err != nil && err != unix.EINPROGRESS {
+				t.Fatal(err)
+			}
+			time.Sleep(20 * time.Millisecond) // the first fills the queue
+		}
+	}
+	// An IPv4 client of a dual-stack listener: its server side is an
+	// AF_INET6 socket with IPv4-mapped addresses.
+	ln := listen("tcp", "[::]:0")
+	port := netip.MustParseAddrPort(ln.Addr().String()).Port()
+	c, err := net.Dial("tcp4", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), port).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	closers = append(closers, func() { c.Close(); s.Close() })
+	time.Sleep(50 * time.Millisecond) // FINs and ACKs settle
+	return ports
+}
+
+// EachTCPBoth gives, in one dump, exactly the sockets of the two
+// per-family dumps, every field alike (timer expiries, which run on
+// between two dumps, within a second), and each family's sockets in the
+// order of that family's own dump; with and without tcp_info.
+func TestDiagBothMatchesPerFamily(t *testing.T) {
+	ports := tcpStates(t)
+	d, err := OpenDiag()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ours := func(s *Socket) bool { return ports[s.Local.Port()] || ports[s.Remote.Port()] }
+	for _, opt := range []DiagOptions{{}, {Timers: true}} {
+		perFamily := map[Family][]Socket{}
+		for _, f := range []Family{FamilyInet, FamilyInet6} {
+			if err := d.EachTCP(f, opt, func(s *Socket) {
+				if ours(s) {
+					perFamily[f] = append(perFamily[f], *s)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		both := map[Family][]Socket{}
+		if err := d.EachTCPBoth(opt, func(s *Socket) {
+			if ours(s) {
+				both[s.Family] = append(both[s.Family], *s)
+			}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		states := map[uint8]bool{}
+		timers := map[int64]bool{}
+		mapped := false
+		for _, ss := range perFamily {
+			for _, s := range ss {
+				states[s.State] = true
+				timers[s.TimerCode] = true
+				mapped = mapped || s.Family == FamilyInet6 && s.Local.Addr().Is4In6()
+			}
+		}
+		// LISTEN, SYN_SENT, ESTABLISHED, FIN_WAIT2, TIME_WAIT, CLOSE_WAIT.
+		for _, st := range []uint8{10, 2, 1, 5, 6, 8} {
+			if !states[st] {
+				t.Errorf("%+v: no socket in state %d among the test's: %v", opt, st, states)
+			}
+		}
+		for _, tc := range []int64{0, 1, 2, 3} {
+			if !timers[tc] {
+				t.Errorf("%+v: no socket with timer %d among the test's: %v", opt, tc, timers)
+			}
+		}
+		if !mapped {
+			t.Errorf("%+v: no IPv4-mapped socket among the test's", opt)
+		}
+		timerNear := cmp.Comparer(func(a, b Socket) bool {
+			if a.TimerWhen > b.TimerWhen+100 || b.TimerWhen > a.TimerWhen+100 {
+				return false
+			}
+			a.TimerWhen = b.TimerWhen
+			return a == b
+		})
+		if diff := cmp.Diff(perFamily, both, timerNear); diff != "" {
+			t.Errorf("%+v: (-per family +one dump):\n%s", opt, diff)
+		}
+	}
+}
+
+// Both requests ask for tcp_info with Timers, and only then: every
+// established socket of the answer carries INET_DIAG_INFO.
+func TestDiagRequestsAskForInfo(t *testing.T) {
+	ports := tcpStates(t)
+	d, err := OpenDiag()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, opt := range []DiagOptions{{}, {Timers: true}} {
+		v4 := tcpRequest(FamilyInet, opt)
+		v6 := tcpRequest(FamilyInet6, opt)
+		all := tcpAllRequest(opt)
+		for name, req := range map[string][]byte{"inet": v4[:], "inet6": v6[:], "both": all[:]} {
+			est, withInfo := 0, 0
+			err := netlinkDump(d.fd, req, make([]byte, 1<<16), func(typ uint16, b []byte) error {
+				if len(b) < sizeofInetDiagMsg || b[1] != 1 {
+					return nil
+				}
+				if !ports[binary.BigEndian.Uint16(b[4:])] && !ports[binary.BigEndian.Uint16(b[6:])] {
+					return nil
+				}
+				est++
+				eachAttr(b[sizeofInetDiagMsg:], func(typ uint16, _ []byte) {
+					if typ == inetDiagInfo {
+						withInfo++
+					}
+				})
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if opt.Timers {
+				want = est
+			}
+			if est == 0 || withInfo != want {
+				t.Errorf("%s %+v: %d of %d established sockets with tcp_info, want %d", name, opt, withInfo, est, want)
+			}
+		}
+	}
+}
+
+// One listing of both families: two per-family dumps, as netstat's view
+// made them, against one dump of both.
+func BenchmarkDiagTCPListing(b *testing.B) {
+	d, err := OpenDiag()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	for _, bc := range []struct {
+		name string
+		list func(DiagOptions) error
+	}{
+		{"per-family", func(opt DiagOptions) error {
+			if err := d.EachTCP(FamilyInet, opt, func(*Socket) {}); err != nil {
+				return err
+			}
+			return d.EachTCP(FamilyInet6, opt, func(*Socket) {})
+		}},
+		{"one-dump", func(opt DiagOptions) error { return d.EachTCPBoth(opt, func(*Socket) {}) }},
+	} {
+		for _, opt := range []DiagOptions{{}, {Timers: true}} {
+			b.Run(fmt.Sprintf("%s/timers=%v", bc.name, opt.Timers), func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					if err := bc.list(opt); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

@@ -59,10 +59,13 @@ func hookTable(p *tracerProgramSpecs, tracefsDir string, tracefsErr error) []hoo
 		{roleState, 1, "tracepoint/sock/inet_sock_set_state", p.SetStateTp, tracepoint("sock", "inet_sock_set_state"), lossAll, tracefsFix + " and Linux 4.16+"},
 		{roleState, 2, "kprobe/tcp_set_state", p.SetStateKp, kprobe("tcp_set_state"), lossAll, "needs a kernel built with CONFIG_KPROBES"},
 		// Accept: the classic syscall tracepoints (they fire for accept
-		// only), else every syscall exit, filtered.
-		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept4", p.Accept4Exit, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix},
-		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept", p.AcceptExit, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix},
-		{roleAccept, 1, "tp_btf/sys_exit", p.SysExitBtf, tracing, lossAll, "needs Linux 5.5+ with BTF"},
+		// only), with plain loads, else with CO-RE reads; else every
+		// syscall exit, filtered.
+		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept4 (plain loads)", p.Accept4Plain, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix + " and Linux 6.2+ (bpf_rdonly_cast)"},
+		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept (plain loads)", p.AcceptPlain, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix + " and Linux 6.2+ (bpf_rdonly_cast)"},
+		{roleAccept, 1, "tracepoint/syscalls/sys_exit_accept4", p.Accept4Exit, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix},
+		{roleAccept, 1, "tracepoint/syscalls/sys_exit_accept", p.AcceptExit, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix},
+		{roleAccept, 2, "tp_btf/sys_exit", p.SysExitBtf, tracing, lossAll, "needs Linux 5.5+ with BTF"},
 		// Cgroup removals: without them a container removed before its
 		// first connection's event was read has no path.
 		{roleCgroup, 0, "tp_btf/cgroup_rmdir", p.CgroupRmdir, tracing, lossNone, btfFix},
@@ -101,6 +104,9 @@ func (t *Tracer) open(cfg Config) error {
 	}
 	if err := specs.TargetNetns.Set(cfg.NetNS); err != nil {
 		return fail("setting target_netns", err)
+	}
+	if err := specs.WakeupBytes.Set(max(cfg.RingBytes/16, 4096)); err != nil {
+		return fail("setting wakeup_bytes", err)
 	}
 	if cfg.EndsOnly {
 		if err := specs.EndsOnly.Set(uint8(1)); err != nil {

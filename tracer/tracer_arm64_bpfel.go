@@ -89,7 +89,9 @@ const (
 	tracerMapRemovedCgroups    = "removed_cgroups"
 	tracerMapSkInfos           = "sk_infos"
 	tracerProgAccept4Exit      = "accept4_exit"
+	tracerProgAccept4Plain     = "accept4_plain"
 	tracerProgAcceptExit       = "accept_exit"
+	tracerProgAcceptPlain      = "accept_plain"
 	tracerProgCgroupRmdir      = "cgroup_rmdir"
 	tracerProgSetStateBtf      = "set_state_btf"
 	tracerProgSetStateBtf2     = "set_state_btf2"
@@ -105,6 +107,7 @@ const (
 	tracerVarUnusedEvent       = "unused_event"
 	tracerVarUnusedEventKind   = "unused_event_kind"
 	tracerVarUnusedOwnerSource = "unused_owner_source"
+	tracerVarWakeupBytes       = "wakeup_bytes"
 )
 
 // loadTracer returns the embedded CollectionSpec for tracer.
@@ -150,7 +153,9 @@ type tracerSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerProgramSpecs struct {
 	Accept4Exit  *ebpf.ProgramSpec `ebpf:"accept4_exit"`
+	Accept4Plain *ebpf.ProgramSpec `ebpf:"accept4_plain"`
 	AcceptExit   *ebpf.ProgramSpec `ebpf:"accept_exit"`
+	AcceptPlain  *ebpf.ProgramSpec `ebpf:"accept_plain"`
 	CgroupRmdir  *ebpf.ProgramSpec `ebpf:"cgroup_rmdir"`
 	SetStateBtf  *ebpf.ProgramSpec `ebpf:"set_state_btf"`
 	SetStateBtf2 *ebpf.ProgramSpec `ebpf:"set_state_btf2"`
@@ -185,6 +190,7 @@ type tracerVariableSpecs struct {
 	UnusedEvent       *ebpf.VariableSpec `ebpf:"unused_event"`
 	UnusedEventKind   *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedOwnerSource *ebpf.VariableSpec `ebpf:"unused_owner_source"`
+	WakeupBytes       *ebpf.VariableSpec `ebpf:"wakeup_bytes"`
 }
 
 // tracerObjects contains all objects after they have been loaded into the kernel.
@@ -240,6 +246,7 @@ type tracerVariables struct {
 	UnusedEvent       *ebpf.Variable `ebpf:"unused_event"`
 	UnusedEventKind   *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedOwnerSource *ebpf.Variable `ebpf:"unused_owner_source"`
+	WakeupBytes       *ebpf.Variable `ebpf:"wakeup_bytes"`
 }
 
 // tracerPrograms contains all programs after they have been loaded into the kernel.
@@ -247,7 +254,9 @@ type tracerVariables struct {
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerPrograms struct {
 	Accept4Exit  *ebpf.Program `ebpf:"accept4_exit"`
+	Accept4Plain *ebpf.Program `ebpf:"accept4_plain"`
 	AcceptExit   *ebpf.Program `ebpf:"accept_exit"`
+	AcceptPlain  *ebpf.Program `ebpf:"accept_plain"`
 	CgroupRmdir  *ebpf.Program `ebpf:"cgroup_rmdir"`
 	SetStateBtf  *ebpf.Program `ebpf:"set_state_btf"`
 	SetStateBtf2 *ebpf.Program `ebpf:"set_state_btf2"`
@@ -260,7 +269,9 @@ type tracerPrograms struct {
 func (p *tracerPrograms) Close() error {
 	return _TracerClose(
 		p.Accept4Exit,
+		p.Accept4Plain,
 		p.AcceptExit,
+		p.AcceptPlain,
 		p.CgroupRmdir,
 		p.SetStateBtf,
 		p.SetStateBtf2,

@@ -63,6 +63,9 @@ func NewMergedSource(env Env, stderr func(string), ids *Identities) *merged.Sour
 		ids.Namer.SetRemoved(live.RemovedCgroupPath)
 	}
 	src := merged.NewSource(fs, OwnerOptions(env, false), live)
+	if env.ProcRoot == "/proc" && env.Getenv("BPFNETSTAT_SOURCE") != "proc" {
+		src.UseDiag() // TCP from sock_diag, as the classic listing reads it
+	}
 	if ids != nil {
 		src.SetNamer(ids.Namer)
 	}

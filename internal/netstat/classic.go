@@ -334,6 +334,9 @@ type socketRun struct {
 	ids *cmdutil.Identities
 	// namer names owners by pid for one listing.
 	namer *cgroups.Namer
+	// held keeps the IPv6 rows of a one-dump listing until the IPv4 rows
+	// are out; reused from listing to listing.
+	held []snapshot.Socket
 }
 
 // identityAsked: rows carry identities (-p --json, --identity) or are
@@ -626,11 +629,82 @@ func (r *socketRun) useDiag() bool {
 // tcpFromDiag lists TCP from sock_diag; ok is false when the kernel said
 // no before any row was printed, and the caller falls back to /proc.
 func (r *socketRun) tcpFromDiag() (rc int, ok bool) {
+	d, err := snapshot.OpenDiag()
+	if err != nil {
+		return 0, false
+	}
+	defer d.Close()
 	opt := snapshot.DiagOptions{Timers: r.o.opt > 0}
+	want4, want6 := r.o.arg == 0 || r.o.inet > 0, r.o.arg == 0 || r.o.inet6 > 0
+	if want4 && want6 {
+		if rc, ok := r.tcpBoth(d, opt); ok {
+			return rc, true
+		}
+	}
+	return r.tcpPerFamily(d, opt, want4, want6)
+}
+
+// heldV6Max bounds the IPv6 rows tcpBoth holds back: 4096 copies, under a
+// MiB. Past it the walk's IPv6 rows are dropped and dumped again after
+// the IPv4 rows, where the second walk costs little next to the rows.
+var heldV6Max = 4096
+
+// eachTCPBoth is the one dump of both families; tests wrap it.
+var eachTCPBoth = (*snapshot.Diag).EachTCPBoth
+
+// tcpBoth lists both families from one dump: the kernel walks its
+// established hash, which every namespace shares, once instead of twice.
+// netstat prints all tcp rows, then all tcp6 rows, each family in the
+// kernel's order; the one dump visits the same buckets in the same order
+// for both families (snapshot.Diag.EachTCPBoth), so IPv4 rows are printed
+// as they come and the listed IPv6 rows are held to follow them. ok is
+// false when no IPv4 row was printed before the dump failed: the caller
+// then dumps each family, as on a kernel without the old request.
+func (r *socketRun) tcpBoth(d *snapshot.Diag, opt snapshot.DiagOptions) (rc int, ok bool) {
+	rows4, overflow := 0, false
+	r.held = r.held[:0]
+	err := eachTCPBoth(d, opt, func(s *snapshot.Socket) {
+		if s.Family == snapshot.FamilyInet {
+			rows4++
+			r.inetRow(s, nil)
+			return
+		}
+		if !r.sawInet(s) || overflow {
+			return
+		}
+		if len(r.held) == heldV6Max {
+			overflow, r.held = true, r.held[:0]
+			return
+		}
+		r.held = append(r.held, *s)
+	})
+	if err != nil {
+		r.held = r.held[:0]
+		if rows4 == 0 {
+			return 0, false
+		}
+		fmt.Fprintf(r.env.Stderr, "%s: %v\n", r.o.name, err)
+		return 0, true
+	}
+	if overflow {
+		// An IPv6-less kernel: netstat skips a missing tcp6 silently.
+		d.EachTCP(snapshot.FamilyInet6, opt, func(s *snapshot.Socket) { r.inetRow(s, nil) })
+		return 0, true
+	}
+	for i := range r.held {
+		r.emitInet(&r.held[i])
+	}
+	clear(r.held) // no row outlives its listing
+	r.held = r.held[:0]
+	return 0, true
+}
+
+// tcpPerFamily lists the families asked for, one dump each.
+func (r *socketRun) tcpPerFamily(d *snapshot.Diag, opt snapshot.DiagOptions, want4, want6 bool) (rc int, ok bool) {
 	rows := 0
 	row := func(s *snapshot.Socket) { rows++; r.inetRow(s, nil) }
-	if r.o.arg == 0 || r.o.inet > 0 {
-		if err := snapshot.EachTCPDiag(snapshot.FamilyInet, opt, row); err != nil {
+	if want4 {
+		if err := d.EachTCP(snapshot.FamilyInet, opt, row); err != nil {
 			if rows == 0 {
 				return 0, false
 			}
@@ -638,8 +712,8 @@ func (r *socketRun) tcpFromDiag() (rc int, ok bool) {
 			return 0, true
 		}
 	}
-	if r.o.arg == 0 || r.o.inet6 > 0 {
-		if err := snapshot.EachTCPDiag(snapshot.FamilyInet6, opt, row); err != nil {
+	if want6 {
+		if err := d.EachTCP(snapshot.FamilyInet6, opt, row); err != nil {
 			// An IPv6-less kernel: netstat skips a missing tcp6 silently.
 			return 0, true
 		}
@@ -662,10 +736,22 @@ func (r *socketRun) inetRow(s *snapshot.Socket, bad *snapshot.LineError) {
 		fmt.Fprintf(r.env.Stderr, "warning, got bogus %s line.\n", bogusName(bad))
 		return
 	}
+	if r.sawInet(s) {
+		r.emitInet(s)
+	}
+}
+
+// sawInet records a row of the listing and says whether -a/-l list it.
+func (r *socketRun) sawInet(s *snapshot.Socket) bool {
 	if r.listing != nil {
 		r.listing.Saw(s)
 	}
-	if !r.render.InetListed(s) || !r.wanted(s) {
+	return r.render.InetListed(s)
+}
+
+// emitInet prints a listed row that the --cgroup/--container filter keeps.
+func (r *socketRun) emitInet(s *snapshot.Socket) {
+	if !r.wanted(s) {
 		return
 	}
 	if r.jsonw != nil {

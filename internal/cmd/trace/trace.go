@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -274,71 +275,76 @@ func TraceRun(o *TraceOptions) error {
 		}
 	}
 
-	// The reader hands events over in batches; once told to stop, it
-	// drains what the ring buffer already holds, then closes the channel.
+	// The events are read, handled and written on this goroutine, in
+	// batches: a reader goroutine handing them over cost a thread wake-up
+	// per batch and kept the runtime's monitor polling. Signals and the
+	// deadline stop the reader from a goroutine of their own; it then
+	// drains what the ring buffer already holds and returns. After a write
+	// error the events are still read to the end, and counted in the loss
+	// line, not written.
 	stopReading := make(chan struct{})
-	pipe := tr.Pipe(stopReading, 100*time.Millisecond)
-	push := func(evs []tracer.Event) {
-		for i := range evs {
-			ids.Name(&evs[i].Owner)
-			stream.Push(&evs[i], emit)
-		}
-		pipe.Done(evs)
-		// Under churn the batches never stop coming; a goroutine that
-		// runs 10 ms without a pause is preempted by the runtime's
-		// monitor, which then polls every 20 us for a while. A yield
-		// per batch costs less than those wake-ups.
-		runtime.Gosched()
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			close(stopReading)
+			tr.Flush()
+		})
 	}
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	lossTick := time.NewTicker(lossCheck)
-	defer lossTick.Stop()
-	lastExpire := tracer.MonotonicNow()
-	var stopErr error
-loop:
-	for werr == nil {
+	watchDone := make(chan struct{})
+	defer close(watchDone)
+	go func() {
 		select {
-		case evs, ok := <-pipe.C:
-			if !ok {
-				break loop
-			}
-			push(evs)
-			if len(pipe.C) == 0 {
-				flush()
-			}
-		case <-tick.C:
-			now := tracer.MonotonicNow()
+		case <-sigs:
+		case <-deadline:
+		case <-watchDone:
+			return
+		}
+		stop()
+	}()
+	start := tracer.MonotonicNow()
+	lastTick, lastLoss, lastExpire := start, start, start
+	periodic := func() {
+		now := tracer.MonotonicNow()
+		if now-lastTick >= uint64(100*time.Millisecond) {
+			lastTick = now
 			stream.Flush(now, emit)
 			flush()
 			if now-lastExpire > 5e9 {
 				table.Expire(now)
 				lastExpire = now
 			}
-		case <-lossTick.C:
+		}
+		if now-lastLoss >= uint64(lossCheck) {
+			lastLoss = now
 			if cur, ok := lossNow(); ok {
-				if r, due := losses.Check(tracer.MonotonicNow(), cur); due {
+				if r, due := losses.Check(now, cur); due {
 					writeLoss(r, true)
 					flush()
 				}
 			}
-		case <-sigs:
-			break loop
-		case <-deadline:
-			break loop
-		case err := <-pipe.Err:
-			stopErr = err
-			break loop
+		}
+		if werr != nil {
+			stop()
 		}
 	}
-	// Drain what is already in the ring buffer, then detach. After a
-	// write error the events are still taken off the channel (the reader
-	// must reach its end), and counted in the loss line, not written.
-	close(stopReading)
-	tr.Flush()
-	for evs := range pipe.C {
-		push(evs)
-	}
+	stopErr := tr.Run(stopReading, 100*time.Millisecond, func(uint64) {
+		// The ring is empty: out with what is buffered.
+		flush()
+		periodic()
+	}, func(evs []tracer.Event) {
+		for i := range evs {
+			ids.Name(&evs[i].Owner)
+			stream.Push(&evs[i], emit)
+		}
+		if len(evs) == cap(evs) {
+			periodic() // a full batch: more is coming, no idle soon
+		}
+		// Under churn a batch follows a batch; a goroutine that runs
+		// 10 ms without a pause is preempted by the runtime's monitor,
+		// which then polls every 20 us for a while. A yield per batch
+		// costs less than those wake-ups.
+		runtime.Gosched()
+	})
 	stream.Flush(^uint64(0), emit)
 	if cur, ok := lossNow(); ok {
 		if r, due := losses.Final(tracer.MonotonicNow(), cur); due {
