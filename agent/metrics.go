@@ -45,6 +45,7 @@ type Metrics struct {
 	lossEvents                     prometheus.Counter
 
 	snap snapCollector
+	cost snapCost
 }
 
 // Counts are what the agent reads from the tracer and its table at a
@@ -100,7 +101,7 @@ func NewMetrics(version string, topN int, counts func() Counts, audit func() (re
 		Help: "The top N beyond which owners and destinations fold into ~other."})
 	topGauge.Set(float64(topN))
 	reg.MustRegister(m.opened, m.closed, m.failures, m.duration, m.sent, m.received, m.evictions, m.tracked,
-		m.lossEvents, m.auditRecords, m.auditErrors, info, topGauge, &m.snap,
+		m.lossEvents, m.auditRecords, m.auditErrors, info, topGauge, &m.snap, &m.cost,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -286,6 +286,12 @@ func (l *lossWatch) check(a *Agent, final bool) {
 	l.last, l.since = cur, now
 }
 
+// snapCostFactor bounds the snapshots' share of a core: the next one
+// starts no sooner than this many times the last one's duration after it
+// (20: about 5%), whatever the host (each namespace's dump walks the
+// kernel's whole TCP hash, shared by every namespace).
+const snapCostFactor = 20
+
 // snapshots runs the periodic snapshot until ctx is done.
 func (a *Agent) snapshots(ctx context.Context) {
 	if a.cfg.Snap == nil {
@@ -296,16 +302,25 @@ func (a *Agent) snapshots(ctx context.Context) {
 		iv = 5 * time.Second
 	}
 	for {
-		a.snapshotOnce()
+		d := a.snapshotOnce()
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(iv):
+		case <-time.After(nextSnapshot(iv, d)):
 		}
 	}
 }
 
-func (a *Agent) snapshotOnce() {
+// nextSnapshot is the wait after a snapshot that took d: the interval,
+// or longer when the snapshot was costly.
+func nextSnapshot(iv, d time.Duration) time.Duration {
+	return max(iv, snapCostFactor*d)
+}
+
+// snapshotOnce takes one snapshot into the gauges and returns how long it
+// took.
+func (a *Agent) snapshotOnce() time.Duration {
+	start := time.Now()
 	f := newSnapFold(func(netns uint32, local, remote netip.AddrPort) string {
 		// One short hold of the lock per TIME_WAIT socket, not one for
 		// the whole walk: the event loop keeps going meanwhile.
@@ -323,9 +338,11 @@ func (a *Agent) snapshotOnce() {
 	if err != nil {
 		// Each names a lasting failure (a namespace it may not join) once.
 		fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: snapshot: %v\n", strings.ReplaceAll(err.Error(), "\n", "; "))
-		if f.namespaces == 0 {
-			return
-		}
 	}
-	a.cfg.Metrics.SetSnapshot(f.result())
+	if err == nil || f.namespaces > 0 {
+		a.cfg.Metrics.SetSnapshot(f.result())
+	}
+	d := time.Since(start)
+	a.cfg.Metrics.SetSnapshotCost(d, a.cfg.Snap.Stats())
+	return d
 }

@@ -26,6 +26,24 @@ type NS struct {
 	// Main marks the namespace whose port range the range gauge reports:
 	// the agent's own, or the one --netns names.
 	Main bool
+	// NoRange marks a namespace the agent could not join: its port range
+	// cannot be read (the sysctl answers for the reader's namespace), so
+	// none of its ports counts as ephemeral; its TIME_WAIT sockets do.
+	NoRange bool
+}
+
+// SnapStats counts the namespaces of one snapshot by what became of them;
+// each is in one count.
+type SnapStats struct {
+	// Walked namespaces were dumped.
+	Walked int
+	// Skipped ones held no TCP socket (their sockstat said so): no dump.
+	Skipped int
+	// Failed ones were not read in full: the agent could not join them
+	// (no CAP_SYS_ADMIN; their TIME_WAIT sockets are still read from
+	// /proc/PID/net of a process inside, when there is one, but not
+	// their ephemeral ports), or their dump failed.
+	Failed int
 }
 
 // Snapshotter reads the TCP tables of the network namespaces the agent
@@ -35,11 +53,18 @@ type Snapshotter struct {
 	req     chan snapRequest // one namespace, read by a thread inside it
 	mainIno uint32
 	host    *hostNS // every namespace
+	stats   SnapStats
+	closed  bool
 }
 
 type snapRequest struct {
 	visit func(NS) func(*snapshot.Socket)
-	reply chan error
+	reply chan snapReply
+}
+
+type snapReply struct {
+	err     error
+	skipped bool
 }
 
 // NewNetNSSnapshotter reads the namespace at path (/run/netns/NAME,
@@ -56,10 +81,8 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 	}
 	s := &Snapshotter{req: make(chan snapRequest), mainIno: uint32(st.Ino)}
 	started := make(chan error)
-	go func() {
-		// The thread stays in the namespace; it dies with the goroutine,
-		// which never unlocks it.
-		runtime.LockOSThread()
+	goThread(func() {
+		// The thread stays in the namespace; it dies with fn.
 		err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET)
 		f.Close()
 		started <- err
@@ -69,20 +92,48 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 		// /proc/thread-self/net is this thread's namespace; the net
 		// sysctls are the current task's.
 		fs := snapshot.NewFS("/proc/thread-self")
+		var st sockstat
+		st.open(fs)
+		defer st.close()
 		for r := range s.req {
 			lo, hi := readRange("/proc/sys/net/ipv4/ip_local_port_range")
 			fn := r.visit(NS{Ino: s.mainIno, Lo: lo, Hi: hi, Main: true})
+			if st.empty() {
+				r.reply <- snapReply{skipped: true}
+				continue
+			}
 			d, _ := snapshot.OpenDiag() // nil: no sock_diag, /proc it is
-			r.reply <- eachTCP(d, fs, fn)
+			r.reply <- snapReply{err: eachTCP(d, fs, fn)}
 			if d != nil {
 				d.Close()
 			}
 		}
-	}()
+	})
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("joining network namespace %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// goThread runs fn on a goroutine locked to an OS thread that ends with
+// fn, so that fn may join another namespace (setns) and no Go code runs
+// there after it. Never on the process's main thread, which Go does not
+// end when its goroutine exits locked but parks for good: it would stay
+// in the namespace it joined, keep it alive, and /proc/self/ns/net (the
+// main thread's) would name it.
+func goThread(fn func()) {
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// Hold the main thread while fn runs on another.
+			done := make(chan struct{})
+			goThread(func() { defer close(done); fn() })
+			<-done
+			runtime.UnlockOSThread()
+			return
+		}
+		fn() // returns locked: the thread ends
+	}()
 }
 
 // NewHostSnapshotter reads every network namespace of the host: those of
@@ -98,16 +149,36 @@ func NewHostSnapshotter(procRoot string) *Snapshotter {
 // Each calls visit with each namespace, then the function visit returns
 // with each TCP socket of that namespace (the *Socket is reused between
 // calls; the functions may run on another goroutine). A namespace's
-// sockets come together, after its visit. The error names what could not
-// be read; with every namespace, only what went wrong for the first time.
+// sockets come together, after its visit; a namespace without TCP
+// sockets is visited and not dumped. The error names what could not be
+// read; with every namespace, only what went wrong for the first time.
+// Stats then counts the namespaces walked, skipped and failed.
 func (s *Snapshotter) Each(visit func(NS) func(*snapshot.Socket)) error {
-	if s.host != nil {
-		return s.host.each(visit)
+	if s.closed {
+		return errors.New("snapshotter closed")
 	}
-	r := snapRequest{visit: visit, reply: make(chan error, 1)}
+	if s.host != nil {
+		var err error
+		s.stats, err = s.host.each(visit)
+		return err
+	}
+	r := snapRequest{visit: visit, reply: make(chan snapReply, 1)}
 	s.req <- r
-	return <-r.reply
+	rep := <-r.reply
+	switch {
+	case rep.err != nil:
+		s.stats = SnapStats{Failed: 1}
+	case rep.skipped:
+		s.stats = SnapStats{Skipped: 1}
+	default:
+		s.stats = SnapStats{Walked: 1}
+	}
+	return rep.err
 }
+
+// Stats counts the namespaces of the last snapshot by what became of
+// them.
+func (s *Snapshotter) Stats() SnapStats { return s.stats }
 
 // Namespaces is how many namespaces the last snapshot read.
 func (s *Snapshotter) Namespaces() int {
@@ -117,34 +188,54 @@ func (s *Snapshotter) Namespaces() int {
 	return 1
 }
 
-// Close releases the sockets held in other namespaces (which keep those
-// namespaces alive).
+// Close releases the files held in other namespaces (which keep those
+// namespaces alive) and ends the thread that --netns keeps in its
+// namespace. It must not run with Each; a second Close does nothing.
 func (s *Snapshotter) Close() {
+	if s.closed {
+		return
+	}
+	s.closed = true
 	if s.host != nil {
 		for k, h := range s.host.ns {
 			h.close()
 			delete(s.host.ns, k)
 		}
+		return
 	}
+	close(s.req) // the thread's loop ends, and the thread with it
 }
 
 // nsKey names a network namespace for as long as it lives: the nsfs
 // device and inode.
 type nsKey struct{ dev, ino uint64 }
 
-// nsHandle is what the agent holds for one namespace: a sock_diag socket
-// and the namespace's ip_local_port_range file, both opened by a thread
-// inside it and read from any thread since (the socket and the sysctl
-// answer for the namespace they were opened in).
+// nsHandle is what the agent holds for one namespace: a sock_diag socket,
+// the namespace's ip_local_port_range file and its sockstat files, all
+// opened by a thread inside it and read from any thread since (the
+// socket, the sysctl and the proc files answer for the namespace they
+// were opened in, whatever the reader's).
 type nsHandle struct {
-	ino    uint32
-	diag   *snapshot.Diag // nil: the tables of a process inside, under /proc/PID/net
-	ports  *os.File       // nil: the main namespace's range
-	procFS snapshot.FS    // /proc/PID of a process inside this scan ("": none)
-	seen   uint64         // the last scan that found it
-	main   bool
-	broken bool // a dump through diag failed: open the namespace again
+	ino      uint32
+	diag     *snapshot.Diag // nil: the tables of a process inside, under /proc/PID/net
+	ports    *os.File       // nil: the main namespace's range, or none (unjoined)
+	sockstat sockstat
+	procFS   snapshot.FS // /proc/PID of a process inside this scan ("": none)
+	seen     uint64      // the last scan that found it
+	main     bool
+	unjoined bool // joining was refused: no range, sockets from procFS
+	broken   bool // a dump through diag failed: open the namespace again
+	last     nsResult
 }
+
+// nsResult is what became of a namespace in the last snapshot.
+type nsResult uint8
+
+const (
+	nsWalked nsResult = iota
+	nsSkipped
+	nsFailed
+)
 
 func (h *nsHandle) close() {
 	if h.diag != nil {
@@ -153,6 +244,108 @@ func (h *nsHandle) close() {
 	if h.ports != nil {
 		h.ports.Close()
 	}
+	h.sockstat.close()
+}
+
+// sockstat holds a namespace's net/sockstat and net/sockstat6 open. Their
+// TCP "inuse" (hashed sockets: listeners and connections, IPv4 and IPv6
+// apart) and "tw" (TIME_WAIT, both families) are the namespace's own
+// (sock_prot_inuse_get and tcp_death_row are per namespace), and a kept
+// file answers for the namespace it was opened in (the seq_file holds
+// it), so one pread tells whether a dump would return anything, without
+// the dump's walk of the kernel's hash, which is shared by every
+// namespace and costs as much for an empty one as for a full one.
+type sockstat struct {
+	v4, v6 *os.File // v4 nil: unknown, never skip; v6 nil: no IPv6
+}
+
+// open opens fs's net/sockstat{,6}; where it cannot, the namespace is
+// never skipped.
+func (s *sockstat) open(fs snapshot.FS) {
+	v4, err := os.Open(fs.Path("net", "sockstat"))
+	if err != nil {
+		return
+	}
+	v6, err := os.Open(fs.Path("net", "sockstat6"))
+	if err != nil && !errors.Is(err, os.ErrNotExist) { // missing: a kernel without IPv6
+		v4.Close()
+		return
+	}
+	s.v4, s.v6 = v4, v6
+}
+
+func (s *sockstat) close() {
+	if s.v4 != nil {
+		s.v4.Close()
+	}
+	if s.v6 != nil {
+		s.v6.Close()
+	}
+	s.v4, s.v6 = nil, nil
+}
+
+// empty reports whether the namespace holds no TCP socket a dump would
+// return: no hashed socket of either family, no TIME_WAIT. A socket
+// made between this read and a dump would be missed by the dump all the
+// same.
+func (s *sockstat) empty() bool {
+	if s.v4 == nil {
+		return false
+	}
+	inuse, tw, ok := preadSockstat(s.v4, "TCP:")
+	if !ok || inuse != 0 || tw != 0 {
+		return false
+	}
+	if s.v6 == nil {
+		return true
+	}
+	inuse, _, ok = preadSockstat(s.v6, "TCP6:")
+	return ok && inuse == 0
+}
+
+// preadSockstat reads a sockstat file held open (one pread from offset
+// 0, which starts the seq_file over) and returns the inuse and tw
+// counts of its line for proto.
+func preadSockstat(f *os.File, proto string) (inuse, tw int, ok bool) {
+	var buf [1024]byte
+	n, err := unix.Pread(int(f.Fd()), buf[:], 0)
+	if err != nil || n <= 0 {
+		return 0, 0, false
+	}
+	return parseSockstat(buf[:n], proto)
+}
+
+// parseSockstat finds the line "TCP: inuse N orphan N tw N alloc N mem N"
+// (or "TCP6: inuse N") of a sockstat file and returns inuse and tw (0
+// when the line has none).
+func parseSockstat(b []byte, proto string) (inuse, tw int, ok bool) {
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != proto {
+			continue
+		}
+		if len(f)%2 != 1 {
+			return 0, 0, false
+		}
+		seenInuse := false
+		for i := 1; i+1 < len(f); i += 2 {
+			v, err := strconv.Atoi(f[i+1])
+			if err != nil || v < 0 {
+				return 0, 0, false
+			}
+			switch f[i] {
+			case "inuse":
+				inuse, seenInuse = v, true
+			case "tw":
+				tw = v
+			}
+		}
+		if !seenInuse {
+			return 0, 0, false
+		}
+		return inuse, tw, true
+	}
+	return 0, 0, false
 }
 
 // hostNS finds the host's network namespaces and reads each.
@@ -286,6 +479,7 @@ func (n *hostNS) open(fresh []*newNS, self nsKey) {
 			h.main = true
 			h.diag, _ = snapshot.OpenDiag() // nil: no sock_diag, /proc it is
 			h.ports, _ = os.Open(snapshot.NewFS(n.procRoot).Path("sys", "net", "ipv4", "ip_local_port_range"))
+			h.sockstat.open(f.proc) // /proc/thread-self: this thread's namespace
 			f.h = h
 			continue
 		}
@@ -315,11 +509,9 @@ func (n *hostNS) open(fresh []*newNS, self nsKey) {
 		return
 	}
 	done := make(chan struct{})
-	go func() {
+	goThread(func() {
 		defer close(done)
-		// Never unlocked: the thread, left in the last namespace it
-		// joined, ends with this goroutine.
-		runtime.LockOSThread()
+		// The thread, left in the last namespace it joined, ends with fn.
 		for i, f := range others {
 			err := unix.Setns(fds[i], unix.CLONE_NEWNET)
 			unix.Close(fds[i])
@@ -328,23 +520,34 @@ func (n *hostNS) open(fresh []*newNS, self nsKey) {
 				continue
 			}
 			f.h.diag, _ = snapshot.OpenDiag() // nil: no sock_diag, /proc/PID/net it is
-			// /proc/sys/net is the current thread's namespace's.
+			// /proc/sys/net is the current thread's namespace's, and so
+			// is /proc/thread-self/net.
 			f.h.ports, _ = os.Open("/proc/sys/net/ipv4/ip_local_port_range")
+			f.h.sockstat.open(snapshot.NewFS("/proc/thread-self"))
 		}
-	}()
+	})
 	<-done
 	for _, f := range others {
-		// Joining is refused without CAP_SYS_ADMIN: read the namespace
-		// through a process inside instead, and keep the handle so that
-		// the next scans do not try again.
-		if f.err != nil && f.h.procFS != (snapshot.FS{}) {
-			f.err = fmt.Errorf("%w; reading its sockets from /proc/PID/net of a process inside, with the agent's own port range", f.err)
+		if f.err == nil {
+			continue
+		}
+		// Joining is refused without CAP_SYS_ADMIN. Keep the handle, so
+		// that the next scans do not try again, and read the sockets of
+		// a process inside, if any: its TIME_WAIT sockets are exact, but
+		// its port range cannot be read from outside (the sysctl answers
+		// for the reader's namespace), so its ephemeral ports are not
+		// counted rather than counted against a range it may not have.
+		f.h.unjoined = true
+		if f.h.procFS != (snapshot.FS{}) {
+			f.h.sockstat.open(f.h.procFS) // /proc/PID/net: that process's namespace
+			f.err = fmt.Errorf("%w; reading its TIME_WAIT sockets from /proc/PID/net of a process inside, not its ephemeral ports (its port range cannot be read without joining: CAP_SYS_ADMIN)", f.err)
 		}
 	}
 }
 
-func (n *hostNS) each(visit func(NS) func(*snapshot.Socket)) error {
+func (n *hostNS) each(visit func(NS) func(*snapshot.Socket)) (SnapStats, error) {
 	errs := []error{n.rescan()}
+	var stats SnapStats
 	mainLo, mainHi := 32768, 60999
 	for _, h := range n.order {
 		if h.main && h.ports != nil {
@@ -352,21 +555,47 @@ func (n *hostNS) each(visit func(NS) func(*snapshot.Socket)) error {
 		}
 	}
 	for _, h := range n.order {
-		lo, hi := mainLo, mainHi
+		h.last = nsFailed
+		// Without sock_diag there (or without joining), the tables of a
+		// process inside: none in this scan, only a bind mount.
+		readable := h.diag != nil || h.procFS != (snapshot.FS{})
+		if h.unjoined && h.sockstat.v4 == nil && h.procFS != (snapshot.FS{}) {
+			h.sockstat.open(h.procFS) // a process inside at last
+		}
+		if !readable && h.sockstat.v4 == nil {
+			stats.Failed++
+			continue
+		}
+		ns := NS{Ino: h.ino, Lo: mainLo, Hi: mainHi, Main: h.main, NoRange: h.unjoined}
 		if !h.main && h.ports != nil {
-			lo, hi = preadRange(h.ports)
+			ns.Lo, ns.Hi = preadRange(h.ports)
 		}
-		if h.diag == nil && h.procFS == (snapshot.FS{}) {
-			continue // only a bind mount, and sock_diag could not be had there
+		fn := visit(ns)
+		switch {
+		case h.sockstat.empty():
+			if !h.unjoined {
+				h.last = nsSkipped
+			}
+		case !readable:
+		default:
+			if err := eachTCP(h.diag, h.procFS, fn); err != nil {
+				// The socket may be unusable: open another at the next scan.
+				h.broken = h.diag != nil
+				errs = append(errs, fmt.Errorf("network namespace %d: %w", h.ino, err))
+			} else if !h.unjoined {
+				h.last = nsWalked
+			}
 		}
-		fn := visit(NS{Ino: h.ino, Lo: lo, Hi: hi, Main: h.main})
-		if err := eachTCP(h.diag, h.procFS, fn); err != nil {
-			// The socket may be unusable: open another at the next scan.
-			h.broken = h.diag != nil
-			errs = append(errs, fmt.Errorf("network namespace %d: %w", h.ino, err))
+		switch h.last {
+		case nsWalked:
+			stats.Walked++
+		case nsSkipped:
+			stats.Skipped++
+		default:
+			stats.Failed++
 		}
 	}
-	return errors.Join(errs...)
+	return stats, errors.Join(errs...)
 }
 
 // eachTCP streams the TCP sockets of one namespace from sock_diag through
@@ -482,7 +711,7 @@ func (f *snapFold) begin(ns NS) {
 	f.endNS()
 	f.ns = ns
 	f.namespaces++
-	if ns.Main || !f.sawMain && f.rangeSize == 0 {
+	if ns.Main || !f.sawMain && f.rangeSize == 0 && !ns.NoRange {
 		f.rangeSize = ns.Hi - ns.Lo + 1
 		f.sawMain = ns.Main
 	}
@@ -506,7 +735,7 @@ func (f *snapFold) add(s *snapshot.Socket) {
 		f.listening[lp] = true
 		return
 	}
-	if int(lp) >= f.ns.Lo && int(lp) <= f.ns.Hi && s.Remote.Port() != 0 && !f.listening[lp] {
+	if !f.ns.NoRange && int(lp) >= f.ns.Lo && int(lp) <= f.ns.Hi && s.Remote.Port() != 0 && !f.listening[lp] {
 		f.inNS[portKey{s.Local.Addr().Unmap(), netip.AddrPortFrom(s.Remote.Addr().Unmap(), s.Remote.Port())}]++
 	}
 	if st != conn.TCPTimeWait {

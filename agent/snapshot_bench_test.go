@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"testing"
 	"time"
@@ -25,8 +24,13 @@ import (
 //
 //	flock /tmp/bpfnetstat-e2e.lock go test -run XXX -bench HostSnapshot ./agent/
 //
+// BPFNETSTAT_BENCH_EMPTY of those namespaces (default 0) hold no socket
+// at all, as idle containers: the snapshot reads their sockstat and skips
+// their dump.
+//
 // It reports the first snapshot (which joins every namespace) apart, as
-// first-ms, and the namespaces read. Each namespace's dump walks the
+// first-ms, the namespaces read, and how many of them were walked and
+// skipped. Each namespace's dump walks the
 // kernel's whole established hash, which namespaces share unless
 // net.ipv4.tcp_child_ehash_entries was set when they were made:
 // BPFNETSTAT_BENCH_CHILD_EHASH=N sets it for the benchmark's namespaces
@@ -37,6 +41,7 @@ func BenchmarkHostSnapshot(b *testing.B) {
 	}
 	nns := benchEnv("BPFNETSTAT_BENCH_NETNS", 50)
 	ntw := benchEnv("BPFNETSTAT_BENCH_TW", 1000)
+	nempty := min(benchEnv("BPFNETSTAT_BENCH_EMPTY", 0), nns)
 	if v := os.Getenv("BPFNETSTAT_BENCH_CHILD_EHASH"); v != "" {
 		const knob = "/proc/sys/net/ipv4/tcp_child_ehash_entries"
 		old, err := os.ReadFile(knob)
@@ -64,6 +69,9 @@ func BenchmarkHostSnapshot(b *testing.B) {
 		if out, err := exec.Command("ip", "-n", n, "link", "set", "lo", "up").CombinedOutput(); err != nil {
 			b.Fatalf("ip link: %v: %s", err, out)
 		}
+		if i < nempty {
+			continue
+		}
 		if err := benchTimeWait(n, ntw); err != nil {
 			b.Fatal(err)
 		}
@@ -83,6 +91,12 @@ func BenchmarkHostSnapshot(b *testing.B) {
 	}
 	b.ReportMetric(float64(first.Microseconds())/1000, "first-ms")
 	b.ReportMetric(float64(a.cfg.Snap.Namespaces()), "namespaces")
+	st := a.cfg.Snap.Stats()
+	b.ReportMetric(float64(st.Walked), "walked")
+	b.ReportMetric(float64(st.Skipped), "skipped")
+	if st.Failed != 0 || st.Skipped < nempty {
+		b.Fatalf("%+v: want none failed and the %d empty namespaces skipped", st, nempty)
+	}
 }
 
 func benchEnv(name string, def int) int {
@@ -96,9 +110,7 @@ func benchEnv(name string, def int) int {
 // closing first: n TIME_WAIT sockets there.
 func benchTimeWait(ns string, n int) error {
 	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread ends with the goroutine.
-		runtime.LockOSThread()
+	goThread(func() {
 		fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			errc <- err
@@ -115,7 +127,7 @@ func benchTimeWait(ns string, n int) error {
 			errc <- err
 			return
 		}
-		defer l.Close()
+		defer l.Close() // on a failure; closed before the reply otherwise
 		buf := make([]byte, 1)
 		for range n {
 			c, err := net.Dial("tcp4", "127.0.0.1:8080")
@@ -132,7 +144,8 @@ func benchTimeWait(ns string, n int) error {
 			s.Read(buf) // EOF: the client's FIN
 			s.Close()
 		}
+		l.Close() // before the reply: the caller counts the sockets left
 		errc <- nil
-	}()
+	})
 	return <-errc
 }

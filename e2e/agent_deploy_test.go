@@ -40,10 +40,22 @@ func TestAgentSystemdUnit(t *testing.T) {
 			t.Errorf("unit lacks %s", want)
 		}
 	}
+	// Seven capabilities, CAP_SYS_ADMIN for setns into the containers'
+	// network namespaces; namespaces of no other type, and no mount.
+	const caps = "CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_RESOURCE CAP_DAC_READ_SEARCH CAP_SYS_PTRACE CAP_SYS_ADMIN"
+	want := map[string]string{"CapabilityBoundingSet": caps, "AmbientCapabilities": caps, "RestrictNamespaces": "net",
+		"SystemCallFilter": "@system-service bpf perf_event_open"}
 	for line := range strings.Lines(text) {
-		if (strings.HasPrefix(line, "CapabilityBoundingSet=") || strings.HasPrefix(line, "AmbientCapabilities=")) && strings.Contains(line, "CAP_SYS_ADMIN") {
-			t.Errorf("unit grants CAP_SYS_ADMIN: %s", line)
+		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
+		if w, ok := want[k]; ok {
+			if v != w {
+				t.Errorf("unit: %s=%s, want %s", k, v, w)
+			}
+			delete(want, k)
 		}
+	}
+	if len(want) != 0 {
+		t.Errorf("unit lacks %v", want)
 	}
 }
 

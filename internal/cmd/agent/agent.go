@@ -146,6 +146,9 @@ func AgentRun(o *AgentOptions) error {
 	} else {
 		cfg.Snap = agent.NewHostSnapshotter(env.ProcRoot)
 	}
+	// After Run, whose snapshots have stopped by then: lets go of the
+	// namespaces the snapshots hold open.
+	defer cfg.Snap.Close()
 
 	a, err := agent.Start(cfg)
 	if err != nil {
