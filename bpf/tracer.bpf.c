@@ -124,6 +124,11 @@ int BPF_PROG(set_state_btf, struct sock *sk, int oldstate, int newstate)
 	return on_set_state(sk, oldstate, newstate);
 }
 
+/* Set by user space before load: 1 when set_state_btf3 is not attached
+ * (see nestsTwice in tracer/hooks.go), so that set_state_btf2 is the last
+ * program of a call and forgets the event, as set_state_btf3 does. */
+volatile const __u8 one_catcher = 0;
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state_btf2, struct sock *sk, int oldstate, int newstate)
 {
@@ -132,10 +137,11 @@ int BPF_PROG(set_state_btf2, struct sock *sk, int oldstate, int newstate)
 		return 0;
 	struct event_id id;
 	event_id(h, &id, ctx, sk, oldstate, newstate);
-	if (is_handled(h, &id, 0))
-		return 0; /* set_state_btf took it; set_state_btf3 forgets it */
+	if (is_handled(h, &id, one_catcher))
+		return 0; /* set_state_btf took it; the last program forgets it */
 	count(COUNTER_RECOVERED);
-	mark_handled(h, &id);
+	if (!one_catcher)
+		mark_handled(h, &id);
 	return on_set_state(sk, oldstate, newstate);
 }
 

@@ -127,6 +127,11 @@ func (t *Tracer) open(cfg Config) error {
 	if err := specs.WakeupBytes.Set(max(cfg.RingBytes/16, 4096)); err != nil {
 		return fail("setting wakeup_bytes", err)
 	}
+	if nestsTwice() != "" {
+		if err := specs.OneCatcher.Set(uint8(1)); err != nil {
+			return fail("setting one_catcher", err)
+		}
+	}
 	if cfg.EndsOnly {
 		if err := specs.EndsOnly.Set(uint8(1)); err != nil {
 			return fail("setting ends_only", err)

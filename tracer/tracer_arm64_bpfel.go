@@ -101,6 +101,7 @@ const (
 	tracerProgSysExitBtf       = "sys_exit_btf"
 	tracerVarEndsOnly          = "ends_only"
 	tracerVarFilterCgroup      = "filter_cgroup"
+	tracerVarOneCatcher        = "one_catcher"
 	tracerVarPidnsIno          = "pidns_ino"
 	tracerVarTargetNetns       = "target_netns"
 	tracerVarUnusedCounter     = "unused_counter"
@@ -184,6 +185,7 @@ type tracerMapSpecs struct {
 type tracerVariableSpecs struct {
 	EndsOnly          *ebpf.VariableSpec `ebpf:"ends_only"`
 	FilterCgroup      *ebpf.VariableSpec `ebpf:"filter_cgroup"`
+	OneCatcher        *ebpf.VariableSpec `ebpf:"one_catcher"`
 	PidnsIno          *ebpf.VariableSpec `ebpf:"pidns_ino"`
 	TargetNetns       *ebpf.VariableSpec `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
@@ -240,6 +242,7 @@ func (m *tracerMaps) Close() error {
 type tracerVariables struct {
 	EndsOnly          *ebpf.Variable `ebpf:"ends_only"`
 	FilterCgroup      *ebpf.Variable `ebpf:"filter_cgroup"`
+	OneCatcher        *ebpf.Variable `ebpf:"one_catcher"`
 	PidnsIno          *ebpf.Variable `ebpf:"pidns_ino"`
 	TargetNetns       *ebpf.Variable `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
