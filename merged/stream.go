@@ -67,9 +67,12 @@ func (s *Stream) waiting(c *conn.Conn) bool {
 func (s *Stream) Push(ev *tracer.Event, emit func(*conn.Transition)) {
 	var ok, known bool
 	s.tr, ok = s.Table.Apply(ev)
+	h := s.pending[ev.Cookie]
+	if !ok && h == nil {
+		return // an accept, nothing held for it: nothing to emit
+	}
 	s.c, known = s.Table.Get(ev.Cookie)
 	tr, c := &s.tr, &s.c
-	h := s.pending[ev.Cookie]
 	if !known {
 		// Closed and forgotten (Table.DropClosed), or no room: what is
 		// held goes out now, in order, with the owner it has.
