@@ -12,10 +12,49 @@
 #include "sock.h"
 
 /*
+ * on_accept_sock reports the socket an accept returned, with the current
+ * task as its owner. The cookie was generated at the socket's first state
+ * change (on_set_state), so it is already set; user space joins on it.
+ * btf says how the socket's fields are read (sock.h).
+ */
+static __always_inline int on_accept_sock(const int btf, struct sock *sk)
+{
+	if (!sk || SK_READ(btf, sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	__u16 family = SK_READ(btf, sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	if (target_netns && sk_netns(btf, sk) != target_netns)
+		return 0;
+	if (outside_filter())
+		return 0;
+	__u64 cookie = SK_READ(btf, sk, __sk_common.skc_cookie.counter);
+	if (!cookie) {
+		count(COUNTER_ACCEPT_MISS);
+		return 0;
+	}
+
+	struct event *e = reserve_event(EVENT_ACCEPT, bpf_ktime_get_ns());
+	if (!e)
+		return 0;
+	e->cookie = cookie;
+	current_ids(&e->pid, &e->tid);
+	e->cur_pid = e->pid;
+	e->uid = (__u32)bpf_get_current_uid_gid();
+	e->owner_source = OWNER_ACCEPT;
+	e->active = 0;
+	e->new_state = SK_READ(btf, sk, __sk_common.skc_state);
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	fill_tuple(btf, e, sk);
+	submit(e);
+	return 0;
+}
+
+/*
  * on_accept_exit resolves fd in the current task's file table
- * (current->files->fdt->fd[fd]->private_data->sk) and reports the socket's
- * cookie with the task. The cookie was generated at the socket's first
- * state change (on_set_state), so it is already set; user space joins on it.
+ * (current->files->fdt->fd[fd]->private_data->sk) with a
+ * bpf_probe_read_kernel call per field.
  */
 static __always_inline int on_accept_exit(long fd)
 {
@@ -33,39 +72,7 @@ static __always_inline int on_accept_exit(long fd)
 	if (!file)
 		return 0;
 	struct socket *sock = BPF_CORE_READ(file, private_data);
-	struct sock *sk = BPF_CORE_READ(sock, sk);
-	if (!sk)
-		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0;
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	if (target_netns && sk_netns(0, sk) != target_netns)
-		return 0;
-	if (outside_filter())
-		return 0;
-	__u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-	if (!cookie) {
-		count(COUNTER_ACCEPT_MISS);
-		return 0;
-	}
-
-	struct event *e = reserve_event(EVENT_ACCEPT, bpf_ktime_get_ns());
-	if (!e)
-		return 0;
-	e->cookie = cookie;
-	current_ids(&e->pid, &e->tid);
-	e->cur_pid = e->pid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->owner_source = OWNER_ACCEPT;
-	e->active = 0;
-	e->new_state = BPF_CORE_READ(sk, __sk_common.skc_state);
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	fill_tuple(0, e, sk);
-	submit(e);
-	return 0;
+	return on_accept_sock(0, BPF_CORE_READ(sock, sk));
 }
 
 /*
@@ -93,37 +100,7 @@ static __always_inline int on_accept_exit_btf(long fd)
 		return 0;
 	struct file *file = bpf_rdonly_cast(slot, bpf_core_type_id_kernel(struct file));
 	struct socket *sock = bpf_rdonly_cast(file->private_data, bpf_core_type_id_kernel(struct socket));
-	struct sock *sk = sock->sk;
-	if (!sk || sk->sk_protocol != IPPROTO_TCP)
-		return 0;
-	__u16 family = sk->__sk_common.skc_family;
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	if (target_netns && sk_netns(1, sk) != target_netns)
-		return 0;
-	if (outside_filter())
-		return 0;
-	__u64 cookie = sk->__sk_common.skc_cookie.counter;
-	if (!cookie) {
-		count(COUNTER_ACCEPT_MISS);
-		return 0;
-	}
-
-	struct event *e = reserve_event(EVENT_ACCEPT, bpf_ktime_get_ns());
-	if (!e)
-		return 0;
-	e->cookie = cookie;
-	current_ids(&e->pid, &e->tid);
-	e->cur_pid = e->pid;
-	e->uid = (__u32)bpf_get_current_uid_gid();
-	e->owner_source = OWNER_ACCEPT;
-	e->active = 0;
-	e->new_state = sk->__sk_common.skc_state;
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	fill_tuple(1, e, sk);
-	submit(e);
-	return 0;
+	return on_accept_sock(1, sock->sk);
 }
 
 #endif
