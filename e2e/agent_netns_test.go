@@ -71,6 +71,32 @@ func anStart(t *testing.T, ns, bin string, args ...string) (*bufio.Reader, func(
 
 // anSS is `ss -Htan` in a namespace: state, local and remote of each
 // socket.
+// anClients runs n connections of the client program bin (named name) in
+// w's namespace to w's server, each closed first by the client (so its
+// socket waits in TIME_WAIT), and records each client port's program in
+// w.ports.
+func anClients(t *testing.T, w *anWorkload, bin, name string, n int) {
+	t.Helper()
+	out, stop := anStart(t, w.ns.name, bin, "client", "-addr", w.server,
+		"-n", strconv.Itoa(n), "-interval", "2ms", "-hold", "0")
+	defer stop()
+	for {
+		line, err := out.ReadString('\n')
+		if err != nil {
+			t.Fatalf("%s in %s: %v", name, w.ns.name, err)
+		}
+		f := strings.Fields(line)
+		if len(f) > 0 && f[0] == "done" {
+			return
+		}
+		if len(f) < 2 || f[0] != "conn" {
+			t.Fatalf("%s in %s: %q", name, w.ns.name, line)
+		}
+		p, _ := strconv.Atoi(f[1])
+		w.ports[p] = name
+	}
+}
+
 func anSS(t *testing.T, ns string) [][3]string {
 	var out [][3]string
 	for line := range strings.Lines(anSh(t, ns, "ss", "-Htan")) {
@@ -192,24 +218,7 @@ func TestAgentAllNamespacesSnapshot(t *testing.T) {
 		}
 		sort.Strings(names)
 		for _, name := range names {
-			out, stop := anStart(t, w.ns.name, bins[name], "client", "-addr", w.server,
-				"-n", strconv.Itoa(w.clients[name]), "-interval", "2ms", "-hold", "0")
-			for {
-				line, err := out.ReadString('\n')
-				if err != nil {
-					t.Fatalf("%s in %s: %v", name, w.ns.name, err)
-				}
-				f := strings.Fields(line)
-				if len(f) > 0 && f[0] == "done" {
-					break
-				}
-				if len(f) < 2 || f[0] != "conn" {
-					t.Fatalf("%s in %s: %q", name, w.ns.name, line)
-				}
-				p, _ := strconv.Atoi(f[1])
-				w.ports[p] = name
-			}
-			stop()
+			anClients(t, w, bins[name], name, w.clients[name])
 		}
 		stopSrv()
 	}

@@ -178,24 +178,7 @@ func TestAgentWithoutSysAdmin(t *testing.T) {
 			if n == 0 {
 				continue
 			}
-			out, stop := anStart(t, w.ns.name, bins[name], "client", "-addr", w.server,
-				"-n", strconv.Itoa(n), "-interval", "2ms", "-hold", "0")
-			for {
-				line, err := out.ReadString('\n')
-				if err != nil {
-					t.Fatalf("%s in %s: %v", name, w.ns.name, err)
-				}
-				f := strings.Fields(line)
-				if len(f) > 0 && f[0] == "done" {
-					break
-				}
-				if len(f) < 2 || f[0] != "conn" {
-					t.Fatalf("%s in %s: %q", name, w.ns.name, line)
-				}
-				p, _ := strconv.Atoi(f[1])
-				w.ports[p] = name
-			}
-			stop()
+			anClients(t, w, bins[name], name, n)
 		}
 	}
 
