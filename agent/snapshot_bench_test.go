@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/bpfnetstat/bpfnetstat/merged"
 )
 
@@ -109,43 +107,26 @@ func benchEnv(name string, def int) int {
 // benchTimeWait makes n loopback connections in namespace ns, the client
 // closing first: n TIME_WAIT sockets there.
 func benchTimeWait(ns string, n int) error {
-	errc := make(chan error, 1)
-	goThread(func() {
-		fd, err := unix.Open("/run/netns/"+ns, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		err = unix.Setns(fd, unix.CLONE_NEWNET)
-		unix.Close(fd)
-		if err != nil {
-			errc <- err
-			return
-		}
+	return inNetns(ns, func() error {
 		l, err := net.Listen("tcp4", "127.0.0.1:8080")
 		if err != nil {
-			errc <- err
-			return
+			return err
 		}
-		defer l.Close() // on a failure; closed before the reply otherwise
+		defer l.Close()
 		buf := make([]byte, 1)
 		for range n {
 			c, err := net.Dial("tcp4", "127.0.0.1:8080")
 			if err != nil {
-				errc <- err
-				return
+				return err
 			}
 			s, err := l.Accept()
 			if err != nil {
-				errc <- err
-				return
+				return err
 			}
 			c.Close()
 			s.Read(buf) // EOF: the client's FIN
 			s.Close()
 		}
-		l.Close() // before the reply: the caller counts the sockets left
-		errc <- nil
+		return nil
 	})
-	return <-errc
 }
