@@ -193,7 +193,7 @@ func TestAgentAllNamespacesSnapshot(t *testing.T) {
 	work := []*anWorkload{
 		{ns: trNewNetns(t), lo: 40001, hi: 40010, server: "127.0.0.1:8080", clients: map[string]int{"nsacli": 6, "nsshared": 4}},
 		{ns: trNewNetns(t), lo: 40001, hi: 40012, server: "127.0.0.1:8080", clients: map[string]int{"nsbcli": 5, "nsshared": 7}},
-		{ns: trNewNetns(t), lo: 61000, hi: 61006, server: "127.0.0.1:9090", clients: map[string]int{"nsccli": 7}},
+		{ns: trNewNetns(t), lo: 61000, hi: 61009, server: "127.0.0.1:9090", clients: map[string]int{"nsccli": 7}},
 	}
 	for _, w := range work {
 		anSh(t, w.ns.name, "sysctl", "-q", "-w", fmt.Sprintf("net.ipv4.ip_local_port_range=%d %d", w.lo, w.hi), "net.ipv4.tcp_tw_reuse=0")
