@@ -309,23 +309,10 @@ func TestAgentAllNamespacesSnapshot(t *testing.T) {
 		}
 		return strings.Join(diffs, "\n")
 	}
-	start := time.Now()
-	deadline := start.Add(15 * time.Second)
-	for {
+	anAwait(t, a, func() (err error) {
 		gotTW, gotPorts, gotRange, err = anScrape(a.listen)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := check()
-		if d == "" {
-			break
-		}
-		deadline = anBackoff(t, a.listen, start, deadline)
-		if time.Now().After(deadline) {
-			t.Fatalf("gauges after 15 s (and the snapshots' back-off):\n%s\nagent:\n%s", d, a.stderr)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return err
+	}, check)
 	// Every namespace joined (the agent has CAP_SYS_ADMIN), the test's
 	// three walked: they hold sockets.
 	cost, err := ncScrape(a.listen)
@@ -343,23 +330,18 @@ func TestAgentAllNamespacesSnapshot(t *testing.T) {
 	if err := work[2].ns.remove(); err != nil {
 		t.Fatal(err)
 	}
-	start = time.Now()
-	deadline = start.Add(15 * time.Second)
-	for {
-		_, ports, _, err := anScrape(a.listen)
-		if err != nil {
-			t.Fatal(err)
+	var ports map[string]float64
+	var held int
+	anAwait(t, a, func() (err error) {
+		_, ports, _, err = anScrape(a.listen)
+		held = anAgentRanges(a.cmd.Process.Pid)
+		return err
+	}, func() string {
+		if _, ok := ports["127.0.0.1/127.0.0.1/9090"]; ok || held >= before {
+			return fmt.Sprintf("after deleting %s: ports %v, namespaces held %d (before %d)", work[2].ns.name, ports["127.0.0.1/127.0.0.1/9090"], held, before)
 		}
-		now := anAgentRanges(a.cmd.Process.Pid)
-		if _, ok := ports["127.0.0.1/127.0.0.1/9090"]; !ok && now < before {
-			break
-		}
-		deadline = anBackoff(t, a.listen, start, deadline)
-		if time.Now().After(deadline) {
-			t.Fatalf("15 s (and the snapshots' back-off) after deleting %s: ports %v, namespaces held %d (before %d)", work[2].ns.name, ports["127.0.0.1/127.0.0.1/9090"], now, before)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return ""
+	})
 	a.stop(t)
 	if strings.Contains(a.stderr.String(), "snapshot:") {
 		t.Errorf("the agent reported snapshot errors:\n%s", a.stderr)

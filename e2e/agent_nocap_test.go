@@ -118,6 +118,29 @@ func anBackoff(t *testing.T, listen string, start, deadline time.Time) time.Time
 	return deadline
 }
 
+// anAwait scrapes the agent and checks the gauges (check gives "" when
+// they are right, else what differs) until they are right, at most 15 s
+// plus the snapshots' back-off.
+func anAwait(t *testing.T, a *agAgent, scrape func() error, check func() string) {
+	t.Helper()
+	start := time.Now()
+	deadline := start.Add(15 * time.Second)
+	for {
+		if err := scrape(); err != nil {
+			t.Fatal(err)
+		}
+		d := check()
+		if d == "" {
+			return
+		}
+		deadline = anBackoff(t, a.listen, start, deadline)
+		if time.Now().After(deadline) {
+			t.Fatalf("gauges after 15 s (and the snapshots' back-off):\n%s\nagent:\n%s", d, a.stderr)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
 func TestAgentWithoutSysAdmin(t *testing.T) {
 	requireRoot(t)
 	ours, tw := mgBuild(t)
@@ -241,23 +264,10 @@ func TestAgentWithoutSysAdmin(t *testing.T) {
 		}
 		return strings.Join(diffs, "\n")
 	}
-	start := time.Now()
-	deadline := start.Add(15 * time.Second)
-	for {
+	anAwait(t, a, func() (err error) {
 		got, err = ncScrape(a.listen)
-		if err != nil {
-			t.Fatal(err)
-		}
-		d := check()
-		if d == "" {
-			break
-		}
-		deadline = anBackoff(t, a.listen, start, deadline)
-		if time.Now().After(deadline) {
-			t.Fatalf("gauges after 15 s (and the snapshots' back-off):\n%s\nagent:\n%s", d, a.stderr)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+		return err
+	}, check)
 	t.Logf("timewait by owner %v, namespaces %v", wantTW, got["bpfnetstat_snapshot_namespaces"])
 
 	// A few more snapshots (300 ms apart): the refusal is said once.
