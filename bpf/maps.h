@@ -19,9 +19,17 @@ volatile const __u32 target_netns = 0;
  * its birth, owner and counters), none for a listener. */
 volatile const __u8 ends_only = 0;
 
-/* Per-socket state, freed with the socket: no size cap, no stale entries.
- * BPF_F_CLONE copies a listener's entry into each child socket, so a
- * connection that is never accepted still has the listener's owner. */
+/*
+ * Per-socket state, from the socket's first state change to its -> CLOSE.
+ * It is kept in sk_states, a preallocated hash keyed by the socket's
+ * cookie: socket storage (sk_infos) allocated, charged to a memory cgroup
+ * and freed through RCU a record for every socket, and cloned one into
+ * every child of a listener, which under connection churn cost about a
+ * tenth of the machine. A socket that finds sk_states full keeps its state
+ * in sk_infos instead, so there is still no cap. The entry is deleted at
+ * the socket's -> CLOSE; an entry whose -> CLOSE was lost stays until
+ * user space closes the tracer (its cookie is never reused).
+ */
 struct sk_info {
 	__u64 birth_ns;
 	__u64 state_ns;
@@ -35,6 +43,13 @@ struct sk_info {
 	char comm[TASK_COMM_LEN];
 	__u64 cgroup_id; /* the owner's cgroup v2 id */
 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536); /* user space may resize before load */
+	__type(key, __u64);         /* the socket's cookie */
+	__type(value, struct sk_info);
+} sk_states SEC(".maps");
 
 /* Set by user space before load (Config.CgroupFD): only sockets whose owner
  * is in the cgroup at cgroup_filter[0], or below it, reach the ring buffer. */
@@ -53,12 +68,40 @@ static __always_inline __u8 outside_filter(void)
 	return filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1;
 }
 
+/* The overflow of sk_states: freed with the socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, int);
 	__type(value, struct sk_info);
 } sk_infos SEC(".maps");
+
+/*
+ * The owners of listening sockets, by network namespace and port: a child
+ * of a listener (LISTEN -> SYN_RECV) takes its listener's owner from here
+ * until it is accepted. count is the listeners on the port; ambiguous says
+ * two processes listen on it (SO_REUSEPORT), when a child's listener is not
+ * known and its owner is left unknown. (Socket storage cloned from the
+ * listener would name it, at an allocation per connection.)
+ */
+struct listener_key {
+	__u32 netns;
+	__u16 port;
+	__u16 _pad;
+};
+
+struct listener_info {
+	struct sk_info owner;
+	__u32 count;
+	__u32 ambiguous;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct listener_key);
+	__type(value, struct listener_info);
+} listeners SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -20,6 +20,80 @@ static __always_inline void set_owner_current(struct sk_info *info, __u8 source)
 	info->filtered = outside_filter();
 }
 
+/* The socket's state in sk_states, else in its overflow (sk_infos). */
+static __always_inline struct sk_info *state_of(struct sock *sk, __u64 cookie)
+{
+	struct sk_info *info = bpf_map_lookup_elem(&sk_states, &cookie);
+	if (info)
+		return info;
+	return bpf_sk_storage_get(&sk_infos, sk, 0, 0);
+}
+
+/* keep_state stores a socket's new state (the caller keeps using its copy). */
+static __always_inline void keep_state(struct sock *sk, __u64 cookie, const struct sk_info *v)
+{
+	if (bpf_map_update_elem(&sk_states, &cookie, v, BPF_ANY) == 0)
+		return;
+	struct sk_info *info = bpf_sk_storage_get(&sk_infos, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (info)
+		__builtin_memcpy(info, v, sizeof(*info));
+	else
+		count(COUNTER_STORAGE_FAIL);
+}
+
+static __always_inline void listener_key(struct listener_key *k, struct sock *sk)
+{
+	k->netns = sk_netns(1, sk);
+	k->port = sk->__sk_common.skc_num;
+	k->_pad = 0;
+}
+
+/* listen_on records a new listener's owner under its port. */
+static __always_inline void listen_on(struct sock *sk, const struct sk_info *owner)
+{
+	struct listener_key k;
+	listener_key(&k, sk);
+	struct listener_info *l = bpf_map_lookup_elem(&listeners, &k);
+	if (!l) {
+		struct listener_info n = {};
+		__builtin_memcpy(&n.owner, owner, sizeof(n.owner));
+		n.count = 1;
+		if (bpf_map_update_elem(&listeners, &k, &n, BPF_NOEXIST) == 0)
+			return;
+		l = bpf_map_lookup_elem(&listeners, &k);
+		if (!l)
+			return;
+	}
+	__sync_fetch_and_add(&l->count, 1);
+	if (l->owner.pid != owner->pid)
+		l->ambiguous = 1;
+}
+
+/* stop_listening forgets a listener; its port's entry goes with the last. */
+static __always_inline void stop_listening(struct sock *sk)
+{
+	struct listener_key k;
+	listener_key(&k, sk);
+	struct listener_info *l = bpf_map_lookup_elem(&listeners, &k);
+	if (!l)
+		return;
+	__sync_fetch_and_add(&l->count, -1); /* (v1 instructions: no fetched value) */
+	if ((__s32)l->count <= 0)
+		bpf_map_delete_elem(&listeners, &k);
+}
+
+/* listener_owner gives a listener's child its listener's owner. */
+static __always_inline void listener_owner(struct sock *child, struct sk_info *info)
+{
+	struct listener_key k;
+	listener_key(&k, child);
+	struct listener_info *l = bpf_map_lookup_elem(&listeners, &k);
+	if (!l || l->ambiguous)
+		return;
+	__builtin_memcpy(info, &l->owner, sizeof(*info));
+	info->owner_source = OWNER_LISTENER;
+}
+
 /*
  * on_set_state runs in the context of whoever caused the transition: for a
  * server socket's SYN_RECV -> ESTABLISHED that is softirq, i.e. a random
@@ -27,9 +101,21 @@ static __always_inline void set_owner_current(struct sk_info *info, __u8 source)
  * made by a system call of the owner: connect (CLOSE -> SYN_SENT) and
  * listen (CLOSE -> LISTEN); a close by the owner (ESTABLISHED -> FIN_WAIT1,
  * CLOSE_WAIT -> LAST_ACK) is used only for sockets older than the tracer.
+ *
+ * With ends_only, the transitions in between (ESTABLISHED, FIN_WAIT2,
+ * CLOSE_WAIT, ...) change nothing kept and return first thing: the records
+ * then carry no time of their last state change (state_ns 0).
  */
 static __always_inline int on_set_state(struct sock *sk, int oldstate, int newstate)
 {
+	int connect = oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT;
+	int listen = oldstate == TCP_CLOSE && newstate == TCP_LISTEN;
+	int child = oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV;
+	int closing = newstate == TCP_CLOSE;
+	int by_owner = (oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1) ||
+		       (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK);
+	if (ends_only && !connect && !listen && !child && !closing && !by_owner)
+		return 0;
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0; /* MPTCP subflows and others */
 	if (target_netns && sk_netns(1, sk) != target_netns)
@@ -39,59 +125,51 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 	__u64 cookie = bpf_get_socket_cookie(sk);
 	__u64 now = bpf_ktime_get_ns();
 
-	struct sk_info *info = bpf_sk_storage_get(&sk_infos, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!info) {
-		count(COUNTER_STORAGE_FAIL);
+	struct sk_info fresh = {};
+	struct sk_info *info;
+	if (connect || listen || child) {
+		/* A new life: whatever was kept under this cookie (a connect
+		 * that failed and is tried again) is replaced. */
+		if (child)
+			listener_owner(sk, &fresh);
+		else
+			set_owner_current(&fresh, connect ? OWNER_CONNECT : OWNER_LISTEN);
+		fresh.birth_ns = now;
+		fresh.state_ns = now;
+		fresh.active = connect ? 1 : child ? 0 : 2;
+		if (listen)
+			listen_on(sk, &fresh);
+		if (!closing)
+			keep_state(sk, cookie, &fresh);
+		info = &fresh;
 	} else {
-		if (oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV) {
-			/* A child of a listener (inet_csk_clone_lock): the storage
-			 * was cloned from the listener; it is ours from now on. */
-			info->birth_ns = now;
-			info->state_ns = now;
-			info->active = 0;
-			if (info->owner_source == OWNER_LISTEN)
-				info->owner_source = OWNER_LISTENER;
-		} else if (info->birth_ns == 0) {
-			info->birth_ns = now;
-			info->state_ns = now;
-			info->active = 2;
-		}
-		if (oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT) {
-			info->active = 1;
-			info->birth_ns = now;
-			info->state_ns = now;
-			set_owner_current(info, OWNER_CONNECT);
-		} else if (oldstate == TCP_CLOSE && newstate == TCP_LISTEN) {
-			set_owner_current(info, OWNER_LISTEN);
-		} else if (info->owner_source == OWNER_NONE &&
-			   ((oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1) ||
-			    (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK))) {
+		info = state_of(sk, cookie);
+		if (!info) {
+			/* Older than the tracer: first seen now. */
+			fresh.birth_ns = now;
+			fresh.state_ns = now;
+			fresh.active = 2;
+			if (by_owner)
+				set_owner_current(&fresh, OWNER_CLOSE);
+			if (!closing)
+				keep_state(sk, cookie, &fresh);
+			info = &fresh;
+		} else if (info->owner_source == OWNER_NONE && by_owner) {
 			set_owner_current(info, OWNER_CLOSE);
 		}
 	}
 
-	if (info && info->filtered) {
-		info->state_ns = now; /* its owner is outside the cgroup filter */
-		return 0;
-	}
-	if (ends_only && (newstate != TCP_CLOSE || oldstate == TCP_LISTEN)) {
-		if (info)
-			info->state_ns = now;
-		return 0;
-	}
-	struct event *e = reserve_event(EVENT_STATE, now);
-	if (!e) {
-		if (info)
-			info->state_ns = now;
-		return 0;
-	}
-	e->cookie = cookie;
-	e->old_state = oldstate;
-	e->new_state = newstate;
-	e->cur_pid = current_pid();
-	if (info) {
+	int emit = !info->filtered && /* its owner is outside the cgroup filter */
+		   !(ends_only && (!closing || oldstate == TCP_LISTEN));
+	struct event *e = emit ? reserve_event(EVENT_STATE, now) : NULL;
+	if (e) {
+		e->cookie = cookie;
+		e->old_state = oldstate;
+		e->new_state = newstate;
+		e->cur_pid = current_pid();
 		e->birth_ns = info->birth_ns;
-		e->state_ns = info->state_ns;
+		if (!ends_only)
+			e->state_ns = info->state_ns;
 		e->pid = info->pid;
 		e->tid = info->tid;
 		e->uid = info->uid;
@@ -99,13 +177,17 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		e->active = info->active;
 		e->cgroup_id = info->cgroup_id;
 		__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
-		info->state_ns = now;
-	} else {
-		e->active = 2;
+		fill_tuple(1, e, sk);
+		fill_counters(1, e, sk);
+		submit(e);
 	}
-	fill_tuple(1, e, sk);
-	fill_counters(1, e, sk);
-	submit(e);
+	if (closing) {
+		if (oldstate == TCP_LISTEN)
+			stop_listening(sk);
+		bpf_map_delete_elem(&sk_states, &cookie);
+	} else {
+		info->state_ns = now;
+	}
 	return 0;
 }
 

@@ -28,7 +28,7 @@ enum owner_source {
 enum counter {
 	COUNTER_EVENTS = 0,
 	COUNTER_RINGBUF_FULL = 1,   /* bpf_ringbuf_reserve failed: event lost */
-	COUNTER_STORAGE_FAIL = 2,   /* bpf_sk_storage_get failed: socket untracked */
+	COUNTER_STORAGE_FAIL = 2,   /* no room for a socket's state (hash full, no storage) */
 	COUNTER_ACCEPT_MISS = 3,    /* accept returned an fd we could not resolve */
 	COUNTER_RECOVERED = 4,      /* state events the second program caught */
 	COUNTER_MAX = 5,

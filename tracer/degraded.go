@@ -45,9 +45,9 @@ func (d Degradation) String() string {
 }
 
 // acceptDegrades says what the accept hook's absence costs: the state
-// programs clone a server connection's socket storage, and with it its
-// owner, from the listener (inet_csk_clone_lock); only accept() exits
-// name the process that took the connection.
+// programs give a server connection its listener's owner (kept by
+// namespace and port); only accept() exits name the process that took the
+// connection.
 const acceptDegrades = "a connection accepted by another process than the listener's owner " +
 	"(the children of a pre-fork server) is credited to the listener's owner, owner_source \"listener\""
 

@@ -178,6 +178,8 @@ func (t *Tracer) open(cfg Config) error {
 		specs.Events.Name:         m.Events,
 		specs.Handled.Name:        m.Handled,
 		specs.SkInfos.Name:        m.SkInfos,
+		specs.SkStates.Name:       m.SkStates,
+		specs.Listeners.Name:      m.Listeners,
 		specs.CgroupFilter.Name:   m.CgroupFilter,
 		specs.RemovedCgroups.Name: m.RemovedCgroups,
 		specs.CgroupScratch.Name:  m.CgroupScratch,

@@ -248,7 +248,8 @@ func TestGroupFailsWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	shared := map[string]*ebpf.Map{specs.Counters.Name: m.Counters, specs.Events.Name: m.Events, specs.Handled.Name: m.Handled, specs.SkInfos.Name: m.SkInfos}
+	shared := map[string]*ebpf.Map{specs.Counters.Name: m.Counters, specs.Events.Name: m.Events, specs.Handled.Name: m.Handled, specs.SkInfos.Name: m.SkInfos,
+		specs.SkStates.Name: m.SkStates, specs.Listeners.Name: m.Listeners}
 	load := func(ps *ebpf.ProgramSpec) (*ebpf.Program, error) {
 		var one struct {
 			P *ebpf.Program `ebpf:"set_state_btf"`

@@ -86,8 +86,10 @@ const (
 	tracerMapCounters          = "counters"
 	tracerMapEvents            = "events"
 	tracerMapHandled           = "handled"
+	tracerMapListeners         = "listeners"
 	tracerMapRemovedCgroups    = "removed_cgroups"
 	tracerMapSkInfos           = "sk_infos"
+	tracerMapSkStates          = "sk_states"
 	tracerProgAccept4Exit      = "accept4_exit"
 	tracerProgAccept4Plain     = "accept4_plain"
 	tracerProgAcceptExit       = "accept_exit"
@@ -175,8 +177,10 @@ type tracerMapSpecs struct {
 	Counters       *ebpf.MapSpec `ebpf:"counters"`
 	Events         *ebpf.MapSpec `ebpf:"events"`
 	Handled        *ebpf.MapSpec `ebpf:"handled"`
+	Listeners      *ebpf.MapSpec `ebpf:"listeners"`
 	RemovedCgroups *ebpf.MapSpec `ebpf:"removed_cgroups"`
 	SkInfos        *ebpf.MapSpec `ebpf:"sk_infos"`
+	SkStates       *ebpf.MapSpec `ebpf:"sk_states"`
 }
 
 // tracerVariableSpecs contains global variables before they are loaded into the kernel.
@@ -220,8 +224,10 @@ type tracerMaps struct {
 	Counters       *ebpf.Map `ebpf:"counters"`
 	Events         *ebpf.Map `ebpf:"events"`
 	Handled        *ebpf.Map `ebpf:"handled"`
+	Listeners      *ebpf.Map `ebpf:"listeners"`
 	RemovedCgroups *ebpf.Map `ebpf:"removed_cgroups"`
 	SkInfos        *ebpf.Map `ebpf:"sk_infos"`
+	SkStates       *ebpf.Map `ebpf:"sk_states"`
 }
 
 func (m *tracerMaps) Close() error {
@@ -231,8 +237,10 @@ func (m *tracerMaps) Close() error {
 		m.Counters,
 		m.Events,
 		m.Handled,
+		m.Listeners,
 		m.RemovedCgroups,
 		m.SkInfos,
+		m.SkStates,
 	)
 }
 
