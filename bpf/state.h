@@ -94,6 +94,30 @@ static __always_inline void listener_owner(struct sock *child, struct sk_info *i
 	info->owner_source = OWNER_LISTENER;
 }
 
+/* A close by the owner's system call: ESTABLISHED -> FIN_WAIT1 (it closes
+ * first) or CLOSE_WAIT -> LAST_ACK (it closes second). */
+static __always_inline int closed_by_owner(int oldstate, int newstate)
+{
+	return (oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1) ||
+	       (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK);
+}
+
+/*
+ * ends_only_skips: with ends_only, the transitions that change nothing kept
+ * (ESTABLISHED, FIN_WAIT2, CLOSE_WAIT, CLOSING, TIME_WAIT entries) need no
+ * work at all; the state programs, the catchers included, return first
+ * thing. The records then carry no time of their last state change
+ * (state_ns 0).
+ */
+static __always_inline int ends_only_skips(int oldstate, int newstate)
+{
+	if (!ends_only || newstate == TCP_CLOSE || closed_by_owner(oldstate, newstate))
+		return 0;
+	if (oldstate == TCP_CLOSE && (newstate == TCP_SYN_SENT || newstate == TCP_LISTEN))
+		return 0;
+	return !(oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV);
+}
+
 /*
  * on_set_state runs in the context of whoever caused the transition: for a
  * server socket's SYN_RECV -> ESTABLISHED that is softirq, i.e. a random
@@ -101,10 +125,8 @@ static __always_inline void listener_owner(struct sock *child, struct sk_info *i
  * made by a system call of the owner: connect (CLOSE -> SYN_SENT) and
  * listen (CLOSE -> LISTEN); a close by the owner (ESTABLISHED -> FIN_WAIT1,
  * CLOSE_WAIT -> LAST_ACK) is used only for sockets older than the tracer.
- *
- * With ends_only, the transitions in between (ESTABLISHED, FIN_WAIT2,
- * CLOSE_WAIT, ...) change nothing kept and return first thing: the records
- * then carry no time of their last state change (state_ns 0).
+ * The programs that call it have returned already for the transitions
+ * ends_only skips.
  */
 static __always_inline int on_set_state(struct sock *sk, int oldstate, int newstate)
 {
@@ -112,10 +134,7 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 	int listen = oldstate == TCP_CLOSE && newstate == TCP_LISTEN;
 	int child = oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV;
 	int closing = newstate == TCP_CLOSE;
-	int by_owner = (oldstate == TCP_ESTABLISHED && newstate == TCP_FIN_WAIT1) ||
-		       (oldstate == TCP_CLOSE_WAIT && newstate == TCP_LAST_ACK);
-	if (ends_only && !connect && !listen && !child && !closing && !by_owner)
-		return 0;
+	int by_owner = closed_by_owner(oldstate, newstate);
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0; /* MPTCP subflows and others */
 	if (target_netns && sk_netns(1, sk) != target_netns)

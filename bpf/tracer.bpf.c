@@ -115,6 +115,8 @@ static __always_inline void mark_handled(struct handled_set *h, const struct eve
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state_btf, struct sock *sk, int oldstate, int newstate)
 {
+	if (ends_only_skips(oldstate, newstate))
+		return 0;
 	struct handled_set *h = handled_set();
 	if (h) {
 		struct event_id id;
@@ -132,6 +134,8 @@ volatile const __u8 one_catcher = 0;
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state_btf2, struct sock *sk, int oldstate, int newstate)
 {
+	if (ends_only_skips(oldstate, newstate))
+		return 0; /* set_state_btf returned too, marking nothing */
 	struct handled_set *h = handled_set();
 	if (!h)
 		return 0;
@@ -148,6 +152,8 @@ int BPF_PROG(set_state_btf2, struct sock *sk, int oldstate, int newstate)
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(set_state_btf3, struct sock *sk, int oldstate, int newstate)
 {
+	if (ends_only_skips(oldstate, newstate))
+		return 0; /* set_state_btf returned too, marking nothing */
 	struct handled_set *h = handled_set();
 	if (!h)
 		return 0;

@@ -152,6 +152,9 @@ func (t *Tracer) open(cfg Config) error {
 		}
 	}
 	specs.Events.MaxEntries = cfg.RingBytes
+	if cfg.stateSlots != 0 {
+		specs.SkStates.MaxEntries = cfg.stateSlots
+	}
 
 	// Maps first, alone, so that each program can then be loaded (and
 	// fail) on its own against the same maps. LoadAndAssign loads only

@@ -24,6 +24,10 @@ type Config struct {
 	RingBytes uint32
 	// TracefsDir is where tracefs is (or gets) mounted.
 	TracefsDir string
+	// stateSlots is how many sockets the per-socket state hash holds
+	// before sockets overflow to socket storage; 0 means the BPF object's
+	// 65,536. Tests make it small to overflow it.
+	stateSlots uint32
 	// RunStats enables the kernel's BPF run-time statistics (ns per event).
 	RunStats bool
 	// EndsOnly asks for one record per socket, at its -> CLOSE, instead of
