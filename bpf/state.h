@@ -158,8 +158,7 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		fresh.active = connect ? 1 : child ? 0 : 2;
 		if (listen)
 			listen_on(sk, &fresh);
-		if (!closing)
-			keep_state(sk, cookie, &fresh);
+		keep_state(sk, cookie, &fresh);
 		info = &fresh;
 	} else {
 		info = state_of(sk, cookie);
@@ -201,7 +200,9 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		submit(e);
 	}
 	if (closing) {
-		if (oldstate == TCP_LISTEN)
+		/* Only a listener that listen_on counted: one older than the
+		 * tracer would take another's count on the same port. */
+		if (oldstate == TCP_LISTEN && info->owner_source == OWNER_LISTEN)
 			stop_listening(sk);
 		bpf_map_delete_elem(&sk_states, &cookie);
 	} else {
