@@ -41,11 +41,18 @@ static __always_inline void keep_state(struct sock *sk, __u64 cookie, const stru
 		count(COUNTER_STORAGE_FAIL);
 }
 
+/* At LISTEN -> CLOSE the port is already given back (skc_num 0, as for a
+ * failed connect: see fill_counters); inet_sport still has it. */
 static __always_inline void listener_key(struct listener_key *k, struct sock *sk)
 {
 	k->netns = sk_netns(1, sk);
 	k->port = sk->__sk_common.skc_num;
 	k->_pad = 0;
+	if (!k->port) {
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+		if (tp)
+			k->port = __builtin_bswap16(tp->inet_conn.icsk_inet.inet_sport);
+	}
 }
 
 /* listen_on records a new listener's owner under its port. */

@@ -1,10 +1,16 @@
+//go:build linux && (amd64 || arm64)
+
 package tracer
 
 import (
+	"context"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/bpfnetstat/bpfnetstat/conn"
 )
@@ -87,5 +93,89 @@ func TestStateOverflow(t *testing.T) {
 	}
 	if c.StorageFail != 0 || c.RingFull != 0 || c.RecursionLost != 0 {
 		t.Errorf("counters %+v, want no loss", c)
+	}
+}
+
+// TestListenerOwnerCount: a listener older than the tracer shares its port
+// (SO_REUSEPORT) with one the tracer saw start; when the old one closes,
+// the new one's children, never accepted, must still carry its owner
+// ("listener"). The old listener was never counted, so its close must not
+// take the new one's count: that used to drop the port's owner.
+func TestListenerOwnerCount(t *testing.T) {
+	requireBPF(t)
+	lc := net.ListenConfig{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		if err := rc.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	old, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := old.Addr().String()
+	port := uint16(old.Addr().(*net.TCPAddr).Port)
+
+	tr, err := Open(Config{EndsOnly: true})
+	if err != nil {
+		old.Close()
+		t.Fatalf("Open: %v", err)
+	}
+	defer tr.Close()
+	ln, err := lc.Listen(context.Background(), "tcp4", addr)
+	if err != nil {
+		old.Close()
+		t.Fatal(err)
+	}
+	old.Close()
+	// Connections the listener never accepts: they wait in its queue and
+	// are reset when it closes.
+	const n = 4
+	var clients []net.Conn
+	for range n {
+		c, err := net.Dial("tcp4", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	time.Sleep(50 * time.Millisecond) // the handshakes complete in softirq
+	ln.Close()
+	for _, c := range clients {
+		c.Close()
+	}
+
+	pid := uint32(os.Getpid())
+	var servers []Event
+	stop := make(chan struct{})
+	deadline := time.AfterFunc(10*time.Second, func() { close(stop); tr.Flush() })
+	defer deadline.Stop()
+	done := false
+	err = tr.Run(stop, 10*time.Millisecond, nil, func(evs []Event) {
+		for _, e := range evs {
+			if e.Kind == KindState && e.NewState == conn.TCPClose && e.Direction == conn.DirPassive && e.Local.Port() == port {
+				servers = append(servers, e)
+			}
+		}
+		if !done && len(servers) == n {
+			done = true
+			deadline.Stop()
+			close(stop)
+			tr.Flush()
+		}
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if len(servers) != n {
+		t.Fatalf("%d server close records, want %d", len(servers), n)
+	}
+	for _, e := range servers {
+		if e.Owner.PID != pid || e.OwnerSource != conn.OwnerListener {
+			t.Errorf("never-accepted server connection %v: owner %d (%s), want %d (listener)", e.Remote, e.Owner.PID, e.OwnerSource, pid)
+		}
 	}
 }
