@@ -22,7 +22,11 @@
 #          lines are counted and the missing ones reported (it may lose
 #          some: reported, never a failure).
 # For each mode it reports the median connections/s and its ratio to the
-# median with the tracer off in the same run; the reader's user-space CPU
+# median with the tracer off in the same run, and the median of the
+# round-by-round ratios (each run against the run with the tracer off in
+# its own round: this machine's speed drifts over minutes, by more than the
+# differences to be measured, and a ratio within a round sees less of
+# the drift); the reader's user-space CPU
 # (utime + stime of the bpfnetstat or bpftrace process, /proc/PID/stat, over
 # the load window) in CPU-seconds per 10k connections and in % of one core;
 # events per connection (bpfnetstat's closing "N events, lost: ..." line);
@@ -422,6 +426,8 @@ for mode in "${modes[@]}"; do
 	S[$mode.connections]=$conns
 	[ "$mode" = off ] && continue
 	S[$mode.ratio_per_round]=$(per_round "$mode" | tr ' ' ',')
+	# shellcheck disable=SC2046 # one figure per round
+	S[$mode.ratio_paired]=$(median $(per_round "$mode"))
 	S[$mode.cpu_s_per_10k]=$(awk -v c="$cpu" -v n="$conns" 'BEGIN { printf "%.3f", n ? 1e4 * c / n : 0 }')
 	S[$mode.cpu_pct]=$(awk -v c="$cpu" -v w="$window" 'BEGIN { printf "%.0f", w ? 100 * c / w : 0 }')
 	lconns=$conns
@@ -445,16 +451,18 @@ done
 
 echo
 echo "bench-churn: $(nproc) CPUs, Linux $(uname -r), ${secs} s per run, $rounds rounds, medians"
-sum() { printf '  %-6s %8s %6s %10s %6s %8s %8s %9s %8s %8s %9s\n' "$@"; }
-sum MODE CONN/S RATIO CPU_S/10K CPU% EV/CONN LN/CONN LOST NS/RUN RUNS/CON BPF_NS/CON
+sum() { printf '  %-6s %8s %6s %6s %10s %6s %8s %8s %9s %8s %8s %9s\n' "$@"; }
+sum MODE CONN/S RATIO PAIRED CPU_S/10K CPU% EV/CONN LN/CONN LOST NS/RUN RUNS/CON BPF_NS/CON
 for mode in "${modes[@]}"; do
 	g() { echo "${S[$mode.$1]:--}"; }
-	sum "$mode" "$(g conn_per_s)" "$(g ratio)" "$(g cpu_s_per_10k)" "$(g cpu_pct)" "$(g events_per_conn)" \
+	sum "$mode" "$(g conn_per_s)" "$(g ratio)" "$(g ratio_paired)" "$(g cpu_s_per_10k)" "$(g cpu_pct)" "$(g events_per_conn)" \
 		"$(g lines_per_conn)" "$(g lost)" "$(g bpf_ns_per_run)" "$(g bpf_runs_per_conn)" "$(g bpf_ns_per_conn)"
 done
 for mode in "${tracers[@]}"; do
 	echo "  $mode/off round by round: ${S[$mode.ratio_per_round]}"
 done
+echo "  RATIO: median conn/s over off's median; PAIRED: median of the round-by-round ratios (each run"
+echo "  against off in the same round, minutes apart at most: steadier when the machine drifts);"
 echo "  SECS: churn's time from start to its last connection's end (longer than the run: a stall);"
 echo "  CPU: the reader's utime+stime over the load window; EV/CONN: bpfnetstat's loss line;"
 echo "  NS/RUN, RUNS/CON, BPF_NS/CON: kernel BPF run-time statistics, in a separate run per tracer;"
