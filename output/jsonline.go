@@ -79,6 +79,43 @@ func appendJSONFloat(b []byte, f float64) []byte {
 	return b
 }
 
+// appendMillis appends ns nanoseconds as milliseconds, exactly as
+// appendJSONFloat(b, float64(ns)/1e6) does, without the float: below 1e15 ns
+// (11 days) the quotient's shortest round-trip form is its decimal
+// ns/1e6 with the fraction's trailing zeros cut, because the double
+// nearest that decimal is within 2^-23 of it and every other decimal with
+// at most six fraction digits is at least 1e-6 away. Above, the float.
+func appendMillis(b []byte, ns uint64) []byte {
+	if ns >= 1e15 {
+		return appendJSONFloat(b, float64(ns)/1e6)
+	}
+	b = strconv.AppendUint(b, ns/1e6, 10)
+	frac := ns % 1e6
+	if frac == 0 {
+		return b
+	}
+	var d [7]byte
+	d[0] = '.'
+	for i := 6; i >= 1; i-- {
+		d[i] = byte('0' + frac%10)
+		frac /= 10
+	}
+	n := len(d)
+	for d[n-1] == '0' {
+		n--
+	}
+	return append(b, d[:n]...)
+}
+
+// appendName appends a name the code itself spells (a family, a direction,
+// an owner source, a TCP state: lower- or upper-case letters, digits and
+// '_' only) as a JSON string: nothing in it needs escaping.
+func appendName(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
 // appendJSONString quotes s as encoding/json does with HTML escaping on.
 func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
@@ -148,6 +149,39 @@ func TestJSONTime(t *testing.T) {
 			if got != want {
 				t.Errorf("case %d zone %v: %q, want %q", i, z, got, want)
 			}
+		}
+	}
+}
+
+// appendMillis gives the bytes appendJSONFloat gives for the float
+// quotient, on both sides of its cut-over and at the edges of the fraction.
+func TestAppendMillisMatchesFloat(t *testing.T) {
+	vals := []uint64{0, 1, 9, 10, 999, 1000, 1500, 999999, 1e6, 1e6 + 1, 1234567, 5e6, 123456789,
+		1<<32 - 1, 1e12 + 7, 1e15 - 1, 1e15, 1e15 + 1, 1<<53 - 1, 1 << 60, 1<<64 - 1}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 200000 {
+		vals = append(vals, rng.Uint64N(1e15), rng.Uint64N(1e9), rng.Uint64()>>rng.UintN(64))
+	}
+	for _, ns := range vals {
+		got := string(appendMillis(nil, ns))
+		want := string(appendJSONFloat(nil, float64(ns)/1e6))
+		if got != want {
+			t.Fatalf("appendMillis(%d) = %s, the float gives %s", ns, got, want)
+		}
+	}
+}
+
+// The names appendName writes unescaped need no escaping: every state,
+// family, direction and owner source, as appendJSONString quotes it.
+func TestAppendNameNeedsNoEscape(t *testing.T) {
+	var names []string
+	for i := range 256 {
+		names = append(names, conn.State(i).String(), conn.Direction(i).String(),
+			conn.OwnerSource(i).String(), snapshot.Family(i).String())
+	}
+	for _, n := range names {
+		if got, want := string(appendName(nil, n)), string(appendJSONString(nil, n)); got != want {
+			t.Errorf("appendName(%q) = %s, want %s", n, got, want)
 		}
 	}
 }

@@ -74,7 +74,7 @@ func (e *EventWriter) appendConn(b []byte, c *conn.Conn, monoNs uint64) []byte {
 	b = append(b, `,"comm":`...)
 	b = appendJSONString(b, Escape(c.Owner.Comm))
 	b = append(b, `,"family":`...)
-	b = appendJSONString(b, c.Family.String())
+	b = appendName(b, c.Family.String())
 	b = append(b, `,"laddr":`...)
 	b = appendAddr(b, c.Local.Addr())
 	b = append(b, `,"lport":`...)
@@ -171,15 +171,15 @@ func (e *EventWriter) Trace(tr *conn.Transition) error {
 	if e.JSON {
 		b := e.appendConn(e.buf[:0], c, tr.TimeNs)
 		b = append(b, `,"old_state":`...)
-		b = appendJSONString(b, tr.OldState.String())
+		b = appendName(b, tr.OldState.String())
 		b = append(b, `,"new_state":`...)
-		b = appendJSONString(b, tr.NewState.String())
+		b = appendName(b, tr.NewState.String())
 		b = append(b, `,"ms":`...)
 		b = appendJSONFloat(b, ms)
 		b = append(b, `,"direction":`...)
-		b = appendJSONString(b, c.Direction.String())
+		b = appendName(b, c.Direction.String())
 		b = append(b, `,"owner_source":`...)
-		b = appendJSONString(b, c.OwnerSource.String())
+		b = appendName(b, c.OwnerSource.String())
 		if failure != "" {
 			b = append(b, `,"error":`...)
 			b = appendJSONString(b, failure)
@@ -228,20 +228,21 @@ func (e *EventWriter) LifeHeader() {
 
 // Life writes one finished connection.
 func (e *EventWriter) Life(c *conn.Conn) error {
-	ms := float64(c.DurationNs(c.CloseNs)) / 1e6
+	durNs := c.DurationNs(c.CloseNs)
+	ms := float64(durNs) / 1e6
 	errText := c.Failure()
 	if e.JSON {
 		b := e.appendConn(e.buf[:0], c, c.CloseNs)
 		b = append(b, `,"direction":`...)
-		b = appendJSONString(b, c.Direction.String())
+		b = appendName(b, c.Direction.String())
 		b = append(b, `,"tx_bytes":`...)
 		b = appendUint(b, c.TxBytes)
 		b = append(b, `,"rx_bytes":`...)
 		b = appendUint(b, c.RxBytes)
 		b = append(b, `,"duration_ms":`...)
-		b = appendJSONFloat(b, ms)
+		b = appendMillis(b, durNs)
 		b = append(b, `,"owner_source":`...)
-		b = appendJSONString(b, c.OwnerSource.String())
+		b = appendName(b, c.OwnerSource.String())
 		b = append(b, `,"retransmits":`...)
 		b = appendUint(b, uint64(c.Retransmits))
 		b = append(b, `,"srtt_us":`...)
