@@ -112,9 +112,10 @@ static __always_inline int closed_by_owner(int oldstate, int newstate)
 /*
  * ends_only_skips: with ends_only, the transitions that change nothing kept
  * (ESTABLISHED, FIN_WAIT2, CLOSE_WAIT, CLOSING, TIME_WAIT entries) need no
- * work at all; the state programs, the catchers included, return first
- * thing. The records then carry no time of their last state change
- * (state_ns 0).
+ * work at all: on_set_state returns first thing, after the programs'
+ * nested-event bookkeeping (tracer.bpf.c), which must see every event for
+ * the loss count to stay exact. The records then carry no time of their
+ * last state change (state_ns 0).
  */
 static __always_inline int ends_only_skips(int oldstate, int newstate)
 {
@@ -132,11 +133,11 @@ static __always_inline int ends_only_skips(int oldstate, int newstate)
  * made by a system call of the owner: connect (CLOSE -> SYN_SENT) and
  * listen (CLOSE -> LISTEN); a close by the owner (ESTABLISHED -> FIN_WAIT1,
  * CLOSE_WAIT -> LAST_ACK) is used only for sockets older than the tracer.
- * The programs that call it have returned already for the transitions
- * ends_only skips.
  */
 static __always_inline int on_set_state(struct sock *sk, int oldstate, int newstate)
 {
+	if (ends_only_skips(oldstate, newstate))
+		return 0;
 	int connect = oldstate == TCP_CLOSE && newstate == TCP_SYN_SENT;
 	int listen = oldstate == TCP_CLOSE && newstate == TCP_LISTEN;
 	int child = oldstate == TCP_LISTEN && newstate == TCP_SYN_RECV;
