@@ -85,8 +85,8 @@ func agStart(t *testing.T, ours string, ns *trNetns, dir string, extra ...string
 	a.cmd = exec.Command(ours, args...)
 	pr, pw := io.Pipe()
 	a.cmd.Stderr = pw
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := a.cmd.Start(); err != nil {
+	waited, err := startTied(a.cmd)
+	if err != nil {
 		t.Fatal(err)
 	}
 	started := make(chan bool, 1)
@@ -99,7 +99,7 @@ func agStart(t *testing.T, ours string, ns *trNetns, dir string, extra ...string
 			}
 		}
 	}()
-	go func() { a.done <- a.cmd.Wait(); pw.Close() }()
+	go func() { a.done <- <-waited; pw.Close() }()
 	t.Cleanup(func() {
 		if a.cmd.ProcessState == nil {
 			a.cmd.Process.Kill()
@@ -320,11 +320,11 @@ scrape_configs:
 	prom := exec.Command("prometheus", "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
 		fmt.Sprintf("--web.listen-address=127.0.0.1:%d", promPort), "--log.level=warn")
 	prom.Stdout, prom.Stderr = &promOut, &promOut
-	prom.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := prom.Start(); err != nil {
+	promDone, err := startTied(prom)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { prom.Process.Kill(); prom.Wait() })
+	t.Cleanup(func() { prom.Process.Kill(); <-promDone })
 	base := fmt.Sprintf("http://127.0.0.1:%d", promPort)
 
 	// Both targets up before the workload, so that counters start at 0

@@ -6,8 +6,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -187,4 +189,35 @@ func worldTraversable(dir string) bool {
 		}
 		dir = filepath.Dir(dir)
 	}
+}
+
+// startTied starts cmd so that the kernel kills it (SIGKILL) when the test
+// binary dies, and returns a channel with cmd.Wait's result. The kernel
+// sends Pdeathsig when the thread that forked the child ends, not the
+// process: a child forked on a pooled thread was killed whenever a helper
+// goroutine later locked that thread and ended locked (isInNetns does, to
+// keep a thread in another namespace out of the pool), which took agents
+// down in the middle of tests. So the fork is made on a thread locked for
+// as long as the child lives.
+func startTied(cmd *exec.Cmd) (<-chan error, error) {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	started := make(chan error, 1)
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		done <- cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return done, nil
 }
