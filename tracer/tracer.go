@@ -349,17 +349,15 @@ func counterFields(c *Counters) map[tracerCounter]*uint64 {
 }
 
 // Counters reads the loss counters.
+//
+// The programs' misses are read before the recoveries: the kernel counts a
+// miss before the catcher that recovers it runs, so a nested event that
+// comes between the two reads can only make the recoveries ahead (a loss
+// reported late, at the next read), never the misses (a loss reported
+// that was not one).
 func (t *Tracer) Counters() (Counters, error) {
 	var c Counters
-	for idx, dst := range counterFields(&c) {
-		var per []uint64
-		if err := t.counters.Lookup(uint32(idx), &per); err != nil {
-			return c, fmt.Errorf("reading counter %d: %w", idx, err)
-		}
-		for _, v := range per {
-			*dst += v
-		}
-	}
+	var missed uint64
 	for _, p := range t.progs {
 		st, err := p.prog.Stats()
 		if err != nil {
@@ -369,10 +367,20 @@ func (t *Tracer) Counters() (Counters, error) {
 		case lossAll:
 			c.RecursionLost += st.RecursionMisses
 		case lossRecovered:
-			if st.RecursionMisses > c.Recovered {
-				c.RecursionLost += st.RecursionMisses - c.Recovered
-			}
+			missed += st.RecursionMisses
 		}
+	}
+	for idx, dst := range counterFields(&c) {
+		var per []uint64
+		if err := t.counters.Lookup(uint32(idx), &per); err != nil {
+			return c, fmt.Errorf("reading counter %d: %w", idx, err)
+		}
+		for _, v := range per {
+			*dst += v
+		}
+	}
+	if missed > c.Recovered {
+		c.RecursionLost += missed - c.Recovered
 	}
 	return c, nil
 }
