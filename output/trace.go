@@ -175,7 +175,7 @@ func (e *EventWriter) Trace(tr *conn.Transition) error {
 		b = append(b, `,"new_state":`...)
 		b = appendName(b, tr.NewState.String())
 		b = append(b, `,"ms":`...)
-		b = appendJSONFloat(b, ms)
+		b = appendMillis(b, tr.InOldNs)
 		b = append(b, `,"direction":`...)
 		b = appendName(b, c.Direction.String())
 		b = append(b, `,"owner_source":`...)
