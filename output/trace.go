@@ -163,7 +163,6 @@ func (e *EventWriter) TraceHeader() {
 // Trace writes one transition.
 func (e *EventWriter) Trace(tr *conn.Transition) error {
 	c := &tr.Conn
-	ms := float64(tr.InOldNs) / 1e6
 	failure := ""
 	if tr.NewlyDone {
 		failure = c.Failure()
@@ -193,7 +192,7 @@ func (e *EventWriter) Trace(tr *conn.Transition) error {
 	line := fmt.Sprintf("%-15s %-7s %-16s %-39s %-5d %-39s %-5d %-11s -> %-11s %9.3f %-8s %s",
 		e.wall(tr.TimeNs).Format("15:04:05.000000"), pidText(c.Owner.PID), Escape(c.Owner.Comm),
 		addrText(c.Local.Addr()), c.Local.Port(), addrText(c.Remote.Addr()), c.Remote.Port(),
-		tr.OldState.String(), tr.NewState.String(), ms, c.OwnerSource, dash(failure))
+		tr.OldState.String(), tr.NewState.String(), float64(tr.InOldNs)/1e6, c.OwnerSource, dash(failure))
 	if e.NetNS {
 		line += " " + strconv.FormatUint(uint64(c.NetNS), 10)
 	}
@@ -229,7 +228,6 @@ func (e *EventWriter) LifeHeader() {
 // Life writes one finished connection.
 func (e *EventWriter) Life(c *conn.Conn) error {
 	durNs := c.DurationNs(c.CloseNs)
-	ms := float64(durNs) / 1e6
 	errText := c.Failure()
 	if e.JSON {
 		b := e.appendConn(e.buf[:0], c, c.CloseNs)
@@ -259,7 +257,7 @@ func (e *EventWriter) Life(c *conn.Conn) error {
 	}
 	line := fmt.Sprintf("%-7s %-16s %-39s %-5d %-39s %-5d %-7s %10d %10d %10.3f %-8s %s",
 		pidText(c.Owner.PID), Escape(c.Owner.Comm), addrText(c.Local.Addr()), c.Local.Port(),
-		addrText(c.Remote.Addr()), c.Remote.Port(), c.Direction, c.TxBytes, c.RxBytes, ms, c.OwnerSource, dash(errText))
+		addrText(c.Remote.Addr()), c.Remote.Port(), c.Direction, c.TxBytes, c.RxBytes, float64(durNs)/1e6, c.OwnerSource, dash(errText))
 	if e.NetNS {
 		line += " " + strconv.FormatUint(uint64(c.NetNS), 10)
 	}
