@@ -9,6 +9,15 @@
 # Each round runs every mode once, in an order that rotates from round to
 # round (so that no mode always runs first or last):
 #   off    no tracer;
+#   hooks  bpfnetstat built with programs that return first thing
+#          (-DBPFNETSTAT_HOOKS_ONLY: see bpf/tracer.bpf.c), running
+#          `life --json > /dev/null`: every hook attached as life attaches
+#          it, no work done, no event. What the hooks cost by being there
+#          (the tracepoints' dispatch, the nested-event catcher, the slow
+#          system-call path the accept hook puts every task on) is the part
+#          of life's cost that no change to the programs or the reader can
+#          take away. Building it needs clang (scripts/install-bpf-deps.sh,
+#          run when clang is missing);
 #   life   `bpfnetstat life --json > /dev/null`, as the goal is stated; its
 #          lines are counted in the statistics run below, whose output goes
 #          to a file on tmpfs: exactly 2 lines per connection (both ends
@@ -43,7 +52,7 @@
 # lines (prefix "bench.") for copying. Needs root; installs bpftrace if
 # missing (scripts/install-bench-deps.sh) and mounts tracefs if it is not
 # mounted (bpftrace's tracepoint needs it; unmounted again on exit). Takes
-# about (4 x rounds + 4) x ([seconds] + 3) s.
+# about (5 x rounds + 5) x ([seconds] + 3) s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,8 +71,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-modes=(off life trace ref)
-tracers=(life trace ref)
+modes=(off hooks life trace ref)
+tracers=(hooks life trace ref)
 port=7777
 stats_old=
 BENCH=churn
@@ -81,6 +90,20 @@ bench_tracefs
 log "building into $work"
 go build -o "$work/bpfnetstat" ./cmd/bpfnetstat
 go build -o "$work/churn" ./scripts/churn
+# The hooks-only build: the module copied, its tracer objects regenerated
+# with -DBPFNETSTAT_HOOKS_ONLY (the go:generate line of tracer/gen.go that
+# builds the programs), then built like the other.
+command -v clang >/dev/null || scripts/install-bpf-deps.sh
+mkdir "$work/hooks-src"
+tar --exclude=./.git -cf - . | tar -xf - -C "$work/hooks-src"
+sed -i '/-target amd64,arm64 .*tracer\.bpf\.c/s/ -Werror$/ -Werror -DBPFNETSTAT_HOOKS_ONLY/' "$work/hooks-src/tracer/gen.go"
+grep -q -- '-DBPFNETSTAT_HOOKS_ONLY$' "$work/hooks-src/tracer/gen.go" || {
+	log "tracer/gen.go has no go:generate line for bpf/tracer.bpf.c to build the hooks-only objects from"
+	exit 1
+}
+(cd "$work/hooks-src/tracer" && go generate -run 'tracer\.bpf\.c' . >/dev/null)
+(cd "$work/hooks-src" && go build -o "$work/bpfnetstat-hooks" ./cmd/bpfnetstat)
+rm -rf "$work/hooks-src"
 
 bench_netns "$port"
 
@@ -116,6 +139,10 @@ tracer_start() {
 	case $mode in
 	life | trace)
 		ip netns exec "$ns" "$work/bpfnetstat" "$mode" --json >"$out" 2>"$work/$name.err" &
+		ready() { grep -q "^bpfnetstat: tracing" "$work/$1.err" 2>/dev/null; }
+		;;
+	hooks)
+		ip netns exec "$ns" "$work/bpfnetstat-hooks" life --json >"$out" 2>"$work/$name.err" &
 		ready() { grep -q "^bpfnetstat: tracing" "$work/$1.err" 2>/dev/null; }
 		;;
 	ref)
@@ -242,7 +269,7 @@ measure() {
 	[ "$mode" = off ] || tracer_stop "$name" "$mode"
 	local events=- lost=- detail=- lines=- drain=-
 	case $mode in
-	life | trace)
+	hooks | life | trace)
 		read -r events lost detail < <(loss "$name")
 		lines=0 # to /dev/null
 		drain=$(cat "$work/$name.drain")
@@ -279,8 +306,8 @@ churn "$work/warmup.txt" 2
 
 runs=()
 for r in $(seq "$rounds"); do
-	for k in 0 1 2 3; do
-		mode=${modes[$(((r - 1 + k) % 4))]}
+	for k in "${!modes[@]}"; do
+		mode=${modes[$(((r - 1 + k) % ${#modes[@]}))]}
 		name=$mode$r
 		log "round $r/$rounds: $mode (${secs} s)"
 		measure "$name" "$mode"
@@ -348,7 +375,7 @@ for name in "${runs[@]}"; do
 	else
 		cpu=-
 	fi
-	if [ "$mode" = life ] || [ "$mode" = trace ]; then
+	if [ "$mode" = hooks ] || [ "$mode" = life ] || [ "$mode" = trace ]; then
 		evpc=$(awk -v e="$events" -v n="$conns" 'BEGIN { printf "%.2f", n ? e / n : 0 }')
 		lost_total=$((lost_total + lost))
 		if [ "$lost" != 0 ]; then
@@ -385,7 +412,7 @@ agg() {
 			lines=$((lines + $(res "$name" lines)))
 			lost=$((lost + $(res "$name" lost)))
 		fi
-		if [ "$1" = life ] || [ "$1" = trace ]; then
+		if [ "$1" = hooks ] || [ "$1" = life ] || [ "$1" = trace ]; then
 			events=$((events + $(res "$name" events)))
 		fi
 	done
