@@ -2,7 +2,8 @@
 # Checks the BPF C and the objects generated from it:
 #  1. every header under bpf/ compiles alone, and before and after each
 #     other header, for each architecture the tracer is built for: headers
-#     include what they use, so no include order matters;
+#     include what they use, so no include order matters; and the programs
+#     compile as scripts/bench-churn.sh's hooks mode builds them;
 #  2. regenerating the objects (bpf2go, every target) in a scratch copy of
 #     the tree gives exactly the committed tracer/*_bpfel.* and *_bpfeb.*
 #     files, none more, none fewer.
@@ -33,6 +34,17 @@ for arch in x86 arm64; do
 	done
 done
 [ $status -eq 0 ] && echo "check-generate: each of ${#headers[@]} BPF headers compiles alone and in either order with every other (x86, arm64)"
+
+# The programs as scripts/bench-churn.sh's hooks mode builds them (each
+# returns first thing), so that the bench's floor keeps building.
+for arch in x86 arm64; do
+	if ! clang "${cflags[@]}" -D__TARGET_ARCH_$arch -DBPFNETSTAT_HOOKS_ONLY bpf/tracer.bpf.c 2>"$scratch/err"; then
+		echo "check-generate: bpf/tracer.bpf.c does not compile with -DBPFNETSTAT_HOOKS_ONLY ($arch):" >&2
+		head -5 "$scratch/err" >&2
+		status=1
+	fi
+done
+[ $status -eq 0 ] && echo "check-generate: bpf/tracer.bpf.c compiles for bench-churn's hooks mode (x86, arm64)"
 
 mkdir "$scratch/tree"
 cp -r go.mod go.sum bpf tracer "$scratch/tree"/
