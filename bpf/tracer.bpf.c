@@ -205,7 +205,27 @@ int BPF_KPROBE(set_state_kp, struct sock *sk, int state)
 	return on_set_state_raw(sk, BPF_CORE_READ(sk, __sk_common.skc_state), state);
 }
 
-/* Exact acceptor: the accept syscalls' exit, with plain loads (6.2+)... */
+/*
+ * Exact acceptor, preferred: the BPF LSM's sock_graft hook. The accept path
+ * calls it in the accepting task with the new socket (inet_accept ->
+ * sock_graft), for every way of accepting (accept, accept4, io_uring), and
+ * with no system-call tracepoint: attaching one of those puts every task on
+ * the machine on the slow system-call path for as long as it is attached.
+ * LSM programs attach through BPF trampolines, which a kernel without
+ * fentry refuses; the syscall tracepoints below are the fallback. User
+ * space attaches it only while the BPF LSM is active (bpf in
+ * /sys/kernel/security/lsm): otherwise the kernel would take the program
+ * and never run it.
+ */
+SEC("lsm/sock_graft")
+int BPF_PROG(sock_graft, struct sock *sk, struct socket *parent)
+{
+	HOOK_ENTRY();
+	return on_accept_sock(1, sk);
+}
+
+/* Exact acceptor, fallback: the accept syscalls' exit, with plain loads
+ * (6.2+)... */
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int accept4_plain(struct trace_event_raw_sys_exit *ctx)
 {

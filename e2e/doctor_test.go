@@ -10,6 +10,7 @@ import (
 
 // TestDoctor: as root on this kernel, doctor reports the hooks that attach
 // (the design's preferred ones), the kprobe fallback failing with its fix,
+// the LSM accept hook beside the syscall tracepoint that stands in for it,
 // the owner iterator working and the PID namespace; inside a PID namespace
 // of its own it says the tracer translates PIDs; as nobody it says why the
 // tracer cannot load and how to fix it, and exits 1 without a stack trace.
@@ -29,13 +30,31 @@ func TestDoctor(t *testing.T) {
 			`(?m)^state +tp_btf/inet_sock_set_state +attached$`,
 			`(?m)^state +tp_btf/inet_sock_set_state \(nested events\) +attached$`,
 			`(?m)^state +kprobe/tcp_set_state +fallback, fails: .*; fix: `,
-			`(?m)^accept +tracepoint/syscalls/sys_exit_accept4 \(plain loads\) +attached$`,
 			`(?m)^accept +tracepoint/syscalls/sys_exit_accept4 +works \(fallback, not used\)$`,
 			`(?m)^events: \d+, lost: 0 \(ring buffer full\), 0 \(socket storage\)`,
 		} {
 			if !regexp.MustCompile(want).Match(out) {
 				t.Errorf("doctor output has no line matching %s:\n%s", want, out)
 			}
+		}
+		// The preferred accept hook, the BPF LSM's sock_graft, and the
+		// syscall tracepoint: one attached, the other reported beside it.
+		// A kernel without BPF trampolines (this one) refuses the LSM
+		// program; the row says so and how to fix it.
+		lsm := regexp.MustCompile(`(?m)^accept +lsm/sock_graft +(.*)$`).FindSubmatch(out)
+		plain := `(?m)^accept +tracepoint/syscalls/sys_exit_accept4 \(plain loads\) +`
+		switch {
+		case lsm == nil:
+			t.Errorf("doctor has no row for the LSM accept hook:\n%s", out)
+		case string(lsm[1]) == "attached":
+			plain += `works \(fallback, not used\)$`
+		case regexp.MustCompile(`^failed: .+; fix: needs the BPF LSM active \(bpf in /sys/kernel/security/lsm`).Match(lsm[1]):
+			plain += `attached$`
+		default:
+			t.Errorf("the LSM accept hook's row says neither attached nor why not: %s", lsm[1])
+		}
+		if !regexp.MustCompile(plain).Match(out) {
+			t.Errorf("doctor output has no line matching %s:\n%s", plain, out)
 		}
 	})
 	t.Run("pid-namespace", func(t *testing.T) {

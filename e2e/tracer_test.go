@@ -551,7 +551,7 @@ func trProgs() map[int]uint64 {
 		return progs
 	}
 	for _, p := range list {
-		for _, prefix := range []string{"set_state_", "accept", "sys_exit_btf"} {
+		for _, prefix := range []string{"set_state_", "sock_graft", "accept", "sys_exit_btf"} {
 			if strings.HasPrefix(p.Name, prefix) {
 				progs[p.ID] = p.RecursionMisses
 			}

@@ -52,6 +52,12 @@ func hookTable(p *tracerProgramSpecs, tracefsDir string, tracefsErr error) []hoo
 	kprobe := func(symbol string) func(*ebpf.Program) (link.Link, error) {
 		return func(prog *ebpf.Program) (link.Link, error) { return link.Kprobe(symbol, prog, nil) }
 	}
+	lsm := func(prog *ebpf.Program) (link.Link, error) {
+		if err := bpfLSMActive(lsmList); err != nil {
+			return nil, err
+		}
+		return link.AttachLSM(link.LSMOptions{Program: prog})
+	}
 	const btfFix = "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"
 	tracefsFix := "needs tracefs at " + tracefsDir
 	return []hook{
@@ -62,18 +68,48 @@ func hookTable(p *tracerProgramSpecs, tracefsDir string, tracefsErr error) []hoo
 		{roleState, 0, "tp_btf/inet_sock_set_state (nested twice)", p.SetStateBtf3, tracing, lossNone, btfFix, nestsTwice},
 		{roleState, 1, "tracepoint/sock/inet_sock_set_state", p.SetStateTp, tracepoint("sock", "inet_sock_set_state"), lossAll, tracefsFix + " and Linux 4.16+", nil},
 		{roleState, 2, "kprobe/tcp_set_state", p.SetStateKp, kprobe("tcp_set_state"), lossAll, "needs a kernel built with CONFIG_KPROBES", nil},
-		// Accept: the classic syscall tracepoints (they fire for accept
-		// only), with plain loads, else with CO-RE reads; else every
-		// syscall exit, filtered.
-		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept4 (plain loads)", p.Accept4Plain, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix + " and Linux 6.2+ (bpf_rdonly_cast)", nil},
-		{roleAccept, 0, "tracepoint/syscalls/sys_exit_accept (plain loads)", p.AcceptPlain, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix + " and Linux 6.2+ (bpf_rdonly_cast)", nil},
-		{roleAccept, 1, "tracepoint/syscalls/sys_exit_accept4", p.Accept4Exit, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix, nil},
-		{roleAccept, 1, "tracepoint/syscalls/sys_exit_accept", p.AcceptExit, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix, nil},
-		{roleAccept, 2, "tp_btf/sys_exit", p.SysExitBtf, tracing, lossAll, "needs Linux 5.5+ with BTF", nil},
+		// Accept: the BPF LSM's sock_graft, in the accepting task with no
+		// system-call tracepoint (bpf/tracer.bpf.c); else the classic
+		// syscall tracepoints (they fire for accept only), with plain
+		// loads, else with CO-RE reads; else every syscall exit, filtered.
+		{roleAccept, 0, "lsm/sock_graft", p.SockGraft, lsm, lossAll, lsmFix, nil},
+		{roleAccept, 1, "tracepoint/syscalls/sys_exit_accept4 (plain loads)", p.Accept4Plain, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix + " and Linux 6.2+ (bpf_rdonly_cast)", nil},
+		{roleAccept, 1, "tracepoint/syscalls/sys_exit_accept (plain loads)", p.AcceptPlain, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix + " and Linux 6.2+ (bpf_rdonly_cast)", nil},
+		{roleAccept, 2, "tracepoint/syscalls/sys_exit_accept4", p.Accept4Exit, tracepoint("syscalls", "sys_exit_accept4"), lossAll, tracefsFix, nil},
+		{roleAccept, 2, "tracepoint/syscalls/sys_exit_accept", p.AcceptExit, tracepoint("syscalls", "sys_exit_accept"), lossAll, tracefsFix, nil},
+		{roleAccept, 3, "tp_btf/sys_exit", p.SysExitBtf, tracing, lossAll, "needs Linux 5.5+ with BTF", nil},
 		// Cgroup removals: without them a container removed before its
 		// first connection's event was read has no path.
 		{roleCgroup, 0, "tp_btf/cgroup_rmdir", p.CgroupRmdir, tracing, lossNone, btfFix, nil},
 	}
+}
+
+// lsmList is where the kernel lists its active security modules.
+const lsmList = "/sys/kernel/security/lsm"
+
+// lsmFix is what the LSM accept hook needs.
+const lsmFix = "needs the BPF LSM active (bpf in " + lsmList + ", e.g. lsm=...,bpf on the kernel command line) " +
+	"and BPF trampolines (the kernel's fentry support), Linux 5.7+"
+
+// errNoTrampolines: root, with the memlock limit raised, was refused an
+// LSM program's load.
+var errNoTrampolines = fmt.Errorf("loading the program: %w (LSM programs attach through BPF trampolines; "+
+	"a kernel without them, as without fentry, refuses the load)", unix.EPERM)
+
+// bpfLSMActive says why an LSM program would never run: the kernel loads
+// and attaches one whether or not the BPF LSM is among the active modules,
+// and calls it only if it is.
+func bpfLSMActive(list string) error {
+	b, err := os.ReadFile(list)
+	if err != nil {
+		return fmt.Errorf("cannot tell whether the BPF LSM is active: %w", err)
+	}
+	for _, m := range strings.Split(strings.TrimSpace(string(b)), ",") {
+		if m == "bpf" {
+			return nil
+		}
+	}
+	return fmt.Errorf("the BPF LSM is not active (%s: %s)", list, strings.TrimSpace(string(b)))
 }
 
 // nestsTwice says why the second catcher is not needed: a state change
@@ -204,6 +240,9 @@ func (t *Tracer) open(cfg Config) error {
 			Tag:  reflect.StructTag(`ebpf:"` + ps.Name + `"`),
 		}}))
 		if err := spec.LoadAndAssign(one.Interface(), opts); err != nil {
+			if ps.Type == ebpf.LSM && errors.Is(err, unix.EPERM) {
+				return nil, errNoTrampolines
+			}
 			return nil, explain(err)
 		}
 		return one.Elem().Field(0).Interface().(*ebpf.Program), nil

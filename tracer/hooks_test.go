@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"strings"
 	"testing"
 	"time"
 
@@ -300,5 +302,35 @@ func TestLoadErrorKeepsVerifierLog(t *testing.T) {
 	}
 	if msg := lerr.Error(); len(msg) > 200 {
 		t.Errorf("message is %d bytes: %q", len(msg), msg)
+	}
+}
+
+// TestBPFLSMActive: the LSM accept hook is attached only where the kernel
+// lists the BPF LSM among its active modules, whole names only; an
+// unreadable list is said, not taken for yes.
+func TestBPFLSMActive(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		list string
+		want string // "" for active, else a substring of the error
+	}{
+		{"lockdown,capability,landlock,bpf\n", ""},
+		{"bpf", ""},
+		{"capability,bpf,selinux", ""},
+		{"lockdown,capability,landlock\n", "the BPF LSM is not active"},
+		{"capability,bpfx,ebpf", "the BPF LSM is not active"},
+		{"", "the BPF LSM is not active"},
+	} {
+		path := filepath.Join(dir, "lsm")
+		if err := os.WriteFile(path, []byte(c.list), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := bpfLSMActive(path)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("list %q: %v, want %q", c.list, err, c.want)
+		}
+	}
+	if err := bpfLSMActive(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "cannot tell whether the BPF LSM is active") {
+		t.Errorf("no list: %v", err)
 	}
 }

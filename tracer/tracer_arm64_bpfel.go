@@ -100,6 +100,7 @@ const (
 	tracerProgSetStateBtf3     = "set_state_btf3"
 	tracerProgSetStateKp       = "set_state_kp"
 	tracerProgSetStateTp       = "set_state_tp"
+	tracerProgSockGraft        = "sock_graft"
 	tracerProgSysExitBtf       = "sys_exit_btf"
 	tracerVarEndsOnly          = "ends_only"
 	tracerVarFilterCgroup      = "filter_cgroup"
@@ -165,6 +166,7 @@ type tracerProgramSpecs struct {
 	SetStateBtf3 *ebpf.ProgramSpec `ebpf:"set_state_btf3"`
 	SetStateKp   *ebpf.ProgramSpec `ebpf:"set_state_kp"`
 	SetStateTp   *ebpf.ProgramSpec `ebpf:"set_state_tp"`
+	SockGraft    *ebpf.ProgramSpec `ebpf:"sock_graft"`
 	SysExitBtf   *ebpf.ProgramSpec `ebpf:"sys_exit_btf"`
 }
 
@@ -274,6 +276,7 @@ type tracerPrograms struct {
 	SetStateBtf3 *ebpf.Program `ebpf:"set_state_btf3"`
 	SetStateKp   *ebpf.Program `ebpf:"set_state_kp"`
 	SetStateTp   *ebpf.Program `ebpf:"set_state_tp"`
+	SockGraft    *ebpf.Program `ebpf:"sock_graft"`
 	SysExitBtf   *ebpf.Program `ebpf:"sys_exit_btf"`
 }
 
@@ -289,6 +292,7 @@ func (p *tracerPrograms) Close() error {
 		p.SetStateBtf3,
 		p.SetStateKp,
 		p.SetStateTp,
+		p.SockGraft,
 		p.SysExitBtf,
 	)
 }

@@ -228,7 +228,7 @@ func TestNoAcceptHookDegrades(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("skip accept %v: %v", skip, err)
 		}
-		degraded := strings.Contains(start, "; degraded: no accept hook attached (tracepoint/syscalls/sys_exit_accept4 (plain loads): not attached: the configuration skips this role): "+
+		degraded := strings.Contains(start, "; degraded: no accept hook attached (lsm/sock_graft: not attached: the configuration skips this role): "+
 			`a connection accepted by another process than the listener's owner (the children of a pre-fork server) is credited to the listener's owner, owner_source "listener"; Ctrl-C to stop`)
 		if degraded != skip {
 			t.Errorf("skip accept %v: start line %q", skip, start)
