@@ -20,18 +20,36 @@ static __always_inline void set_owner_current(struct sk_info *info, __u8 source)
 	info->filtered = outside_filter();
 }
 
-/* The socket's state in sk_states, else in its overflow (sk_infos). */
+/* slot_of gives the slot of sk_slots that a cookie picks. */
+static __always_inline struct sk_slot *slot_of(__u64 cookie)
+{
+	__u32 i = (__u32)cookie & slot_mask;
+	return bpf_map_lookup_elem(&sk_slots, &i);
+}
+
+/* The socket's state in its slot, else in sk_states, else in their
+ * overflow (sk_infos); see maps.h. */
 static __always_inline struct sk_info *state_of(struct sock *sk, __u64 cookie)
 {
+	struct sk_slot *s = slot_of(cookie);
+	if (s && s->cookie == cookie)
+		return &s->info;
 	struct sk_info *info = bpf_map_lookup_elem(&sk_states, &cookie);
 	if (info)
 		return info;
 	return bpf_sk_storage_get(&sk_infos, sk, 0, 0);
 }
 
-/* keep_state stores a socket's new state (the caller keeps using its copy). */
+/* keep_state stores a socket's new state (the caller keeps using its copy):
+ * in its slot if the socket holds it or can claim it, else in the hash,
+ * else in socket storage. */
 static __always_inline void keep_state(struct sock *sk, __u64 cookie, const struct sk_info *v)
 {
+	struct sk_slot *s = slot_of(cookie);
+	if (s && (s->cookie == cookie || __sync_val_compare_and_swap(&s->cookie, 0, cookie) == 0)) {
+		__builtin_memcpy(&s->info, v, sizeof(*v));
+		return;
+	}
 	if (bpf_map_update_elem(&sk_states, &cookie, v, BPF_ANY) == 0)
 		return;
 	struct sk_info *info = bpf_sk_storage_get(&sk_infos, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -39,6 +57,18 @@ static __always_inline void keep_state(struct sock *sk, __u64 cookie, const stru
 		__builtin_memcpy(info, v, sizeof(*info));
 	else
 		count(COUNTER_STORAGE_FAIL);
+}
+
+/* forget_state drops a closed socket's state, after its last read: the
+ * compare-and-exchange that frees a slot orders every read of it before
+ * another socket can claim it. (Socket storage goes with the socket.) */
+static __always_inline void forget_state(__u64 cookie)
+{
+	struct sk_slot *s = slot_of(cookie);
+	if (s && s->cookie == cookie)
+		__sync_val_compare_and_swap(&s->cookie, cookie, 0);
+	else
+		bpf_map_delete_elem(&sk_states, &cookie);
 }
 
 /* At LISTEN -> CLOSE the port is already given back (skc_num 0, as for a
@@ -212,7 +242,7 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		 * tracer would take another's count on the same port. */
 		if (oldstate == TCP_LISTEN && info->owner_source == OWNER_LISTEN)
 			stop_listening(sk);
-		bpf_map_delete_elem(&sk_states, &cookie);
+		forget_state(cookie);
 	} else {
 		info->state_ns = now;
 	}

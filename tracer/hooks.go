@@ -59,13 +59,16 @@ func hookTable(p *tracerProgramSpecs, tracefsDir string, tracefsErr error) []hoo
 		return link.AttachLSM(link.LSMOptions{Program: prog})
 	}
 	const btfFix = "needs Linux 5.5+ with BTF (/sys/kernel/btf/vmlinux)"
+	// The state programs claim per-socket slots with an atomic
+	// compare-and-exchange (bpf/maps.h).
+	const stateFix = "needs Linux 5.12+ with BTF (/sys/kernel/btf/vmlinux)"
 	tracefsFix := "needs tracefs at " + tracefsDir
 	return []hook{
 		// State changes: tp_btf with its two catchers (bpf/tracer.bpf.c
 		// says why), else the classic tracepoint, else a kprobe.
-		{roleState, 0, "tp_btf/inet_sock_set_state", p.SetStateBtf, tracing, lossRecovered, btfFix, nil},
-		{roleState, 0, "tp_btf/inet_sock_set_state (nested events)", p.SetStateBtf2, tracing, lossNone, btfFix, nil},
-		{roleState, 0, "tp_btf/inet_sock_set_state (nested twice)", p.SetStateBtf3, tracing, lossNone, btfFix, nestsTwice},
+		{roleState, 0, "tp_btf/inet_sock_set_state", p.SetStateBtf, tracing, lossRecovered, stateFix, nil},
+		{roleState, 0, "tp_btf/inet_sock_set_state (nested events)", p.SetStateBtf2, tracing, lossNone, stateFix, nil},
+		{roleState, 0, "tp_btf/inet_sock_set_state (nested twice)", p.SetStateBtf3, tracing, lossNone, stateFix, nestsTwice},
 		{roleState, 1, "tracepoint/sock/inet_sock_set_state", p.SetStateTp, tracepoint("sock", "inet_sock_set_state"), lossAll, tracefsFix + " and Linux 4.16+", nil},
 		{roleState, 2, "kprobe/tcp_set_state", p.SetStateKp, kprobe("tcp_set_state"), lossAll, "needs a kernel built with CONFIG_KPROBES", nil},
 		// Accept: the BPF LSM's sock_graft, in the accepting task with no
@@ -188,8 +191,17 @@ func (t *Tracer) open(cfg Config) error {
 		}
 	}
 	specs.Events.MaxEntries = cfg.RingBytes
-	if cfg.stateSlots != 0 {
-		specs.SkStates.MaxEntries = cfg.stateSlots
+	if cfg.hashEntries != 0 {
+		specs.SkStates.MaxEntries = cfg.hashEntries
+	}
+	if cfg.slots != 0 {
+		if cfg.slots&(cfg.slots-1) != 0 {
+			return fail("sizing sk_slots", fmt.Errorf("%d slots: not a power of two", cfg.slots))
+		}
+		specs.SkSlots.MaxEntries = cfg.slots
+	}
+	if err := specs.SlotMask.Set(specs.SkSlots.MaxEntries - 1); err != nil {
+		return fail("setting slot_mask", err)
 	}
 
 	// Maps first, alone, so that each program can then be loaded (and
@@ -207,6 +219,7 @@ func (t *Tracer) open(cfg Config) error {
 	t.own(&m)
 	t.counters = m.Counters
 	t.removedCgroups = m.RemovedCgroups
+	t.slots, t.states = m.SkSlots, m.SkStates
 	if cfg.CgroupDir != "" {
 		if err := setCgroupFilter(m.CgroupFilter, cfg.CgroupDir); err != nil {
 			return fail("setting the cgroup filter", err)
@@ -218,6 +231,7 @@ func (t *Tracer) open(cfg Config) error {
 		specs.Handled.Name:        m.Handled,
 		specs.SkInfos.Name:        m.SkInfos,
 		specs.SkStates.Name:       m.SkStates,
+		specs.SkSlots.Name:        m.SkSlots,
 		specs.Listeners.Name:      m.Listeners,
 		specs.CgroupFilter.Name:   m.CgroupFilter,
 		specs.RemovedCgroups.Name: m.RemovedCgroups,

@@ -4,8 +4,10 @@ package tracer
 
 import (
 	"context"
+	"encoding/binary"
 	"net"
 	"os"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -15,23 +17,34 @@ import (
 	"github.com/bpfnetstat/bpfnetstat/conn"
 )
 
-// TestStateOverflow: with the per-socket state hash made far too small,
-// the sockets that find it full keep their state in socket storage, and
-// every connection's close records still carry its birth and its owner,
-// with nothing counted lost. Real sockets on loopback, the real programs.
+// TestStateOverflow: with the per-socket state's array made one slot and
+// its hash two entries, the sockets that find both taken keep their state
+// in socket storage, and every connection's close records still carry its
+// birth and its owner, with nothing counted lost; the slot and the entries
+// are given back at the sockets' close. Real sockets on loopback, the real
+// programs.
 func TestStateOverflow(t *testing.T) {
 	requireBPF(t)
-	tr, err := Open(Config{EndsOnly: true, stateSlots: 2})
+	// In a namespace of its own, the test's sockets are the only ones
+	// traced: the listener, made first, takes the slot.
+	netns := privateNetNS(t)
+	tr, err := Open(Config{NetNS: netns, EndsOnly: true, slots: 1, hashEntries: 2})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
 	defer tr.Close()
 
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	// Plain TCP: Go listens with MPTCP where the kernel has it, and
+	// SO_COOKIE would give the MPTCP socket's cookie, not its listening
+	// TCP subflow's.
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	lnCookie := socketCookie(t, ln.(*net.TCPListener))
 	// Every socket stays open until all are: 2n + 1 sockets live at once
 	// in a hash of 2.
 	const n = 8
@@ -46,6 +59,12 @@ func TestStateOverflow(t *testing.T) {
 			t.Fatal(err)
 		}
 		socks = append(socks, c, s)
+	}
+	// 2n + 1 sockets alive: the listener holds the slot, and the hash's
+	// two entries are taken.
+	if slot, entries := stateHeld(t, tr); len(slot) != 1 || !slot[lnCookie] || len(entries) != 2 {
+		t.Errorf("with %d sockets open, slots %v (the listener is %d) and %d hash entries held, want the listener's and 2",
+			2*n+1, slot, lnCookie, len(entries))
 	}
 	for _, s := range socks {
 		s.Close()
@@ -78,6 +97,90 @@ func TestStateOverflow(t *testing.T) {
 		t.Errorf("counters %+v, want no loss", c)
 	}
 	checkRecovered(t, tr)
+	// Closed, the sockets gave the slot and the entries back.
+	if slot, entries := stateHeld(t, tr); len(slot) != 0 || len(entries) != 0 {
+		t.Errorf("every socket closed, slots %v and hash entries %v still held (the listener is %d)", slot, entries, lnCookie)
+	}
+}
+
+// privateNetNS moves the test's thread, for the rest of the test, to a
+// new network namespace with its loopback up, and gives its inode. The
+// thread is never unlocked: it ends with the test.
+func privateNetNS(t *testing.T) uint32 {
+	t.Helper()
+	runtime.LockOSThread()
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		t.Fatalf("unshare(CLONE_NEWNET): %v", err)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		t.Fatal(err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		t.Fatalf("setting lo up: %v", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		t.Fatal(err)
+	}
+	return uint32(st.Ino)
+}
+
+// socketCookie gives a socket's cookie (SO_COOKIE).
+func socketCookie(t *testing.T, c syscall.Conn) uint64 {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cookie uint64
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		cookie, serr = unix.GetsockoptUint64(int(fd), unix.SOL_SOCKET, unix.SO_COOKIE)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	return cookie
+}
+
+// stateHeld gives the cookies of the sockets whose state is in the array's
+// slots and in the hash.
+func stateHeld(t *testing.T, tr *Tracer) (slots, entries map[uint64]bool) {
+	t.Helper()
+	slots, entries = map[uint64]bool{}, map[uint64]bool{}
+	var i uint32
+	var slot []byte // struct sk_slot: the cookie first
+	it := tr.slots.Iterate()
+	for it.Next(&i, &slot) {
+		if c := binary.NativeEndian.Uint64(slot); c != 0 {
+			slots[c] = true
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var cookie uint64
+	var v []byte
+	it = tr.states.Iterate()
+	for it.Next(&cookie, &v) {
+		entries[cookie] = true
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return slots, entries
 }
 
 // checkRecovered holds the nested-event catchers to what they are for: a

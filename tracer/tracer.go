@@ -24,10 +24,11 @@ type Config struct {
 	RingBytes uint32
 	// TracefsDir is where tracefs is (or gets) mounted.
 	TracefsDir string
-	// stateSlots is how many sockets the per-socket state hash holds
-	// before sockets overflow to socket storage; 0 means the BPF object's
-	// 65,536. Tests make it small to overflow it.
-	stateSlots uint32
+	// slots is the size of the per-socket state array (a power of two),
+	// hashEntries how many sockets the hash behind it holds before
+	// sockets overflow to socket storage (bpf/maps.h); 0 means the BPF
+	// object's 16,384 and 65,536. Tests make them small to overflow them.
+	slots, hashEntries uint32
 	// RunStats enables the kernel's BPF run-time statistics (ns per event).
 	RunStats bool
 	// EndsOnly asks for one record per socket, at its -> CLOSE, instead of
@@ -122,6 +123,9 @@ type Tracer struct {
 	rec            ringbuf.Record // Read's buffer
 	comms          commCache      // Read's task names
 	progs          []loaded       // attached programs, in the order they were attached
+	// slots and states are the per-socket state's array and hash
+	// (bpf/maps.h), for tests to look into.
+	slots, states *ebpf.Map
 	// owned is everything to release, in the order it was made; Close
 	// releases it backwards (links before programs before maps).
 	owned     []io.Closer

@@ -89,6 +89,7 @@ const (
 	tracerMapListeners         = "listeners"
 	tracerMapRemovedCgroups    = "removed_cgroups"
 	tracerMapSkInfos           = "sk_infos"
+	tracerMapSkSlots           = "sk_slots"
 	tracerMapSkStates          = "sk_states"
 	tracerProgAccept4Exit      = "accept4_exit"
 	tracerProgAccept4Plain     = "accept4_plain"
@@ -106,6 +107,7 @@ const (
 	tracerVarFilterCgroup      = "filter_cgroup"
 	tracerVarOneCatcher        = "one_catcher"
 	tracerVarPidnsIno          = "pidns_ino"
+	tracerVarSlotMask          = "slot_mask"
 	tracerVarTargetNetns       = "target_netns"
 	tracerVarUnusedCounter     = "unused_counter"
 	tracerVarUnusedEvent       = "unused_event"
@@ -182,6 +184,7 @@ type tracerMapSpecs struct {
 	Listeners      *ebpf.MapSpec `ebpf:"listeners"`
 	RemovedCgroups *ebpf.MapSpec `ebpf:"removed_cgroups"`
 	SkInfos        *ebpf.MapSpec `ebpf:"sk_infos"`
+	SkSlots        *ebpf.MapSpec `ebpf:"sk_slots"`
 	SkStates       *ebpf.MapSpec `ebpf:"sk_states"`
 }
 
@@ -193,6 +196,7 @@ type tracerVariableSpecs struct {
 	FilterCgroup      *ebpf.VariableSpec `ebpf:"filter_cgroup"`
 	OneCatcher        *ebpf.VariableSpec `ebpf:"one_catcher"`
 	PidnsIno          *ebpf.VariableSpec `ebpf:"pidns_ino"`
+	SlotMask          *ebpf.VariableSpec `ebpf:"slot_mask"`
 	TargetNetns       *ebpf.VariableSpec `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.VariableSpec `ebpf:"unused_counter"`
 	UnusedEvent       *ebpf.VariableSpec `ebpf:"unused_event"`
@@ -229,6 +233,7 @@ type tracerMaps struct {
 	Listeners      *ebpf.Map `ebpf:"listeners"`
 	RemovedCgroups *ebpf.Map `ebpf:"removed_cgroups"`
 	SkInfos        *ebpf.Map `ebpf:"sk_infos"`
+	SkSlots        *ebpf.Map `ebpf:"sk_slots"`
 	SkStates       *ebpf.Map `ebpf:"sk_states"`
 }
 
@@ -242,6 +247,7 @@ func (m *tracerMaps) Close() error {
 		m.Listeners,
 		m.RemovedCgroups,
 		m.SkInfos,
+		m.SkSlots,
 		m.SkStates,
 	)
 }
@@ -254,6 +260,7 @@ type tracerVariables struct {
 	FilterCgroup      *ebpf.Variable `ebpf:"filter_cgroup"`
 	OneCatcher        *ebpf.Variable `ebpf:"one_catcher"`
 	PidnsIno          *ebpf.Variable `ebpf:"pidns_ino"`
+	SlotMask          *ebpf.Variable `ebpf:"slot_mask"`
 	TargetNetns       *ebpf.Variable `ebpf:"target_netns"`
 	UnusedCounter     *ebpf.Variable `ebpf:"unused_counter"`
 	UnusedEvent       *ebpf.Variable `ebpf:"unused_event"`
