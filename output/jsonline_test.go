@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +108,37 @@ func FuzzJSONString(f *testing.F) {
 			t.Errorf("%q: %s, want %s", s, got, want)
 		}
 	})
+}
+
+// FuzzAppendText: the one-scan path for names writes what escaping them
+// for the terminal, then for JSON, writes.
+func FuzzAppendText(f *testing.F) {
+	for _, s := range []string{"", "churn", "nginx: worker", "/system.slice/a b.service", "a<b>&c", "\"\\", "\x00\x1f\x7f", "\xff", "é\u0085", "~"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := appendText(nil, s), appendJSONString(nil, Escape(s)); string(got) != string(want) {
+			t.Errorf("%q: %s, want %s", s, got, want)
+		}
+	})
+}
+
+// TestAppendUint holds appendUint to strconv's decimal at every digit
+// count and at random.
+func TestAppendUint(t *testing.T) {
+	vals := []uint64{0, 9, 10, 99, 100, 101, 999, 1000, 65535, 4294967295, math.MaxUint64}
+	for p := uint64(1); p < 1e19; p *= 10 {
+		vals = append(vals, p-1, p, p+1)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		vals = append(vals, r.Uint64()>>r.UintN(64))
+	}
+	for _, v := range vals {
+		if got, want := string(appendUint([]byte("x"), v)), "x"+strconv.FormatUint(v, 10); got != want {
+			t.Fatalf("appendUint(%d) = %s, want %s", v, got, want)
+		}
+	}
 }
 
 // BenchmarkLifeJSON is a life --json line as written; BenchmarkLifeJSONMarshal

@@ -72,7 +72,7 @@ func (e *EventWriter) appendConn(b []byte, c *conn.Conn, monoNs uint64) []byte {
 	b = append(b, `,"uid":`...)
 	b = appendUint(b, uint64(c.Owner.UID))
 	b = append(b, `,"comm":`...)
-	b = appendJSONString(b, Escape(c.Owner.Comm))
+	b = appendText(b, c.Owner.Comm)
 	b = append(b, `,"family":`...)
 	b = appendName(b, c.Family.String())
 	b = append(b, `,"laddr":`...)
@@ -85,13 +85,13 @@ func (e *EventWriter) appendConn(b []byte, c *conn.Conn, monoNs uint64) []byte {
 	b = appendUint(b, uint64(c.Remote.Port()))
 	if id := c.Owner.Ident; id != nil {
 		b = append(b, `,"cgroup":`...)
-		b = appendJSONString(b, Escape(id.Path))
+		b = appendText(b, id.Path)
 		b = append(b, `,"container_id":`...)
 		b = appendJSONString(b, id.ContainerID)
 		b = append(b, `,"pod_uid":`...)
 		b = appendJSONString(b, id.PodUID)
 		b = append(b, `,"unit":`...)
-		b = appendJSONString(b, Escape(id.Unit))
+		b = appendText(b, id.Unit)
 	} else {
 		b = append(b, `,"cgroup":"","container_id":"","pod_uid":"","unit":""`...)
 	}
