@@ -25,7 +25,7 @@ SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
 LDFLAGS := -X github.com/bpfnetstat/bpfnetstat/internal/cmdutil.Version=$(VERSION)
 
-.PHONY: help build test unit e2e bench bench-churn bench-nginx generate generate-check lint
+.PHONY: help build test unit e2e bench bench-churn bench-nginx profile-bpf generate generate-check lint
 .PHONY: man completions install uninstall deb
 
 help: ## list the targets
@@ -103,6 +103,9 @@ bench-churn: ## tracer cost at maximum connection churn: off, life, trace, bpftr
 
 bench-nginx: ## nginx under ab: off, life, bpftrace reference, and who owns each connection (root; SECS)
 	./scripts/bench-nginx.sh $(SECS)
+
+profile-bpf: ## where the BPF programs spend their time, by source line, under churn (root, perf; SECS, MODE)
+	./scripts/profile-bpf.sh $(or $(SECS),5) $(MODE)
 
 generate: ## regenerate the BPF objects (needs clang: scripts/install-bpf-deps.sh)
 	$(GO) generate ./tracer/...
