@@ -35,10 +35,11 @@ volatile const __u8 ends_only = 0;
  * whose elements come from the kernel's per-CPU BPF allocator caches
  * (BPF_F_NO_PREALLOC). Under maximum loopback churn the hash's updates,
  * lookups and deletes were about 1.4% of the machine, most of it the walk
- * of a bucket that a random key sends to a cold cache line; the array
- * made life's throughput 2 to 6% higher (bench-churn). Preallocated, the
- * hash's 65,536 entries held 8 MiB of locked kernel memory from the start,
- * idle or not, and ran no faster. Socket storage (sk_infos) allocated,
+ * of a bucket that a random key sends to a cold cache line; with the array
+ * in front, life ran 2 to 6 points of the untraced rate faster (side by
+ * side, 10 rounds; README, Tracer cost). Preallocated, the hash's 65,536
+ * entries held 8 MiB of locked kernel memory from the start, idle or not,
+ * and ran no faster. Socket storage (sk_infos) allocated,
  * charged to a memory cgroup and freed through RCU two records for every
  * socket, and cloned them into every child of a listener: under
  * connection churn that cost more than the hash. A socket that finds the
