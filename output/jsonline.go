@@ -23,9 +23,9 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 	return append(b, '"')
 }
 
-// appendUint appends v in decimal, two digits a step from the right
-// (strconv.AppendUint with its fast path for the numbers of a line, most
-// of them 2 to 10 digits: a third of a life line's cost went to it).
+// appendUint appends v in decimal, two digits a step from the right.
+// strconv.AppendUint took the general path for most numbers of a line
+// (2 to 10 digits), and a third of a life line's cost went to it.
 func appendUint(b []byte, v uint64) []byte {
 	if v < 10 {
 		return append(b, byte('0'+v))
@@ -54,9 +54,9 @@ const digitPairs = "00010203040506070809" + "10111213141516171819" + "2021222324
 	"80818283848586878889" + "90919293949596979899"
 
 // appendText appends a name from the system (a task name, a cgroup path,
-// a unit) as Escape and appendJSONString would together, in one scan
-// where it needs neither (printable ASCII, none of the characters JSON
-// or HTML-safe escaping changes): names almost always do.
+// a unit) as Escape and appendJSONString would together. A name that
+// needs neither (printable ASCII, none of the characters JSON or HTML-safe
+// escaping changes), as names almost always are, takes one scan.
 func appendText(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {

@@ -12,13 +12,21 @@
 # (Debian's linux-perf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+usage() {
+	echo "usage: $0 [seconds] [life|trace]   (seconds of sampling, at least 1, default 5; default life)" >&2
+	exit 2
+}
+[ $# -le 2 ] || usage
 secs=${1:-5}
 mode=${2:-life}
-case "$mode" in life | trace) ;; *)
-	echo "usage: $0 [seconds] [life|trace]" >&2
-	exit 2
-	;;
-esac
+if ! [[ $secs =~ ^[0-9]+$ ]] || [ "$secs" -lt 1 ]; then
+	usage
+fi
+case "$mode" in life | trace) ;; *) usage ;; esac
+if [ "$(id -u)" != 0 ]; then
+	echo "profile-bpf: needs root (network namespace, eBPF, perf -a)" >&2
+	exit 1
+fi
 if ! command -v perf >/dev/null; then
 	echo "profile-bpf: needs perf (apt-get install linux-perf)" >&2
 	exit 1
