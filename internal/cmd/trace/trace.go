@@ -301,6 +301,7 @@ func TraceRun(o *TraceOptions) error {
 		}
 		stop()
 	}()
+	cmdutil.OneProcForEvents(env)
 	start := tracer.MonotonicNow()
 	lastTick, lastLoss, lastExpire := start, start, start
 	periodic := func() {
