@@ -139,7 +139,11 @@ static __always_inline int is_handled(struct handled_set *h, const struct event_
  * holds an earlier call at the same address (over: two calls under way at
  * once never share one); else in the entry of an earlier call at the same
  * address, else in a free entry, else (never seen: more entries than calls
- * can be under way) in the home entry.
+ * can be under way) in the home entry. An entry of an earlier call at the
+ * same address left elsewhere (its call's last program was skipped) stays
+ * until replaced; it cannot hide a miss of this call from its catcher
+ * unless it names the same socket and states too, and that miss is still
+ * reported as lost (the kernel counted it; no catcher counted it recovered).
  */
 static __always_inline void mark_handled(struct handled_set *h, const struct event_id *id)
 {

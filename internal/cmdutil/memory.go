@@ -22,8 +22,8 @@ func TuneForRefresh(env Env) {
 	debug.SetGCPercent(refreshGCPercent)
 }
 
-// OneProcForEvents runs the rest of a streaming view (trace, life, the
-// agent's event loop) on one P, unless GOMAXPROCS says otherwise. Their
+// OneProcForEvents runs the rest of a streaming view (trace, life) on one
+// P, unless GOMAXPROCS says otherwise. Their
 // events are read, joined and written on one goroutine; a second P only
 // added the runtime's hand-offs around each blocking wait for the ring
 // buffer (an idle thread woken on the other CPU to look for work, and
