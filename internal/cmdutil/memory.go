@@ -1,7 +1,6 @@
 package cmdutil
 
 import (
-	"runtime"
 	"runtime/debug"
 )
 
@@ -20,21 +19,4 @@ func TuneForRefresh(env Env) {
 		return
 	}
 	debug.SetGCPercent(refreshGCPercent)
-}
-
-// OneProcForEvents runs the rest of a streaming view (trace, life) on one
-// P, unless GOMAXPROCS says otherwise. Their
-// events are read, joined and written on one goroutine; a second P only
-// added the runtime's hand-offs around each blocking wait for the ring
-// buffer (an idle thread woken on the other CPU to look for work, and
-// parked again), which under churn took time from the very processes being
-// traced. Side by side at the maximum loopback churn of a two-CPU machine,
-// 12 rounds twice: life --json ran at 0.81 and 0.80 of the untraced rate
-// (medians of the round pairs) with two Ps and at 0.86 and 0.86 with one,
-// its own CPU time unchanged.
-func OneProcForEvents(env Env) {
-	if env.Getenv != nil && env.Getenv("GOMAXPROCS") != "" {
-		return
-	}
-	runtime.GOMAXPROCS(1)
 }

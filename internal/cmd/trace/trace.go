@@ -301,7 +301,6 @@ func TraceRun(o *TraceOptions) error {
 		}
 		stop()
 	}()
-	cmdutil.OneProcForEvents(env)
 	start := tracer.MonotonicNow()
 	lastTick, lastLoss, lastExpire := start, start, start
 	periodic := func() {
