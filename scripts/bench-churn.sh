@@ -18,6 +18,13 @@
 #          of life's cost that no change to the programs or the reader can
 #          take away. Building it needs clang (scripts/install-bpf-deps.sh,
 #          run when clang is missing);
+#   noaccept  `life --json > /dev/null` from a build that attaches no
+#          accept hook (go build -tags bpfnetstat_noaccept): server
+#          connections credited to the listener's owner or to the task
+#          that closes them, as where no accept hook attaches. Against
+#          life, what the exact acceptor costs: its program, its record
+#          and the system-call tracepoint that puts every task on the slow
+#          system-call path. Its lines are checked like life's;
 #   life   `bpfnetstat life --json > /dev/null`, as the goal is stated; its
 #          lines are counted in the statistics run below, whose output goes
 #          to a file on tmpfs: exactly 2 lines per connection (both ends
@@ -52,7 +59,7 @@
 # lines (prefix "bench.") for copying. Needs root; installs bpftrace if
 # missing (scripts/install-bench-deps.sh) and mounts tracefs if it is not
 # mounted (bpftrace's tracepoint needs it; unmounted again on exit). Takes
-# about (5 x rounds + 5) x ([seconds] + 3) s.
+# about (6 x rounds + 6) x ([seconds] + 3) s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,8 +78,8 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-modes=(off hooks life trace ref)
-tracers=(hooks life trace ref)
+modes=(off hooks noaccept life trace ref)
+tracers=(hooks noaccept life trace ref)
 port=7777
 stats_old=
 BENCH=churn
@@ -90,6 +97,7 @@ bench_tracefs
 log "building into $work"
 go build -o "$work/bpfnetstat" ./cmd/bpfnetstat
 go build -o "$work/churn" ./scripts/churn
+go build -tags bpfnetstat_noaccept -o "$work/bpfnetstat-noaccept" ./cmd/bpfnetstat
 # The hooks-only build: the module copied, its tracer objects regenerated
 # with -DBPFNETSTAT_HOOKS_ONLY (the go:generate line of tracer/gen.go that
 # builds the programs), then built like the other.
@@ -141,8 +149,8 @@ tracer_start() {
 		ip netns exec "$ns" "$work/bpfnetstat" "$mode" --json >"$out" 2>"$work/$name.err" &
 		ready() { grep -q "^bpfnetstat: tracing" "$work/$1.err" 2>/dev/null; }
 		;;
-	hooks)
-		ip netns exec "$ns" "$work/bpfnetstat-hooks" life --json >"$out" 2>"$work/$name.err" &
+	hooks | noaccept)
+		ip netns exec "$ns" "$work/bpfnetstat-$mode" life --json >"$out" 2>"$work/$name.err" &
 		ready() { grep -q "^bpfnetstat: tracing" "$work/$1.err" 2>/dev/null; }
 		;;
 	ref)
@@ -269,7 +277,7 @@ measure() {
 	[ "$mode" = off ] || tracer_stop "$name" "$mode"
 	local events=- lost=- detail=- lines=- drain=-
 	case $mode in
-	hooks | life | trace)
+	hooks | noaccept | life | trace)
 		read -r events lost detail < <(loss "$name")
 		lines=0 # to /dev/null
 		drain=$(cat "$work/$name.drain")
@@ -295,6 +303,9 @@ measure() {
 		echo "drain $drain"
 	} >"$work/$name.res"
 }
+
+# is_bpfnetstat MODE: the mode runs bpfnetstat (it prints a loss line).
+is_bpfnetstat() { case $1 in hooks | noaccept | life | trace) return 0 ;; esac; return 1; }
 
 # res NAME KEY: a figure of a measured run.
 res() { awk -v k="$2" '$1 == k { print $2 }' "$work/$1.res"; }
@@ -351,7 +362,7 @@ stats_old=
 fail=()
 lost_total=0
 errors_total=0
-row() { printf '%-9s %-5s %7s %8s %6s %5s %6s %5s %9s %7s %9s %6s %5s %5s  %s\n' "$@"; }
+row() { printf '%-10s %-8s %7s %8s %6s %5s %6s %5s %9s %7s %9s %6s %5s %5s  %s\n' "$@"; }
 echo
 row RUN MODE CONN/S CONNS SECS ERRS CPU_S CPU% EVENTS EV/CONN LINES LN/CON LOST DRAIN LOSS_DETAIL
 for name in "${runs[@]}"; do
@@ -375,7 +386,7 @@ for name in "${runs[@]}"; do
 	else
 		cpu=-
 	fi
-	if [ "$mode" = hooks ] || [ "$mode" = life ] || [ "$mode" = trace ]; then
+	if is_bpfnetstat "$mode"; then
 		evpc=$(awk -v e="$events" -v n="$conns" 'BEGIN { printf "%.2f", n ? e / n : 0 }')
 		lost_total=$((lost_total + lost))
 		if [ "$lost" != 0 ]; then
@@ -385,11 +396,11 @@ for name in "${runs[@]}"; do
 	row "$name" "$mode" "$(res "$name" cps)" "$conns" "$(res "$name" secs)" "$errs" "$cpu" "$cpupct" "$events" "$evpc" \
 		"$lines" "$lnpc" "$lost" "$drain" "$(res "$name" detail)"
 done
-for mode in life trace; do
+for mode in noaccept life trace; do
 	lines=$(res "stats-$mode" lines)
 	conns=$(res "stats-$mode" conns)
-	if [ "$mode" = life ] && [ "$(res "stats-$mode" errors)" = 0 ] && [ "$lines" != $((2 * conns)) ]; then
-		fail+=("stats-life: life printed $lines lines for $conns connections (want $((2 * conns)))")
+	if [ "$mode" != trace ] && [ "$(res "stats-$mode" errors)" = 0 ] && [ "$lines" != $((2 * conns)) ]; then
+		fail+=("stats-$mode: life printed $lines lines for $conns connections (want $((2 * conns)))")
 	fi
 	lost=$(res "stats-$mode" lost)
 	lost_total=$((lost_total + lost))
@@ -412,7 +423,7 @@ agg() {
 			lines=$((lines + $(res "$name" lines)))
 			lost=$((lost + $(res "$name" lost)))
 		fi
-		if [ "$1" = hooks ] || [ "$1" = life ] || [ "$1" = trace ]; then
+		if is_bpfnetstat "$1"; then
 			events=$((events + $(res "$name" events)))
 		fi
 	done
@@ -478,7 +489,7 @@ done
 
 echo
 echo "bench-churn: $(nproc) CPUs, Linux $(uname -r), ${secs} s per run, $rounds rounds, medians"
-sum() { printf '  %-6s %8s %6s %6s %10s %6s %8s %8s %9s %8s %8s %9s\n' "$@"; }
+sum() { printf '  %-8s %8s %6s %6s %10s %6s %8s %8s %9s %8s %8s %9s\n' "$@"; }
 sum MODE CONN/S RATIO PAIRED CPU_S/10K CPU% EV/CONN LN/CONN LOST NS/RUN RUNS/CON BPF_NS/CON
 for mode in "${modes[@]}"; do
 	g() { echo "${S[$mode.$1]:--}"; }

@@ -29,6 +29,9 @@ GOARCH=arm64 go build ./...
 GOARCH=arm64 go vet ./...
 GOARCH=riscv64 go build ./...
 
+echo "== the bench's build without the accept hook (scripts/bench-churn.sh, noaccept)"
+go vet -tags bpfnetstat_noaccept ./internal/cmd/trace/
+
 echo "== generated BPF objects"
 if command -v clang >/dev/null; then
 	scripts/check-generate.sh
