@@ -34,6 +34,7 @@ fi
 BENCH=profile
 # shellcheck source=scripts/lib/bench.sh
 . scripts/lib/bench.sh
+bench_alone
 port=7777
 go build -o "$work/bpfnetstat" ./cmd/bpfnetstat
 go build -o "$work/churn" ./scripts/churn
