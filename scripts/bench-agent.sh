@@ -41,12 +41,9 @@ fi
 for tool in curl ip; do
 	command -v "$tool" >/dev/null || { echo "bench-agent: needs $tool" >&2; exit 1; }
 done
-# Not beside another tracer: its hooks would stay attached in the untraced
-# runs too (scripts/lib/bench.sh, bench_alone).
-if others=$(pgrep -a '^(bpfnetstat|bpftrace)'); then
-	printf 'bench-agent: another tracer is running; its hooks would be attached in every mode, the untraced one included:\n%s\n' "$others" >&2
-	exit 1
-fi
+# shellcheck source=scripts/lib/alone.sh
+. scripts/lib/alone.sh
+bench_alone agent
 
 port=7777
 mport=19847

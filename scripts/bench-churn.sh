@@ -85,7 +85,7 @@ stats_old=
 BENCH=churn
 # shellcheck source=scripts/lib/bench.sh
 . scripts/lib/bench.sh
-bench_alone
+bench_alone "$BENCH"
 restore_stats() {
 	if [ -n "$stats_old" ]; then
 		sysctl -qw kernel.bpf_stats_enabled="$stats_old"

@@ -49,7 +49,7 @@ port=8080
 BENCH=nginx
 # shellcheck source=scripts/lib/bench.sh
 . scripts/lib/bench.sh
-bench_alone
+bench_alone "$BENCH"
 
 bench_tracefs
 

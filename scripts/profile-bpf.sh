@@ -34,7 +34,7 @@ fi
 BENCH=profile
 # shellcheck source=scripts/lib/bench.sh
 . scripts/lib/bench.sh
-bench_alone
+bench_alone "$BENCH"
 port=7777
 go build -o "$work/bpfnetstat" ./cmd/bpfnetstat
 go build -o "$work/churn" ./scripts/churn

@@ -2,9 +2,12 @@
 # scripts/lib/bench.sh: what the tracer benches share (bench-churn.sh,
 # bench-nginx.sh). Source it after setting BENCH (the script's name, for
 # messages and temporary names); it sets ns, work and pids, installs the
-# cleanup trap and defines log, forget, bench_alone, bench_tracefs and
-# bench_netns. A script may set bench_extra_cleanup to a function that
-# cleanup calls first.
+# cleanup trap and defines log, forget, bench_tracefs and bench_netns (and
+# bench_alone, from alone.sh). A script may set bench_extra_cleanup to a
+# function that cleanup calls first.
+
+# shellcheck source=scripts/lib/alone.sh
+. scripts/lib/alone.sh
 
 ns=bpfnetstat-$BENCH-$$
 # Tracer output goes to tmpfs: a file there costs the writer a copy and no
@@ -56,19 +59,6 @@ forget() {
 		[ "$p" = "$1" ] || keep+=("$p")
 	done
 	pids=("${keep[@]}")
-}
-
-# bench_alone: refuses to measure beside another tracer. A bpfnetstat (the
-# agent too) or a bpftrace started elsewhere keeps its hooks attached
-# through every mode, the untraced one included, so every ratio would be
-# against a traced machine, with nothing in the figures to show it.
-bench_alone() {
-	local others
-	others=$(pgrep -a '^(bpfnetstat|bpftrace)' || true)
-	if [ -n "$others" ]; then
-		printf 'bench-%s: another tracer is running; its hooks would be attached in every mode, the untraced one included:\n%s\n' "$BENCH" "$others" >&2
-		exit 1
-	fi
 }
 
 # bench_tracefs: installs the bench's packages and mounts tracefs if it is
