@@ -6,7 +6,9 @@
 # in the figures to show it. Sourced by bench.sh and by bench-agent.sh.
 bench_alone() {
 	local others
-	others=$(pgrep -a '^(bpfnetstat|bpftrace)' || true)
+	# Two short patterns: pgrep warns on any longer than a process name
+	# (15 characters), though it matches.
+	others=$({ pgrep -a '^bpfnetstat'; pgrep -a '^bpftrace'; } || true)
 	if [ -n "$others" ]; then
 		printf 'bench-%s: another tracer is running; its hooks would be attached in every mode, the untraced one included:\n%s\n' "$1" "$others" >&2
 		exit 1
