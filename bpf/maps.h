@@ -19,6 +19,11 @@ volatile const __u32 target_netns = 0;
  * its birth, owner and counters), none for a listener. */
 volatile const __u8 ends_only = 0;
 
+/* Set by user space before load (Config.AcceptInClose), with ends_only, for
+ * a consumer that needs a server socket's acceptor only in its close record
+ * (life): the accept then makes no record of its own (accept.h). */
+volatile const __u8 accept_in_close = 0;
+
 /*
  * Per-socket state, from the socket's first state change to its -> CLOSE.
  *
@@ -57,7 +62,7 @@ struct sk_info {
 	__u8 owner_source;
 	__u8 active;
 	__u8 filtered; /* the owner is outside the cgroup filter: no events */
-	__u8 _pad[1];
+	__u8 closing; /* a passive socket's -> CLOSE has begun (accept.h) */
 	char comm[TASK_COMM_LEN];
 	__u64 cgroup_id; /* the owner's cgroup v2 id */
 };
@@ -86,6 +91,32 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sk_slot);
 } sk_slots SEC(".maps");
+
+/*
+ * A server socket's acceptor, where life (ends_only) names it in the
+ * socket's close record instead of a record of its own (accept.h): an entry
+ * per cookie's low bits (acc_mask), held by the cookie that claimed it
+ * (0: free); ready is that cookie once the owner's fields are written.
+ */
+struct acc_slot {
+	__u64 cookie;
+	__u64 ready;
+	__u32 pid;
+	__u32 tid;
+	__u32 uid;
+	__u32 _pad;
+	char comm[TASK_COMM_LEN];
+	__u64 cgroup_id;
+};
+
+#define ACC_SLOTS 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, ACC_SLOTS); /* 64 bytes an entry: 256 KiB */
+	__type(key, __u32);
+	__type(value, struct acc_slot);
+} acc_slots SEC(".maps");
 
 /* Set by user space before load (Config.CgroupFD): only sockets whose owner
  * is in the cgroup at cgroup_filter[0], or below it, reach the ring buffer. */

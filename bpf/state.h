@@ -157,6 +157,28 @@ static __always_inline int ends_only_skips(int oldstate, int newstate)
 }
 
 /*
+ * take_acceptor names a server socket's acceptor in its state, at its
+ * -> CLOSE, where the accept left it in acc_slots (join_accept, accept.h,
+ * which has the handshake between the two).
+ */
+static __always_inline void take_acceptor(struct sk_info *info, __u64 cookie)
+{
+	info->closing = 1;
+	__u32 i = (__u32)cookie & (ACC_SLOTS - 1);
+	struct acc_slot *a = bpf_map_lookup_elem(&acc_slots, &i);
+	if (!a || __sync_val_compare_and_swap(&a->ready, cookie, 0) != cookie)
+		return;
+	info->pid = a->pid;
+	info->tid = a->tid;
+	info->uid = a->uid;
+	__builtin_memcpy(info->comm, a->comm, sizeof(info->comm));
+	info->cgroup_id = a->cgroup_id;
+	info->owner_source = OWNER_ACCEPT;
+	info->filtered = 0; /* an acceptor outside the filter makes no entry */
+	__sync_val_compare_and_swap(&a->cookie, cookie, 0);
+}
+
+/*
  * on_set_state runs in the context of whoever caused the transition: for a
  * server socket's SYN_RECV -> ESTABLISHED that is softirq, i.e. a random
  * task. So the owner is only taken from current where the transition is
@@ -221,8 +243,11 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 			if (!closing)
 				keep_state(sk, cookie, &fresh);
 			info = &fresh;
-		} else if (info->owner_source == OWNER_NONE && by_owner) {
-			set_owner_current(info, OWNER_CLOSE);
+		} else {
+			if (info->owner_source == OWNER_NONE && by_owner)
+				set_owner_current(info, OWNER_CLOSE);
+			if (accept_in_close && closing && info->active == 0)
+				take_acceptor(info, cookie);
 		}
 	}
 

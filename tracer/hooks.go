@@ -176,6 +176,11 @@ func (t *Tracer) open(cfg Config) error {
 			return fail("setting ends_only", err)
 		}
 	}
+	if cfg.EndsOnly && cfg.AcceptInClose {
+		if err := specs.AcceptInClose.Set(uint8(1)); err != nil {
+			return fail("setting accept_in_close", err)
+		}
+	}
 	if cfg.CgroupDir != "" {
 		if err := specs.FilterCgroup.Set(uint8(1)); err != nil {
 			return fail("setting filter_cgroup", err)
@@ -232,6 +237,7 @@ func (t *Tracer) open(cfg Config) error {
 		specs.SkInfos.Name:        m.SkInfos,
 		specs.SkStates.Name:       m.SkStates,
 		specs.SkSlots.Name:        m.SkSlots,
+		specs.AccSlots.Name:       m.AccSlots,
 		specs.Listeners.Name:      m.Listeners,
 		specs.CgroupFilter.Name:   m.CgroupFilter,
 		specs.RemovedCgroups.Name: m.RemovedCgroups,

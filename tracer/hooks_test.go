@@ -251,7 +251,7 @@ func TestGroupFailsWhole(t *testing.T) {
 	}
 	defer m.Close()
 	shared := map[string]*ebpf.Map{specs.Counters.Name: m.Counters, specs.Events.Name: m.Events, specs.Handled.Name: m.Handled, specs.SkInfos.Name: m.SkInfos,
-		specs.SkStates.Name: m.SkStates, specs.SkSlots.Name: m.SkSlots, specs.Listeners.Name: m.Listeners}
+		specs.SkStates.Name: m.SkStates, specs.SkSlots.Name: m.SkSlots, specs.AccSlots.Name: m.AccSlots, specs.Listeners.Name: m.Listeners}
 	load := func(ps *ebpf.ProgramSpec) (*ebpf.Program, error) {
 		var one struct {
 			P *ebpf.Program `ebpf:"set_state_btf"`

@@ -36,6 +36,12 @@ type Config struct {
 	// for consumers of finished connections (life, the agent). The
 	// fallback hooks still send every transition.
 	EndsOnly bool
+	// AcceptInClose, with EndsOnly, names a server socket's acceptor in its
+	// close record instead of a record of its own, one record a connection
+	// fewer: for a consumer that needs the acceptor only once the
+	// connection is over (life). The agent, whose views and counters need
+	// it while the connection is open, keeps the accept records.
+	AcceptInClose bool
 	// CgroupDir, when set, is a cgroup v2 directory: only sockets whose
 	// owner (as recorded at connect, listen, accept or an old socket's
 	// close) is in it or below it reach user space; the others are

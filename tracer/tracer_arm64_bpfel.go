@@ -81,6 +81,7 @@ const (
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	tracerMapAccSlots          = "acc_slots"
 	tracerMapCgroupFilter      = "cgroup_filter"
 	tracerMapCgroupScratch     = "cgroup_scratch"
 	tracerMapCounters          = "counters"
@@ -103,6 +104,7 @@ const (
 	tracerProgSetStateTp       = "set_state_tp"
 	tracerProgSockGraft        = "sock_graft"
 	tracerProgSysExitBtf       = "sys_exit_btf"
+	tracerVarAcceptInClose     = "accept_in_close"
 	tracerVarEndsOnly          = "ends_only"
 	tracerVarFilterCgroup      = "filter_cgroup"
 	tracerVarOneCatcher        = "one_catcher"
@@ -176,6 +178,7 @@ type tracerProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerMapSpecs struct {
+	AccSlots       *ebpf.MapSpec `ebpf:"acc_slots"`
 	CgroupFilter   *ebpf.MapSpec `ebpf:"cgroup_filter"`
 	CgroupScratch  *ebpf.MapSpec `ebpf:"cgroup_scratch"`
 	Counters       *ebpf.MapSpec `ebpf:"counters"`
@@ -192,6 +195,7 @@ type tracerMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type tracerVariableSpecs struct {
+	AcceptInClose     *ebpf.VariableSpec `ebpf:"accept_in_close"`
 	EndsOnly          *ebpf.VariableSpec `ebpf:"ends_only"`
 	FilterCgroup      *ebpf.VariableSpec `ebpf:"filter_cgroup"`
 	OneCatcher        *ebpf.VariableSpec `ebpf:"one_catcher"`
@@ -225,6 +229,7 @@ func (o *tracerObjects) Close() error {
 //
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerMaps struct {
+	AccSlots       *ebpf.Map `ebpf:"acc_slots"`
 	CgroupFilter   *ebpf.Map `ebpf:"cgroup_filter"`
 	CgroupScratch  *ebpf.Map `ebpf:"cgroup_scratch"`
 	Counters       *ebpf.Map `ebpf:"counters"`
@@ -239,6 +244,7 @@ type tracerMaps struct {
 
 func (m *tracerMaps) Close() error {
 	return _TracerClose(
+		m.AccSlots,
 		m.CgroupFilter,
 		m.CgroupScratch,
 		m.Counters,
@@ -256,6 +262,7 @@ func (m *tracerMaps) Close() error {
 //
 // It can be passed to loadTracerObjects or ebpf.CollectionSpec.LoadAndAssign.
 type tracerVariables struct {
+	AcceptInClose     *ebpf.Variable `ebpf:"accept_in_close"`
 	EndsOnly          *ebpf.Variable `ebpf:"ends_only"`
 	FilterCgroup      *ebpf.Variable `ebpf:"filter_cgroup"`
 	OneCatcher        *ebpf.Variable `ebpf:"one_catcher"`

@@ -209,7 +209,7 @@ func TraceRun(o *TraceOptions) error {
 	}
 
 	// life needs one record per socket, not every transition.
-	tr, err := cmdutil.OpenTracer(tracer.Config{NetNS: netns, EndsOnly: o.Life, SkipAccept: o.skipAccept || noAcceptBuild, CgroupDir: ids.CgroupDir()})
+	tr, err := cmdutil.OpenTracer(tracer.Config{NetNS: netns, EndsOnly: o.Life, AcceptInClose: o.Life, SkipAccept: o.skipAccept || noAcceptBuild, CgroupDir: ids.CgroupDir()})
 	if err != nil {
 		fmt.Fprintf(env.Stderr, "bpfnetstat: %s; falling back to polling /proc every %v: connections shorter than that are missed\n", cmdutil.WhyNoBPF(env, err), o.Interval)
 		return runPolling(o, env, w, out.Flush, sigs, deadline)
