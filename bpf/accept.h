@@ -41,14 +41,10 @@ static __always_inline int join_accept(__u64 cookie)
 	struct sk_slot *s = slot_of(cookie);
 	if (!s || s->cookie != cookie)
 		return 0;
-	__u32 i = (__u32)cookie & (ACC_SLOTS - 1);
-	struct acc_slot *a = bpf_map_lookup_elem(&acc_slots, &i);
+	struct acc_slot *a = acc_of(cookie);
 	if (!a || __sync_val_compare_and_swap(&a->cookie, 0, cookie) != 0)
 		return 0;
-	current_ids(&a->pid, &a->tid);
-	a->uid = (__u32)bpf_get_current_uid_gid();
-	bpf_get_current_comm(a->comm, sizeof(a->comm));
-	a->cgroup_id = bpf_get_current_cgroup_id();
+	set_owner_current(&a->owner, OWNER_ACCEPT);
 	__sync_val_compare_and_swap(&a->ready, 0, cookie);
 	__u8 closing = s->info.closing;
 	if (!closing && __sync_val_compare_and_swap(&s->cookie, cookie, cookie) == cookie)

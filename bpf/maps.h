@@ -93,30 +93,31 @@ struct {
 } sk_slots SEC(".maps");
 
 /*
- * A server socket's acceptor, where life (ends_only) names it in the
+ * A server socket's acceptor, where life (accept_in_close) names it in the
  * socket's close record instead of a record of its own (accept.h): an entry
- * per cookie's low bits (acc_mask), held by the cookie that claimed it
- * (0: free); ready is that cookie once the owner's fields are written.
+ * per cookie's low bits (acc_of), held by the cookie that claimed it (0:
+ * free); ready is that cookie once the owner is written.
  */
 struct acc_slot {
 	__u64 cookie;
 	__u64 ready;
-	__u32 pid;
-	__u32 tid;
-	__u32 uid;
-	__u32 _pad;
-	char comm[TASK_COMM_LEN];
-	__u64 cgroup_id;
+	struct sk_info owner; /* its owner fields only */
 };
 
 #define ACC_SLOTS 4096
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, ACC_SLOTS); /* 64 bytes an entry: 256 KiB */
+	__uint(max_entries, ACC_SLOTS); /* 80 bytes an entry: 320 KiB */
 	__type(key, __u32);
 	__type(value, struct acc_slot);
 } acc_slots SEC(".maps");
+
+static __always_inline struct acc_slot *acc_of(__u64 cookie)
+{
+	__u32 i = (__u32)cookie & (ACC_SLOTS - 1);
+	return bpf_map_lookup_elem(&acc_slots, &i);
+}
 
 /* Set by user space before load (Config.CgroupFD): only sockets whose owner
  * is in the cgroup at cgroup_filter[0], or below it, reach the ring buffer. */

@@ -164,17 +164,17 @@ static __always_inline int ends_only_skips(int oldstate, int newstate)
 static __always_inline void take_acceptor(struct sk_info *info, __u64 cookie)
 {
 	info->closing = 1;
-	__u32 i = (__u32)cookie & (ACC_SLOTS - 1);
-	struct acc_slot *a = bpf_map_lookup_elem(&acc_slots, &i);
+	struct acc_slot *a = acc_of(cookie);
 	if (!a || __sync_val_compare_and_swap(&a->ready, cookie, 0) != cookie)
 		return;
-	info->pid = a->pid;
-	info->tid = a->tid;
-	info->uid = a->uid;
-	__builtin_memcpy(info->comm, a->comm, sizeof(info->comm));
-	info->cgroup_id = a->cgroup_id;
-	info->owner_source = OWNER_ACCEPT;
-	info->filtered = 0; /* an acceptor outside the filter makes no entry */
+	const struct sk_info *o = &a->owner;
+	info->pid = o->pid;
+	info->tid = o->tid;
+	info->uid = o->uid;
+	__builtin_memcpy(info->comm, o->comm, sizeof(info->comm));
+	info->cgroup_id = o->cgroup_id;
+	info->owner_source = o->owner_source;
+	info->filtered = o->filtered;
 	__sync_val_compare_and_swap(&a->cookie, cookie, 0);
 }
 
