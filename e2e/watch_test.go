@@ -77,7 +77,7 @@ func TestWatchInTerminal(t *testing.T) {
 	n := newNetns(t)
 	defer n.close()
 	session := "bpfnetstat-watch-" + strconv.Itoa(os.Getpid())
-	script := fmt.Sprintf("ip netns exec %s %s watch --interval 300ms; echo WATCH-EXITED; stty -a | tr ' ;' '\\n\\n' | grep -xE 'icanon|echo' | tr '\\n' ' '; echo; sleep 60", n.name, b.ours)
+	script := fmt.Sprintf("ip netns exec %s %s watch --interval 300ms; echo WATCH-EXITED; stty -a | tr ' ;' '\\n\\n' | grep -xE 'icanon|echo' | tr '\\n' ' '; echo STTY-DONE; sleep 60", n.name, b.ours)
 	if out, err := tmux("new-session", "-d", "-s", session, "-x", "220", "-y", "50", script); err != nil {
 		t.Fatalf("tmux: %v: %s", err, out)
 	}
@@ -118,7 +118,8 @@ func TestWatchInTerminal(t *testing.T) {
 	tmux("send-keys", "-t", session, "o")
 	waitFor("sort: owner", func(s string) bool { return strings.Contains(s, "sort: owner") })
 	tmux("send-keys", "-t", session, "q")
-	screen = waitFor("watch to quit", func(s string) bool { return strings.Contains(s, "WATCH-EXITED") })
+	// STTY-DONE, not WATCH-EXITED: the modes are printed after it.
+	screen = waitFor("watch to quit", func(s string) bool { return strings.Contains(s, "STTY-DONE") })
 	if strings.Contains(screen, "bpfnetstat watch") {
 		t.Errorf("the table is still on screen after q: the alternate screen was not left:\n%s", screen)
 	}
