@@ -18,6 +18,9 @@ package e2e
 //     SO_LINGER 0 (aborted), its client reads the RST (reset);
 //   - not_accepted: a connection the listener never accepts, aborted when
 //     the listener closes (its client: reset);
+//   - reset before accept: a client aborts (SO_LINGER 0) while its
+//     connection waits in the accept queue, and the server accepts it
+//     after: the server socket ended before any process held it;
 //   - and one normal connection, which has no error and which --failed
 //     leaves out.
 
@@ -188,6 +191,16 @@ func TestTracerFailures(t *testing.T) {
 	want = append(want, client(rh, "inet", "127.0.0.1", "reset"),
 		fWant{what: "never-accepted server socket", pid: rb.PID, family: "inet", laddr: "127.0.0.1", lport: 7040,
 			raddr: "127.0.0.1", rport: rh.LPort, dir: "passive", source: "listener", err: "not_accepted"})
+
+	// reset before accept: the client aborts while its connection waits
+	// in the accept queue, and the server accepts it after that.
+	late, lsc, acceptNow := serve("late-server", "127.0.0.1:7070")
+	ra := oneShot("abort-client", "127.0.0.1:7070")
+	acceptNow()
+	rl := finish(late, lsc)
+	want = append(want, client(ra, "inet", "127.0.0.1", "aborted"),
+		fWant{what: "server socket reset before its accept", cookie: rl.Cookie, pid: rl.PID, family: "inet", laddr: "127.0.0.1", lport: 7070,
+			raddr: "127.0.0.1", rport: ra.LPort, dir: "passive", source: "listener", err: "reset"})
 
 	// normal
 	ns, nsc, _ := serve("normal-server", "127.0.0.1:7060")

@@ -9,6 +9,8 @@
 //	fails linger-server ADDR     accept one, close it with SO_LINGER 0
 //	fails read-client ADDR       connect, read until the peer resets
 //	fails backlog-server ADDR    listen, never accept, close on stdin EOF
+//	fails late-server ADDR       listen, accept one only on stdin EOF, close
+//	fails abort-client ADDR      connect, close with SO_LINGER 0
 //	fails hold-client ADDR       connect and wait for the peer to reset
 //	fails normal-server ADDR     accept one, echo until EOF, close
 //	fails normal-client ADDR     connect, send, read the echo, close
@@ -51,9 +53,9 @@ func main() {
 	}
 	rec := Record{Case: mode, PID: os.Getpid()}
 	switch mode {
-	case "connect", "abandon", "read-client", "hold-client", "normal-client":
+	case "connect", "abandon", "read-client", "hold-client", "normal-client", "abort-client":
 		client(mode, addr, &rec)
-	case "linger-server", "backlog-server", "normal-server":
+	case "linger-server", "backlog-server", "normal-server", "late-server":
 		server(mode, addr, &rec)
 	default:
 		fatalf("unknown mode %q", mode)
@@ -93,6 +95,10 @@ func client(mode string, addr netip.AddrPort, rec *Record) {
 		fatalf("connect %v: %v", addr, err)
 	}
 	switch mode {
+	case "abort-client":
+		if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
+			fatalf("%v", err)
+		}
 	case "normal-client":
 		if _, err := unix.Write(fd, []byte("ping")); err != nil {
 			fatalf("write: %v", err)
@@ -135,6 +141,10 @@ func server(mode string, addr netip.AddrPort, rec *Record) {
 		rec.LAddr, rec.LPort = addr.Addr().String(), int(addr.Port())
 		unix.Close(lfd)
 		return
+	}
+	if mode == "late-server" {
+		// Accept only once the test says the client is gone.
+		io.Copy(io.Discard, os.Stdin)
 	}
 	fd, _, err := unix.Accept(lfd)
 	if err != nil {
