@@ -196,6 +196,7 @@ func TestTracerFailures(t *testing.T) {
 	// in the accept queue, and the server accepts it after that.
 	late, lsc, acceptNow := serve("late-server", "127.0.0.1:7070")
 	ra := oneShot("abort-client", "127.0.0.1:7070")
+	fWaitResetInQueue(t, cli.name, 7070)
 	acceptNow()
 	rl := finish(late, lsc)
 	want = append(want, client(ra, "inet", "127.0.0.1", "aborted"),
@@ -464,6 +465,24 @@ func fStartTcpdump(t *testing.T, args ...string) func() map[string][]int {
 }
 
 // fWaitEstablished waits until a connection to port is established.
+// fWaitResetInQueue waits until the listener on port holds a connection
+// in its accept queue (Recv-Q) and none on the port is ESTABLISHED: the
+// client's reset has reached the queued server socket, so an accept now
+// comes after its end.
+func fWaitResetInQueue(t *testing.T, ns string, port int) {
+	t.Helper()
+	p := strconv.Itoa(port)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		l, _ := exec.Command("ip", "netns", "exec", ns, "ss", "-Hltn", "sport", "= :"+p).Output()
+		e, _ := exec.Command("ip", "netns", "exec", ns, "ss", "-Htn", "state", "established", "sport", "= :"+p).Output()
+		f := strings.Fields(string(l))
+		if len(f) > 1 && f[1] == "1" && len(strings.TrimSpace(string(e))) == 0 {
+			return
+		}
+	}
+	t.Fatalf("the reset connection to port %d did not wait in the accept queue", port)
+}
+
 func fWaitEstablished(t *testing.T, ns string, port int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
