@@ -98,7 +98,7 @@ bench: ## Go benchmarks (parsers, renderers, table), then bpfnetstat vs netstat 
 	$(GO) test -run '^$$' -bench . -benchmem ./snapshot/... ./output/... ./owners/... ./merged/... ./tracer/...
 	./scripts/bench-snapshot.sh $(N)
 
-bench-churn: ## tracer cost at maximum connection churn: off, hooks only, no accept hook, life, trace, bpftrace reference (root; SECS, ROUNDS)
+bench-churn: ## tracer cost at maximum connection churn: off, off again (the run's noise), hooks only, no accept hook, life, trace, bpftrace reference (root; SECS, ROUNDS)
 	./scripts/bench-churn.sh $(SECS) $(ROUNDS)
 
 bench-nginx: ## nginx under ab: off, life, bpftrace reference, and who owns each connection (root; SECS)

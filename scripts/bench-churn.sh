@@ -9,6 +9,10 @@
 # Each round runs every mode once, in an order that rotates from round to
 # round (so that no mode always runs first or last):
 #   off    no tracer;
+#   off2   no tracer either: the untraced load again, as a mode of its own,
+#          so that each run says how far it moves by itself (off2 against
+#          off should read 1.00; how far it does not is the run's noise,
+#          the width within which two modes cannot be told apart);
 #   hooks  bpfnetstat built with programs that return first thing
 #          (-DBPFNETSTAT_HOOKS_ONLY: see bpf/tracer.bpf.c), running
 #          `life --json > /dev/null`: every hook attached as life attaches
@@ -59,7 +63,7 @@
 # lines (prefix "bench.") for copying. Needs root; installs bpftrace if
 # missing (scripts/install-bench-deps.sh) and mounts tracefs if it is not
 # mounted (bpftrace's tracepoint needs it; unmounted again on exit). Takes
-# about (6 x rounds + 6) x ([seconds] + 3) s.
+# about (7 x rounds + 6) x ([seconds] + 3) s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -78,7 +82,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-modes=(off hooks noaccept life trace ref)
+modes=(off off2 hooks noaccept life trace ref)
 tracers=(hooks noaccept life trace ref)
 port=7777
 stats_old=
@@ -260,22 +264,25 @@ ref_lines() {
 		END { printf "%d %d\n", n, lost }' "$work/$1.out"
 }
 
+# is_off MODE: the mode runs no tracer.
+is_off() { case $1 in off | off2) return 0 ;; esac; return 1; }
+
 # measure NAME MODE: one measured run; its figures in $work/NAME.res as
 # "key value" lines.
 measure() {
 	local name=$1 mode=$2 c0=0 c1=0 t0 t1
 	# bpfnetstat writes to /dev/null here, as the goal is stated (its
 	# lines are counted in the statistics run).
-	[ "$mode" = off ] || tracer_start "$name" "$mode" /dev/null
-	[ "$mode" = off ] || c0=$(cpu_ticks "$tracer_pid")
+	is_off "$mode" || tracer_start "$name" "$mode" /dev/null
+	is_off "$mode" || c0=$(cpu_ticks "$tracer_pid")
 	t0=$(date +%s%N)
 	churn "$work/$name.txt" "$secs"
-	if [ "$mode" != off ]; then
+	if ! is_off "$mode"; then
 		sleep 0.5 # the last connections' lines: life holds passive ones <= 250 ms
 		c1=$(cpu_ticks "$tracer_pid")
 	fi
 	t1=$(date +%s%N)
-	[ "$mode" = off ] || tracer_stop "$name" "$mode"
+	is_off "$mode" || tracer_stop "$name" "$mode"
 	local events=- lost=- detail=- lines=- drain=-
 	case $mode in
 	hooks | noaccept | life | trace)
@@ -320,7 +327,7 @@ runs=()
 for r in $(seq "$rounds"); do
 	for k in "${!modes[@]}"; do
 		mode=${modes[$(((r - 1 + k) % ${#modes[@]}))]}
-		name=$mode$r
+		name=$mode-$r # (a separator: off2 in round 1 is not off in round 21)
 		log "round $r/$rounds: $mode (${secs} s)"
 		measure "$name" "$mode"
 		runs+=("$name")
@@ -377,7 +384,7 @@ for name in "${runs[@]}"; do
 	lines=$(res "$name" lines)
 	lost=$(res "$name" lost)
 	cpupct=- evpc=- lnpc=- drain=-
-	if [ "$mode" != off ]; then
+	if ! is_off "$mode"; then
 		cpupct=$(awk -v c="$cpu" -v w="$window" 'BEGIN { printf "%.0f", 100 * c / w }')
 		lnpc=$(awk -v l="$lines" -v n="$conns" 'BEGIN { printf "%.3f", n ? l / n : 0 }')
 		drain=$(res "$name" drain)s
@@ -418,7 +425,7 @@ agg() {
 		[ "$(res "$name" mode)" = "$1" ] || continue
 		cps+=("$(res "$name" cps)")
 		conns=$((conns + $(res "$name" conns)))
-		if [ "$1" != off ]; then
+		if ! is_off "$1"; then
 			cpu=$(awk -v a="$cpu" -v b="$(res "$name" cpu)" 'BEGIN { print a + b }')
 			window=$(awk -v a="$window" -v b="$(res "$name" window)" 'BEGIN { print a + b }')
 			lines=$((lines + $(res "$name" lines)))
@@ -435,7 +442,7 @@ agg() {
 per_round() {
 	local r out=()
 	for r in $(seq "$rounds"); do
-		out+=("$(awk -v a="$(res "$1$r" cps)" -v b="$(res "off$r" cps)" 'BEGIN { printf "%.2f", b ? a / b : 0 }')")
+		out+=("$(awk -v a="$(res "$1-$r" cps)" -v b="$(res "off-$r" cps)" 'BEGIN { printf "%.2f", b ? a / b : 0 }')")
 	done
 	echo "${out[*]}"
 }
@@ -467,6 +474,7 @@ for mode in "${modes[@]}"; do
 	S[$mode.ratio_per_round]=$(per_round "$mode" | tr ' ' ',')
 	# shellcheck disable=SC2046 # one figure per round
 	S[$mode.ratio_paired]=$(median $(per_round "$mode"))
+	is_off "$mode" && continue # off2: ratios only
 	S[$mode.cpu_s_per_10k]=$(awk -v c="$cpu" -v n="$conns" 'BEGIN { printf "%.3f", n ? 1e4 * c / n : 0 }')
 	S[$mode.cpu_pct]=$(awk -v c="$cpu" -v w="$window" 'BEGIN { printf "%.0f", w ? 100 * c / w : 0 }')
 	lconns=$conns
@@ -497,11 +505,12 @@ for mode in "${modes[@]}"; do
 	sum "$mode" "$(g conn_per_s)" "$(g ratio)" "$(g ratio_paired)" "$(g cpu_s_per_10k)" "$(g cpu_pct)" "$(g events_per_conn)" \
 		"$(g lines_per_conn)" "$(g lost)" "$(g bpf_ns_per_run)" "$(g bpf_runs_per_conn)" "$(g bpf_ns_per_conn)"
 done
-for mode in "${tracers[@]}"; do
+for mode in off2 "${tracers[@]}"; do
 	echo "  $mode/off round by round: ${S[$mode.ratio_per_round]}"
 done
 echo "  RATIO: median conn/s over off's median; PAIRED: median of the round-by-round ratios (each run"
 echo "  against off in the same round, minutes apart at most: steadier when the machine drifts);"
+echo "  off2: the untraced load again; its ratios are how far this run moves by itself;"
 echo "  SECS: churn's time from start to its last connection's end (longer than the run: a stall);"
 echo "  CPU: the reader's utime+stime over the load window; EV/CONN: bpfnetstat's loss line;"
 echo "  NS/RUN, RUNS/CON, BPF_NS/CON: kernel BPF run-time statistics, in a separate run per tracer;"
