@@ -464,7 +464,6 @@ func fStartTcpdump(t *testing.T, args ...string) func() map[string][]int {
 	}
 }
 
-// fWaitEstablished waits until a connection to port is established.
 // fWaitResetInQueue waits until the listener on port holds a connection
 // in its accept queue (Recv-Q) and none on the port is ESTABLISHED: the
 // client's reset has reached the queued server socket, so an accept now
@@ -483,6 +482,7 @@ func fWaitResetInQueue(t *testing.T, ns string, port int) {
 	t.Fatalf("the reset connection to port %d did not wait in the accept queue", port)
 }
 
+// fWaitEstablished waits until a connection to port is established.
 func fWaitEstablished(t *testing.T, ns string, port int) {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
