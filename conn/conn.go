@@ -28,7 +28,7 @@ const (
 	OwnerNone     OwnerSource = 0
 	OwnerConnect  OwnerSource = 1 // the task that called connect()
 	OwnerAccept   OwnerSource = 2 // the task whose accept() returned it
-	OwnerListener OwnerSource = 3 // never accepted: the listener's owner
+	OwnerListener OwnerSource = 3 // not accepted before it ended: the listener's owner
 	OwnerClose    OwnerSource = 4 // the task that closed it
 	OwnerSnapshot OwnerSource = 5 // a /proc or sock_diag snapshot
 	OwnerListen   OwnerSource = 6 // the task that called listen()
