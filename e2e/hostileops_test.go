@@ -238,7 +238,7 @@ func TestWatchSIGHUP(t *testing.T) {
 	session := "bpfnetstat-sighup-" + strconv.Itoa(os.Getpid())
 	// The inner shell writes its PID and execs ip, which execs watch: the
 	// PID is watch's.
-	script := fmt.Sprintf("sh -c 'echo $$ > %s; exec ip netns exec %s %s watch --interval 300ms'; echo WATCH-EXITED; stty -a | tr ' ;' '\\n\\n' | grep -xE 'icanon|echo' | tr '\\n' ' '; echo STTY-DONE; sleep 60", pidFile, n.name, b.ours)
+	script := fmt.Sprintf("sh -c 'echo $$ > %s; exec ip netns exec %s %s watch --interval 300ms'; %s", pidFile, n.name, b.ours, modesProbe)
 	if out, err := tmux("new-session", "-d", "-s", session, "-x", "220", "-y", "50", script); err != nil {
 		t.Fatalf("tmux: %v: %s", err, out)
 	}
@@ -278,8 +278,7 @@ func TestWatchSIGHUP(t *testing.T) {
 	if err := p.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	// STTY-DONE, not WATCH-EXITED: the modes are printed after it.
-	screen := waitFor("watch to end on SIGHUP", func(s string) bool { return strings.Contains(s, "STTY-DONE") })
+	screen := waitFor("watch to end on SIGHUP", func(s string) bool { return strings.Contains(s, modesDone) })
 	if strings.Contains(screen, "bpfnetstat watch") {
 		t.Errorf("the table is still on screen after SIGHUP: the alternate screen was not left:\n%s", screen)
 	}

@@ -60,6 +60,14 @@ func TestWtHelperProcess(t *testing.T) {
 	}
 }
 
+// modesProbe follows watch in a terminal test's shell: it prints
+// WATCH-EXITED, then "icanon echo" if watch left the terminal with those
+// modes on, then modesDone. A test waits for modesDone, not WATCH-EXITED:
+// a screen captured between the lines has no modes on it.
+const modesProbe = "echo WATCH-EXITED; stty -a | tr ' ;' '\\n\\n' | grep -xE 'icanon|echo' | tr '\\n' ' '; echo " + modesDone + "; sleep 60"
+
+const modesDone = "STTY-DONE"
+
 func tmux(args ...string) (string, error) {
 	out, err := exec.Command("tmux", args...).CombinedOutput()
 	return string(out), err
@@ -77,7 +85,7 @@ func TestWatchInTerminal(t *testing.T) {
 	n := newNetns(t)
 	defer n.close()
 	session := "bpfnetstat-watch-" + strconv.Itoa(os.Getpid())
-	script := fmt.Sprintf("ip netns exec %s %s watch --interval 300ms; echo WATCH-EXITED; stty -a | tr ' ;' '\\n\\n' | grep -xE 'icanon|echo' | tr '\\n' ' '; echo STTY-DONE; sleep 60", n.name, b.ours)
+	script := fmt.Sprintf("ip netns exec %s %s watch --interval 300ms; %s", n.name, b.ours, modesProbe)
 	if out, err := tmux("new-session", "-d", "-s", session, "-x", "220", "-y", "50", script); err != nil {
 		t.Fatalf("tmux: %v: %s", err, out)
 	}
@@ -118,8 +126,7 @@ func TestWatchInTerminal(t *testing.T) {
 	tmux("send-keys", "-t", session, "o")
 	waitFor("sort: owner", func(s string) bool { return strings.Contains(s, "sort: owner") })
 	tmux("send-keys", "-t", session, "q")
-	// STTY-DONE, not WATCH-EXITED: the modes are printed after it.
-	screen = waitFor("watch to quit", func(s string) bool { return strings.Contains(s, "STTY-DONE") })
+	screen = waitFor("watch to quit", func(s string) bool { return strings.Contains(s, modesDone) })
 	if strings.Contains(screen, "bpfnetstat watch") {
 		t.Errorf("the table is still on screen after q: the alternate screen was not left:\n%s", screen)
 	}

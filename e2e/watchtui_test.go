@@ -198,7 +198,7 @@ func TestWatchTUI(t *testing.T) {
 			holder := startHolder(t, n.name, 9095, holderConns)
 			holderOwner := fmt.Sprintf("%d/%s", holder, holderName)
 			p := &tuiPane{t: t, session: fmt.Sprintf("bpfnetstat-tui-%d-%d", os.Getpid(), i)}
-			script := fmt.Sprintf("ip netns exec %s %s watch --interval 300ms; echo WATCH-EXITED; stty -a | tr ' ;' '\\n\\n' | grep -xE 'icanon|echo' | tr '\\n' ' '; echo STTY-DONE; sleep 60", n.name, b.ours)
+			script := fmt.Sprintf("ip netns exec %s %s watch --interval 300ms; %s", n.name, b.ours, modesProbe)
 			if out, err := tmux("new-session", "-d", "-s", p.session, "-x", strconv.Itoa(w), "-y", strconv.Itoa(h), script); err != nil {
 				t.Fatalf("tmux: %v: %s", err, out)
 			}
@@ -318,9 +318,7 @@ func TestWatchTUI(t *testing.T) {
 			}
 
 			p.keys("q")
-			// STTY-DONE follows the modes: waiting for it, not for
-			// WATCH-EXITED, reads the modes once they are printed.
-			lines = p.waitFor("watch to quit", func(l []string) bool { return strings.Contains(strings.Join(l, "\n"), "STTY-DONE") })
+			lines = p.waitFor("watch to quit", func(l []string) bool { return strings.Contains(strings.Join(l, "\n"), modesDone) })
 			screen := strings.Join(lines, "\n")
 			if strings.Contains(screen, "bpfnetstat watch") || strings.Contains(screen, "PID/Program") {
 				t.Errorf("the table is still on screen after q: the alternate screen was not left:\n%s", screen)
