@@ -71,7 +71,7 @@ func NewMetrics(version string, topN int, counts func() Counts, audit func() (re
 	m.closed = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bpfnetstat_connections_closed_total",
 		Help: "TCP connections closed (normally or not), by direction and owner command."}, dc)
 	m.failures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bpfnetstat_connect_failures_total",
-		Help: "TCP connections that failed or ended abnormally, by owner command and reason (refused, timeout, unreachable, reset, aborted, not_accepted, abandoned, other)."}, []string{"comm", "reason"})
+		Help: "TCP connections that failed or ended abnormally, by owner command and reason (refused, timeout, unreachable, reset, aborted, not_accepted, abandoned, unseen, other)."}, []string{"comm", "reason"})
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "bpfnetstat_connection_duration_seconds",
 		Help: "Life of closed TCP connections, from connect or SYN to close.", Buckets: DurationBuckets}, dc)
 	m.sent = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bpfnetstat_bytes_sent_total",

@@ -136,6 +136,31 @@ static __always_inline __u8 outside_filter(void)
 	return filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1;
 }
 
+/* overflow_used[0] is set once a socket's state went to sk_states or
+ * sk_infos (no slot for it): until then on_destroy (state.h) need not look
+ * there, for every socket the kernel frees. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} overflow_used SEC(".maps");
+
+static __always_inline void mark_overflow_used(void)
+{
+	__u32 zero = 0;
+	__u32 *u = bpf_map_lookup_elem(&overflow_used, &zero);
+	if (u && !*u)
+		*u = 1;
+}
+
+static __always_inline int overflow_in_use(void)
+{
+	__u32 zero = 0;
+	__u32 *u = bpf_map_lookup_elem(&overflow_used, &zero);
+	return u && *u;
+}
+
 /* The overflow of sk_states: freed with the socket. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SK_STORAGE);

@@ -50,6 +50,7 @@ static __always_inline void keep_state(struct sock *sk, __u64 cookie, const stru
 		__builtin_memcpy(&s->info, v, sizeof(*v));
 		return;
 	}
+	mark_overflow_used();
 	if (bpf_map_update_elem(&sk_states, &cookie, v, BPF_ANY) == 0)
 		return;
 	struct sk_info *info = bpf_sk_storage_get(&sk_infos, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -282,6 +283,57 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 	} else if (!ends_only) {
 		info->state_ns = now;
 	}
+	return 0;
+}
+
+/*
+ * on_destroy is the last word on a socket whose -> CLOSE no program saw.
+ * Every TCP socket goes through -> CLOSE before the kernel frees it
+ * (tcp_v4_destroy_sock, tcp:tcp_destroy_sock), and on_set_state forgets a
+ * socket's state there; so a socket still kept here had its end hidden from
+ * the state programs. That happens: a connect ended by ICMP host unreachable
+ * on its retransmitted SYN had, about once in 300 here, no program run for
+ * the timer, the retransmission, the ICMP or the -> CLOSE of that socket
+ * (README, "A failed connect's end that no program sees"). The record says
+ * so (EVENT_END: user space names its end "unseen") with what the socket
+ * still holds: its owner and birth, the remote address; the ports and the
+ * error are gone by now (tcp_disconnect cleared them). It also frees the
+ * socket's slot, which would otherwise stay taken.
+ */
+static __always_inline int on_destroy(struct sock *sk)
+{
+	if (sk->sk_protocol != IPPROTO_TCP)
+		return 0;
+	if (target_netns && sk_netns(1, sk) != target_netns)
+		return 0;
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	struct sk_slot *s = slot_of(cookie);
+	struct sk_info *info = s && s->cookie == cookie ? &s->info : NULL;
+	if (!info && overflow_in_use())
+		info = state_of(sk, cookie);
+	if (!info)
+		return 0;
+	count(COUNTER_END_UNSEEN);
+	__u64 now = bpf_ktime_get_ns();
+	struct event *e = info->filtered ? NULL : reserve_event(EVENT_END, now);
+	if (e) {
+		e->cookie = cookie;
+		e->old_state = TCP_CLOSE;
+		e->new_state = TCP_CLOSE;
+		e->cur_pid = current_pid();
+		e->birth_ns = info->birth_ns;
+		e->pid = info->pid;
+		e->tid = info->tid;
+		e->uid = info->uid;
+		e->owner_source = info->owner_source;
+		e->active = info->active;
+		e->cgroup_id = info->cgroup_id;
+		__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
+		fill_tuple(1, e, sk);
+		fill_counters(1, e, sk);
+		submit(e);
+	}
+	forget_state(cookie);
 	return 0;
 }
 

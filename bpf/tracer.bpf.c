@@ -307,6 +307,14 @@ int BPF_PROG(sys_exit_btf, struct pt_regs *regs, long ret)
 	return on_accept_exit(ret);
 }
 
+/* A socket freed whose -> CLOSE no state program saw (state.h, on_destroy). */
+SEC("tp_btf/tcp_destroy_sock")
+int BPF_PROG(destroy_btf, struct sock *sk)
+{
+	HOOK_ENTRY();
+	return on_destroy(sk);
+}
+
 /* The paths of cgroups removed while the tracer runs (cgroup.h). */
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(cgroup_rmdir, struct cgroup *cgrp, const char *path)

@@ -11,6 +11,7 @@
 enum event_kind {
 	EVENT_STATE = 1,  /* a TCP state transition (inet_sock_set_state) */
 	EVENT_ACCEPT = 2, /* accept()/accept4() returned a TCP socket */
+	EVENT_END = 3,    /* a socket freed whose -> CLOSE no program saw (tcp_destroy_sock) */
 };
 
 /* How a connection's owner was learnt. */
@@ -31,7 +32,8 @@ enum counter {
 	COUNTER_STORAGE_FAIL = 2,   /* no room for a socket's state (hash full, no storage) */
 	COUNTER_ACCEPT_MISS = 3,    /* accept returned an fd we could not resolve */
 	COUNTER_RECOVERED = 4,      /* state events the second program caught */
-	COUNTER_MAX = 5,
+	COUNTER_END_UNSEEN = 5,     /* sockets freed with their -> CLOSE unseen (EVENT_END) */
+	COUNTER_MAX = 6,
 };
 
 #define TASK_COMM_LEN 16

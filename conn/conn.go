@@ -122,6 +122,10 @@ type Conn struct {
 	ViaTimeWait bool
 	// Listener is set for a listening socket (not a connection).
 	Listener bool
+	// EndUnseen is set for a connection whose socket the kernel freed with
+	// no -> CLOSE that the tracer saw: its close time is the free's, its
+	// error is unknown, and Failure names it FailUnseen.
+	EndUnseen bool
 	// Shown is set once a refreshing view has listed the connection, live
 	// or as a ghost row.
 	Shown bool

@@ -17,10 +17,11 @@ const (
 	FailAborted     = "aborted"      // this side reset it (SO_LINGER 0, close with unread data)
 	FailNotAccepted = "not_accepted" // never accepted; aborted when its listener closed
 	FailAbandoned   = "abandoned"    // closed by its owner while still connecting (SYN_SENT)
+	FailUnseen      = "unseen"       // freed with no -> CLOSE the tracer saw: how it ended is unknown
 )
 
 // Failures lists every failure name above, in a fixed order.
-var Failures = []string{FailRefused, FailTimeout, FailUnreachable, FailReset, FailAborted, FailNotAccepted, FailAbandoned}
+var Failures = []string{FailRefused, FailTimeout, FailUnreachable, FailReset, FailAborted, FailNotAccepted, FailAbandoned, FailUnseen}
 
 // Failure names how a closed connection ended abnormally, "" for a normal
 // end (both FINs, or a listener closing). Another socket error than those
@@ -28,6 +29,9 @@ var Failures = []string{FailRefused, FailTimeout, FailUnreachable, FailReset, Fa
 func (c *Conn) Failure() string {
 	if !c.Closed || c.Listener {
 		return ""
+	}
+	if c.EndUnseen {
+		return FailUnseen
 	}
 	switch unix.Errno(c.Err) {
 	case 0:

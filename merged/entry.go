@@ -32,7 +32,7 @@ type entry struct {
 	flags       entryFlags
 }
 
-type entryFlags uint8
+type entryFlags uint16
 
 const (
 	fClosed      entryFlags = 1 << iota
@@ -43,6 +43,7 @@ const (
 	fLocalValid             // local is set
 	fRemoteValid            // remote is set
 	fLongComm               // the owner's name is in Table.long
+	fEndUnseen              // freed with its -> CLOSE unseen (tracer.KindEnd)
 )
 
 func (e *entry) has(f entryFlags) bool { return e.flags&f != 0 }

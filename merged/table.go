@@ -162,6 +162,7 @@ func (t *Table) conn(e *entry) conn.Conn {
 		Direction: e.direction, BirthNs: e.birthNs, StateNs: e.stateNs, Closed: e.has(fClosed), CloseNs: e.closeNs,
 		ClosedFrom: e.closedFrom, TxBytes: e.tx, RxBytes: e.rx, Retransmits: e.retrans, SRTTus: e.srtt, Err: e.err,
 		ViaTimeWait: e.has(fViaTimeWait), Listener: e.has(fListener), Shown: e.has(fShown),
+		EndUnseen: e.has(fEndUnseen),
 	}
 }
 
@@ -419,6 +420,9 @@ func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 		}
 		return tr, false
 	}
+	if ev.Kind == tracer.KindEnd {
+		return t.endUnseen(e, ev)
+	}
 	if e.birthNs == 0 && ev.OldState == conn.TCPClose && ev.NewState == conn.TCPSynSent {
 		e.birthNs = ev.TimeNs
 	}
@@ -477,6 +481,36 @@ func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 		return tr, true
 	}
 	tr.Conn = t.conn(e)
+	return tr, true
+}
+
+// endUnseen closes a connection whose socket the kernel freed with no
+// -> CLOSE that a state program saw (tracer.KindEnd): the transition is from
+// the last state known (CLOSE when none was), at the time of the free, and
+// its end is "unseen" (conn.FailUnseen), its error unknown.
+func (t *Table) endUnseen(e *entry, ev *tracer.Event) (conn.Transition, bool) {
+	if e.has(fClosed) {
+		return conn.Transition{}, false
+	}
+	from := e.state
+	if from == 0 {
+		from = conn.TCPClose
+	}
+	tr := conn.Transition{OldState: from, NewState: conn.TCPClose, TimeNs: ev.TimeNs, CurPID: ev.CurPID, NewlyDone: true}
+	if e.stateNs != 0 && ev.TimeNs >= e.stateNs {
+		tr.InOldNs = ev.TimeNs - e.stateNs
+	}
+	e.state, e.stateNs = conn.TCPClose, ev.TimeNs
+	e.set(fClosed, true)
+	e.set(fEndUnseen, true)
+	e.closeNs = ev.TimeNs
+	e.closedFrom = from
+	tr.Conn = t.conn(e)
+	if t.cfg.DropClosed || t.cfg.TimeWaitOnly || e.has(fShown) {
+		t.forget(e)
+	} else {
+		t.closed = append(t.closed, e.cookie)
+	}
 	return tr, true
 }
 

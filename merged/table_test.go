@@ -108,6 +108,73 @@ func TestTableDropClosedForgetsAtClose(t *testing.T) {
 	}
 }
 
+// endEv is the record of a socket freed with its -> CLOSE unseen: the
+// kernel cleared its ports and error (tcp_disconnect) before the free.
+func endEv(cookie, ts uint64, pid uint32) *tracer.Event {
+	e := stateEv(cookie, ts, conn.TCPClose, conn.TCPClose, conn.OwnerConnect, pid, conn.DirActive)
+	e.Kind = tracer.KindEnd
+	e.Local = netip.MustParseAddrPort("0.0.0.0:0")
+	e.Remote = netip.MustParseAddrPort("127.0.0.1:0")
+	e.StateNs = 0
+	return e
+}
+
+// TestTableEndUnseen: a connection whose -> CLOSE no program saw ends at
+// its socket's free, from the last state known, named "unseen", with the
+// owner and the ports it was known by; one whose end was seen is not
+// ended twice.
+func TestTableEndUnseen(t *testing.T) {
+	// trace: the connect was seen, its end was not.
+	tab := NewTable(TableConfig{})
+	tab.Apply(stateEv(1, 10, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 7, conn.DirActive))
+	tr, ok := tab.Apply(endEv(1, 1010, 7))
+	c := tr.Conn
+	if !ok || !tr.NewlyDone || tr.OldState != conn.TCPSynSent || tr.NewState != conn.TCPClose || tr.InOldNs != 1000 {
+		t.Fatalf("end: ok %v %+v", ok, tr)
+	}
+	if !c.Closed || !c.EndUnseen || c.Failure() != conn.FailUnseen || c.Owner.PID != 7 || c.ClosedFrom != conn.TCPSynSent ||
+		c.Local.Port() != 8080 || c.Remote.Port() != 40000 || c.CloseNs != 1010 || c.BirthNs != 10 {
+		t.Errorf("end unseen: %+v (failure %q)", c, c.Failure())
+	}
+	// life (ends only): the end record is all there is.
+	tab = NewTable(TableConfig{DropClosed: true})
+	e := endEv(2, 500, 8)
+	e.BirthNs = 100
+	tr, ok = tab.Apply(e)
+	if !ok || !tr.NewlyDone || tr.Conn.Failure() != conn.FailUnseen || tr.Conn.Owner.PID != 8 || tr.Conn.BirthNs != 100 || tab.Len() != 0 {
+		t.Errorf("life end unseen: ok %v %+v, len %d", ok, tr.Conn, tab.Len())
+	}
+	// An end that was seen is not ended again.
+	tab = NewTable(TableConfig{})
+	tab.Apply(stateEv(3, 10, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 9, conn.DirActive))
+	tab.Apply(stateEv(3, 20, conn.TCPSynSent, conn.TCPClose, conn.OwnerConnect, 9, conn.DirActive))
+	if tr, ok := tab.Apply(endEv(3, 30, 9)); ok || tr.NewlyDone {
+		t.Errorf("a seen end ended again: %+v", tr)
+	}
+}
+
+// TestStreamEndUnseenReleasesConnect: a connect held for its port (its
+// first line came before the kernel chose one) goes out at its unseen end,
+// in order, and is not held until the stream's end.
+func TestStreamEndUnseenReleasesConnect(t *testing.T) {
+	tab := NewTable(TableConfig{})
+	var got []conn.Transition
+	s := NewStream(tab, 100)
+	emit := func(tr *conn.Transition) { got = append(got, *tr) }
+	syn := stateEv(5, 10, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 7, conn.DirActive)
+	syn.Local = netip.MustParseAddrPort("192.0.2.1:0")
+	s.Push(syn, emit)
+	s.Flush(5000, emit)
+	if len(got) != 0 {
+		t.Fatalf("a connect without its port went out: %+v", got)
+	}
+	s.Push(endEv(5, 1010, 7), emit)
+	if len(got) != 2 || got[0].NewState != conn.TCPSynSent || got[1].NewState != conn.TCPClose ||
+		got[1].Conn.Failure() != conn.FailUnseen || got[1].Conn.Remote.Port() != 40000 || got[1].Conn.Owner.PID != 7 {
+		t.Fatalf("end unseen: %+v", got)
+	}
+}
+
 // BenchmarkTableChurn applies the events of many short connections to a
 // full table: the cost per event must not grow with the table.
 func BenchmarkTableChurn(b *testing.B) {

@@ -12,6 +12,7 @@ const (
 	roleState  = "state"  // TCP state changes; the tracer needs one
 	roleAccept = "accept" // accept() exits: the exact owner of server sockets
 	roleCgroup = "cgroup" // cgroup removals: paths of ids gone before user space saw them; optional
+	roleEnd    = "end"    // sockets freed whose -> CLOSE no state program saw; optional, tp_btf state only
 )
 
 // The roles of the hooks, as HookStatus.Role and Degradation.Role name them.

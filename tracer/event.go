@@ -20,13 +20,18 @@ import (
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
-// EventKind tells a state change from an accept.
+// EventKind tells a state change from an accept, and from a socket's end
+// that no state change showed.
 type EventKind uint8
 
 // Event kinds, as bpf/tracer.h numbers them.
 const (
 	KindState  = EventKind(tracerEventKindEVENT_STATE)
 	KindAccept = EventKind(tracerEventKindEVENT_ACCEPT)
+	// KindEnd: the socket was freed and no state program saw its -> CLOSE
+	// (bpf/state.h, on_destroy). It carries the kept owner and birth; its
+	// ports and error are gone.
+	KindEnd = EventKind(tracerEventKindEVENT_END)
 )
 
 // Event is one decoded record of the BPF programs.

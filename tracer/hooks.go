@@ -84,6 +84,9 @@ func hookTable(p *tracerProgramSpecs, tracefsDir string, tracefsErr error) []hoo
 		// Cgroup removals: without them a container removed before its
 		// first connection's event was read has no path.
 		{roleCgroup, 0, "tp_btf/cgroup_rmdir", p.CgroupRmdir, tracing, lossNone, btfFix, nil},
+		// Socket ends: the last word on a socket whose -> CLOSE no state
+		// program saw (bpf/state.h, on_destroy).
+		{roleEnd, 0, "tp_btf/tcp_destroy_sock", p.DestroyBtf, tracing, lossNone, btfFix, nil},
 	}
 }
 
@@ -242,6 +245,7 @@ func (t *Tracer) open(cfg Config) error {
 		specs.CgroupFilter.Name:   m.CgroupFilter,
 		specs.RemovedCgroups.Name: m.RemovedCgroups,
 		specs.CgroupScratch.Name:  m.CgroupScratch,
+		specs.OverflowUsed.Name:   m.OverflowUsed,
 	}
 	for name := range spec.Maps {
 		if _, ok := opts.MapReplacements[name]; !ok && !strings.HasPrefix(name, ".") {
@@ -276,6 +280,9 @@ func (t *Tracer) open(cfg Config) error {
 		_, skippedAccept = t.attachBest(table, roleAccept, load)
 	}
 	t.attachBest(table, roleCgroup, load)
+	if t.keepsSocketState() {
+		t.attachBest(table, roleEnd, load)
+	}
 	if cfg.ProbeAll {
 		t.probe(append(skipped, skippedAccept...), load)
 	}
@@ -334,6 +341,18 @@ func (t *Tracer) attachBest(table []hook, role string, load func(*ebpf.ProgramSp
 		done = t.attachGroup(group, load)
 	}
 	return done, skipped
+}
+
+// keepsSocketState says whether the state programs that attached keep
+// per-socket state (tp_btf): only then can the end hook find a socket whose
+// -> CLOSE they missed.
+func (t *Tracer) keepsSocketState() bool {
+	for _, st := range t.Hooks {
+		if st.Role == roleState && st.Attached && strings.HasPrefix(st.Name, "tp_btf/") {
+			return true
+		}
+	}
+	return false
 }
 
 // skipRole records every hook of a role as not attached, by request.

@@ -339,6 +339,7 @@ type Counters struct {
 	StorageFail uint64 // sockets whose per-socket state could not be stored
 	AcceptMiss  uint64 // accepts whose socket could not be resolved
 	Recovered   uint64 // state events caught by the catcher programs (nested events)
+	EndUnseen   uint64 // sockets freed whose -> CLOSE no state program saw (KindEnd records)
 	// RecursionLost counts state events the kernel ran no state program
 	// for: the first program's recursion misses that no catcher recovered
 	// (a catcher takes only events the first program skipped, so this is
@@ -355,6 +356,7 @@ func counterFields(c *Counters) map[tracerCounter]*uint64 {
 		tracerCounterCOUNTER_STORAGE_FAIL: &c.StorageFail,
 		tracerCounterCOUNTER_ACCEPT_MISS:  &c.AcceptMiss,
 		tracerCounterCOUNTER_RECOVERED:    &c.Recovered,
+		tracerCounterCOUNTER_END_UNSEEN:   &c.EndUnseen,
 	}
 }
 

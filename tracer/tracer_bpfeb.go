@@ -21,7 +21,8 @@ const (
 	tracerCounterCOUNTER_STORAGE_FAIL tracerCounter = 2
 	tracerCounterCOUNTER_ACCEPT_MISS  tracerCounter = 3
 	tracerCounterCOUNTER_RECOVERED    tracerCounter = 4
-	tracerCounterCOUNTER_MAX          tracerCounter = 5
+	tracerCounterCOUNTER_END_UNSEEN   tracerCounter = 5
+	tracerCounterCOUNTER_MAX          tracerCounter = 6
 )
 
 type tracerEvent struct {
@@ -63,6 +64,7 @@ type tracerEventKind uint32
 const (
 	tracerEventKindEVENT_STATE  tracerEventKind = 1
 	tracerEventKindEVENT_ACCEPT tracerEventKind = 2
+	tracerEventKindEVENT_END    tracerEventKind = 3
 )
 
 type tracerOwnerSource uint32

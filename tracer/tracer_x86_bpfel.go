@@ -21,7 +21,8 @@ const (
 	tracerCounterCOUNTER_STORAGE_FAIL tracerCounter = 2
 	tracerCounterCOUNTER_ACCEPT_MISS  tracerCounter = 3
 	tracerCounterCOUNTER_RECOVERED    tracerCounter = 4
-	tracerCounterCOUNTER_MAX          tracerCounter = 5
+	tracerCounterCOUNTER_END_UNSEEN   tracerCounter = 5
+	tracerCounterCOUNTER_MAX          tracerCounter = 6
 )
 
 type tracerEvent struct {
@@ -63,6 +64,7 @@ type tracerEventKind uint32
 const (
 	tracerEventKindEVENT_STATE  tracerEventKind = 1
 	tracerEventKindEVENT_ACCEPT tracerEventKind = 2
+	tracerEventKindEVENT_END    tracerEventKind = 3
 )
 
 type tracerOwnerSource uint32
@@ -88,6 +90,7 @@ const (
 	tracerMapEvents            = "events"
 	tracerMapHandled           = "handled"
 	tracerMapListeners         = "listeners"
+	tracerMapOverflowUsed      = "overflow_used"
 	tracerMapRemovedCgroups    = "removed_cgroups"
 	tracerMapSkInfos           = "sk_infos"
 	tracerMapSkSlots           = "sk_slots"
@@ -97,6 +100,7 @@ const (
 	tracerProgAcceptExit       = "accept_exit"
 	tracerProgAcceptPlain      = "accept_plain"
 	tracerProgCgroupRmdir      = "cgroup_rmdir"
+	tracerProgDestroyBtf       = "destroy_btf"
 	tracerProgSetStateBtf      = "set_state_btf"
 	tracerProgSetStateBtf2     = "set_state_btf2"
 	tracerProgSetStateBtf3     = "set_state_btf3"
@@ -165,6 +169,7 @@ type tracerProgramSpecs struct {
 	AcceptExit   *ebpf.ProgramSpec `ebpf:"accept_exit"`
 	AcceptPlain  *ebpf.ProgramSpec `ebpf:"accept_plain"`
 	CgroupRmdir  *ebpf.ProgramSpec `ebpf:"cgroup_rmdir"`
+	DestroyBtf   *ebpf.ProgramSpec `ebpf:"destroy_btf"`
 	SetStateBtf  *ebpf.ProgramSpec `ebpf:"set_state_btf"`
 	SetStateBtf2 *ebpf.ProgramSpec `ebpf:"set_state_btf2"`
 	SetStateBtf3 *ebpf.ProgramSpec `ebpf:"set_state_btf3"`
@@ -185,6 +190,7 @@ type tracerMapSpecs struct {
 	Events         *ebpf.MapSpec `ebpf:"events"`
 	Handled        *ebpf.MapSpec `ebpf:"handled"`
 	Listeners      *ebpf.MapSpec `ebpf:"listeners"`
+	OverflowUsed   *ebpf.MapSpec `ebpf:"overflow_used"`
 	RemovedCgroups *ebpf.MapSpec `ebpf:"removed_cgroups"`
 	SkInfos        *ebpf.MapSpec `ebpf:"sk_infos"`
 	SkSlots        *ebpf.MapSpec `ebpf:"sk_slots"`
@@ -236,6 +242,7 @@ type tracerMaps struct {
 	Events         *ebpf.Map `ebpf:"events"`
 	Handled        *ebpf.Map `ebpf:"handled"`
 	Listeners      *ebpf.Map `ebpf:"listeners"`
+	OverflowUsed   *ebpf.Map `ebpf:"overflow_used"`
 	RemovedCgroups *ebpf.Map `ebpf:"removed_cgroups"`
 	SkInfos        *ebpf.Map `ebpf:"sk_infos"`
 	SkSlots        *ebpf.Map `ebpf:"sk_slots"`
@@ -251,6 +258,7 @@ func (m *tracerMaps) Close() error {
 		m.Events,
 		m.Handled,
 		m.Listeners,
+		m.OverflowUsed,
 		m.RemovedCgroups,
 		m.SkInfos,
 		m.SkSlots,
@@ -285,6 +293,7 @@ type tracerPrograms struct {
 	AcceptExit   *ebpf.Program `ebpf:"accept_exit"`
 	AcceptPlain  *ebpf.Program `ebpf:"accept_plain"`
 	CgroupRmdir  *ebpf.Program `ebpf:"cgroup_rmdir"`
+	DestroyBtf   *ebpf.Program `ebpf:"destroy_btf"`
 	SetStateBtf  *ebpf.Program `ebpf:"set_state_btf"`
 	SetStateBtf2 *ebpf.Program `ebpf:"set_state_btf2"`
 	SetStateBtf3 *ebpf.Program `ebpf:"set_state_btf3"`
@@ -301,6 +310,7 @@ func (p *tracerPrograms) Close() error {
 		p.AcceptExit,
 		p.AcceptPlain,
 		p.CgroupRmdir,
+		p.DestroyBtf,
 		p.SetStateBtf,
 		p.SetStateBtf2,
 		p.SetStateBtf3,
