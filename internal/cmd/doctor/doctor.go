@@ -155,8 +155,8 @@ func DoctorRun(o *DoctorOptions) error {
 	}
 	c, cerr := tr.Counters()
 	if cerr == nil {
-		fmt.Fprintf(out, "events: %d, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved), %d (kernel recursion); nested events recovered: %d\n",
-			c.Events, c.RingFull, c.StorageFail, c.AcceptMiss, c.RecursionLost, c.Recovered)
+		fmt.Fprintf(out, "events: %d, lost: %d (ring buffer full), %d (socket storage), %d (accept unresolved), %d (kernel recursion); nested events recovered: %d; ends unseen: %d\n",
+			c.Events, c.RingFull, c.StorageFail, c.AcceptMiss, c.RecursionLost, c.Recovered, c.EndUnseen)
 	}
 	return nil
 }
