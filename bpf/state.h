@@ -302,11 +302,14 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
  */
 static __always_inline int on_destroy(struct sock *sk)
 {
-	if (sk->sk_protocol != IPPROTO_TCP)
+	/* The cookie as the socket has it: the state programs gave every
+	 * socket they keep one, so a socket without one (never connected or
+	 * listened) is done with here, and gets no cookie it does not need.
+	 * No protocol or namespace check: only a socket on_set_state kept
+	 * (TCP, in the namespace watched) can be found below. */
+	__u64 cookie = sk->__sk_common.skc_cookie.counter;
+	if (!cookie)
 		return 0;
-	if (target_netns && sk_netns(1, sk) != target_netns)
-		return 0;
-	__u64 cookie = bpf_get_socket_cookie(sk);
 	struct sk_slot *s = slot_of(cookie);
 	struct sk_info *info = s && s->cookie == cookie ? &s->info : NULL;
 	if (!info && overflow_in_use())
