@@ -295,10 +295,11 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
  * on its retransmitted SYN had, about once in 300 here, no program run for
  * the timer, the retransmission, the ICMP or the -> CLOSE of that socket
  * (README, "A failed connect's end that no program sees"). The record says
- * so (EVENT_END: user space names its end "unseen") with what the socket
- * still holds: its owner and birth, the remote address; the ports and the
- * error are gone by now (tcp_disconnect cleared them). It also frees the
- * socket's slot, which would otherwise stay taken.
+ * so (EVENT_END: user space names its end "unseen") with what is still
+ * there: the owner and birth kept, the local port (inet_sport) and the
+ * remote address; the remote port and the error are gone by now (the
+ * process's connect took the error, tcp_disconnect cleared the port). It
+ * also frees the socket's slot, which would otherwise stay taken.
  */
 static __always_inline int on_destroy(struct sock *sk)
 {

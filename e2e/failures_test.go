@@ -310,12 +310,13 @@ func fCheckLife(t *testing.T, want []fWant, rows []*trLifeRow, onlyFailed bool) 
 		r := got[0]
 		if fEndUnseen(w, r.Error) {
 			// Its end was hidden from every program (README): the record
-			// must still be there, owned exactly, to the address connected;
-			// its ports and error were gone when the socket was freed.
+			// must still be there, owned exactly, from its port to the
+			// address connected; its remote port and error were gone when
+			// the socket was freed.
 			t.Logf("%s: end unseen: %s", w.what, r.raw)
-			if r.PID != w.pid || r.Comm != "fails" || r.RAddr != w.raddr || r.Direction != w.dir || r.OwnerSource != w.source {
-				t.Errorf("%s: end unseen, but owner %d/%s %s/%s to %s, want %d/fails %s/%s to %s: %s", w.what, r.PID, r.Comm,
-					r.Direction, r.OwnerSource, r.RAddr, w.pid, w.dir, w.source, w.raddr, r.raw)
+			if r.PID != w.pid || r.Comm != "fails" || r.LPort != w.lport || r.RAddr != w.raddr || r.Direction != w.dir || r.OwnerSource != w.source {
+				t.Errorf("%s: end unseen, but owner %d/%s %s/%s from port %d to %s, want %d/fails %s/%s from %d to %s: %s", w.what, r.PID, r.Comm,
+					r.Direction, r.OwnerSource, r.LPort, r.RAddr, w.pid, w.dir, w.source, w.lport, w.raddr, r.raw)
 			}
 			continue
 		}
@@ -377,13 +378,7 @@ func fCheckTrace(t *testing.T, want []fWant, rows []*trTraceRow) {
 			t.Logf("%s: end unseen: %s", w.what, got[len(got)-1].raw)
 		}
 		for _, r := range got {
-			lport := r.LPort
-			if unseen && lport == 0 {
-				// The port was taken after the connect's line, and the
-				// line that would have carried it never came.
-				lport = w.lport
-			}
-			if lport != w.lport || r.RPort != w.rport || r.LAddr != w.laddr || r.RAddr != w.raddr {
+			if r.LPort != w.lport || r.RPort != w.rport || r.LAddr != w.laddr || r.RAddr != w.raddr {
 				t.Errorf("%s: line with tuple %s:%d -> %s:%d, want %s:%d -> %s:%d: %s", w.what, r.LAddr, r.LPort, r.RAddr, r.RPort,
 					w.laddr, w.lport, w.raddr, w.rport, r.raw)
 			}

@@ -385,6 +385,9 @@ func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 	if e == nil {
 		return tr, false
 	}
+	if ev.Kind == tracer.KindEnd {
+		return t.endUnseen(e, ev)
+	}
 	e.family = ev.Family
 	e.netns = ev.NetNS
 	// The kernel clears the local port once the socket leaves its hash
@@ -419,9 +422,6 @@ func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 			e.state = ev.NewState
 		}
 		return tr, false
-	}
-	if ev.Kind == tracer.KindEnd {
-		return t.endUnseen(e, ev)
 	}
 	if e.birthNs == 0 && ev.OldState == conn.TCPClose && ev.NewState == conn.TCPSynSent {
 		e.birthNs = ev.TimeNs
@@ -488,10 +488,37 @@ func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 // -> CLOSE that a state program saw (tracer.KindEnd): the transition is from
 // the last state known (CLOSE when none was), at the time of the free, and
 // its end is "unseen" (conn.FailUnseen), its error unknown.
+//
+// What the end record brings is taken only where nothing better is known:
+// the kernel has reset the socket's source address and cleared its remote
+// port by its free, but keeps its local port.
 func (t *Table) endUnseen(e *entry, ev *tracer.Event) (conn.Transition, bool) {
 	if e.has(fClosed) {
 		return conn.Transition{}, false
 	}
+	if !e.has(fLocalValid) && !e.has(fRemoteValid) {
+		e.family, e.netns = ev.Family, ev.NetNS
+	}
+	if !e.has(fLocalValid) || e.lport == 0 {
+		l := ev.Local
+		if e.has(fLocalValid) && !e.localAP().Addr().IsUnspecified() {
+			l = netip.AddrPortFrom(e.localAP().Addr(), l.Port())
+		}
+		e.setLocal(l)
+	}
+	if !e.has(fRemoteValid) || e.rport == 0 && ev.Remote.Port() != 0 {
+		e.setRemote(ev.Remote)
+	}
+	if e.lport != 0 && e.rport != 0 && !t.cfg.DropClosed {
+		t.indexTuple(e)
+	}
+	if ev.Direction != conn.DirUnknown {
+		e.direction = ev.Direction
+	}
+	if e.birthNs == 0 {
+		e.birthNs = ev.BirthNs
+	}
+	t.setOwner(e, ev.Owner, ev.OwnerSource)
 	from := e.state
 	if from == 0 {
 		from = conn.TCPClose

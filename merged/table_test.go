@@ -113,7 +113,7 @@ func TestTableDropClosedForgetsAtClose(t *testing.T) {
 func endEv(cookie, ts uint64, pid uint32) *tracer.Event {
 	e := stateEv(cookie, ts, conn.TCPClose, conn.TCPClose, conn.OwnerConnect, pid, conn.DirActive)
 	e.Kind = tracer.KindEnd
-	e.Local = netip.MustParseAddrPort("0.0.0.0:0")
+	e.Local = netip.MustParseAddrPort("0.0.0.0:41000")
 	e.Remote = netip.MustParseAddrPort("127.0.0.1:0")
 	e.StateNs = 0
 	return e
@@ -126,14 +126,16 @@ func endEv(cookie, ts uint64, pid uint32) *tracer.Event {
 func TestTableEndUnseen(t *testing.T) {
 	// trace: the connect was seen, its end was not.
 	tab := NewTable(TableConfig{})
-	tab.Apply(stateEv(1, 10, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 7, conn.DirActive))
+	syn := stateEv(1, 10, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 7, conn.DirActive)
+	syn.Local = netip.MustParseAddrPort("127.0.0.1:0") // before the kernel chose the port
+	tab.Apply(syn)
 	tr, ok := tab.Apply(endEv(1, 1010, 7))
 	c := tr.Conn
 	if !ok || !tr.NewlyDone || tr.OldState != conn.TCPSynSent || tr.NewState != conn.TCPClose || tr.InOldNs != 1000 {
 		t.Fatalf("end: ok %v %+v", ok, tr)
 	}
 	if !c.Closed || !c.EndUnseen || c.Failure() != conn.FailUnseen || c.Owner.PID != 7 || c.ClosedFrom != conn.TCPSynSent ||
-		c.Local.Port() != 8080 || c.Remote.Port() != 40000 || c.CloseNs != 1010 || c.BirthNs != 10 {
+		c.Local != netip.MustParseAddrPort("127.0.0.1:41000") || c.Remote.Port() != 40000 || c.CloseNs != 1010 || c.BirthNs != 10 {
 		t.Errorf("end unseen: %+v (failure %q)", c, c.Failure())
 	}
 	// life (ends only): the end record is all there is.
@@ -141,7 +143,8 @@ func TestTableEndUnseen(t *testing.T) {
 	e := endEv(2, 500, 8)
 	e.BirthNs = 100
 	tr, ok = tab.Apply(e)
-	if !ok || !tr.NewlyDone || tr.Conn.Failure() != conn.FailUnseen || tr.Conn.Owner.PID != 8 || tr.Conn.BirthNs != 100 || tab.Len() != 0 {
+	if !ok || !tr.NewlyDone || tr.Conn.Failure() != conn.FailUnseen || tr.Conn.Owner.PID != 8 || tr.Conn.BirthNs != 100 || tab.Len() != 0 ||
+		tr.Conn.Local.Port() != 41000 || tr.Conn.Remote != netip.MustParseAddrPort("127.0.0.1:0") || tr.Conn.Direction != conn.DirActive {
 		t.Errorf("life end unseen: ok %v %+v, len %d", ok, tr.Conn, tab.Len())
 	}
 	// An end that was seen is not ended again.
@@ -170,7 +173,8 @@ func TestStreamEndUnseenReleasesConnect(t *testing.T) {
 	}
 	s.Push(endEv(5, 1010, 7), emit)
 	if len(got) != 2 || got[0].NewState != conn.TCPSynSent || got[1].NewState != conn.TCPClose ||
-		got[1].Conn.Failure() != conn.FailUnseen || got[1].Conn.Remote.Port() != 40000 || got[1].Conn.Owner.PID != 7 {
+		got[1].Conn.Failure() != conn.FailUnseen || got[1].Conn.Remote.Port() != 40000 || got[1].Conn.Owner.PID != 7 ||
+		got[0].Conn.Local != netip.MustParseAddrPort("192.0.2.1:41000") || got[1].Conn.Local != got[0].Conn.Local {
 		t.Fatalf("end unseen: %+v", got)
 	}
 }

@@ -29,8 +29,8 @@ const (
 	KindState  = EventKind(tracerEventKindEVENT_STATE)
 	KindAccept = EventKind(tracerEventKindEVENT_ACCEPT)
 	// KindEnd: the socket was freed and no state program saw its -> CLOSE
-	// (bpf/state.h, on_destroy). It carries the kept owner and birth; its
-	// ports and error are gone.
+	// (bpf/state.h, on_destroy). It carries the kept owner and birth, the
+	// local port and the remote address; its remote port and error are gone.
 	KindEnd = EventKind(tracerEventKindEVENT_END)
 )
 
