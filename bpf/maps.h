@@ -136,29 +136,34 @@ static __always_inline __u8 outside_filter(void)
 	return filter_cgroup && bpf_current_task_under_cgroup(&cgroup_filter, 0) != 1;
 }
 
-/* overflow_used[0] is set once a socket's state went to sk_states or
- * sk_infos (no slot for it): until then on_destroy (state.h) need not look
- * there, for every socket the kernel frees. */
+/*
+ * How many sockets' states are in the overflow (sk_states, sk_infos), so
+ * that on_destroy (state.h), which runs for every socket the kernel frees,
+ * looks there only while one may be found. in_hash is exact: counted where
+ * an entry is added and where it is deleted. Socket storage is used only
+ * once the hash is full and is freed with its socket, not at -> CLOSE, so
+ * storage_used stays set from its first use. Under churn a slot collision
+ * comes within seconds: a flag set at the first one had every free look in
+ * the hash and socket storage, 360 ns a run against 40 without (BPF
+ * statistics).
+ */
+struct overflow {
+	__s64 in_hash;
+	__u32 storage_used;
+	__u32 _pad;
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} overflow_used SEC(".maps");
+	__type(value, struct overflow);
+} overflow SEC(".maps");
 
-static __always_inline void mark_overflow_used(void)
+static __always_inline struct overflow *overflow_of(void)
 {
 	__u32 zero = 0;
-	__u32 *u = bpf_map_lookup_elem(&overflow_used, &zero);
-	if (u && !*u)
-		*u = 1;
-}
-
-static __always_inline int overflow_in_use(void)
-{
-	__u32 zero = 0;
-	__u32 *u = bpf_map_lookup_elem(&overflow_used, &zero);
-	return u && *u;
+	return bpf_map_lookup_elem(&overflow, &zero);
 }
 
 /* The overflow of sk_states: freed with the socket. */

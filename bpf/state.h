@@ -50,9 +50,16 @@ static __always_inline void keep_state(struct sock *sk, __u64 cookie, const stru
 		__builtin_memcpy(&s->info, v, sizeof(*v));
 		return;
 	}
-	mark_overflow_used();
-	if (bpf_map_update_elem(&sk_states, &cookie, v, BPF_ANY) == 0)
+	struct overflow *o = overflow_of();
+	if (bpf_map_update_elem(&sk_states, &cookie, v, BPF_NOEXIST) == 0) {
+		if (o)
+			__sync_fetch_and_add(&o->in_hash, 1);
 		return;
+	}
+	if (bpf_map_update_elem(&sk_states, &cookie, v, BPF_EXIST) == 0)
+		return; /* a new life of a socket already there */
+	if (o && !o->storage_used)
+		o->storage_used = 1;
 	struct sk_info *info = bpf_sk_storage_get(&sk_infos, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (info)
 		__builtin_memcpy(info, v, sizeof(*info));
@@ -62,14 +69,22 @@ static __always_inline void keep_state(struct sock *sk, __u64 cookie, const stru
 
 /* forget_state drops a closed socket's state, after its last read: the
  * compare-and-exchange that frees a slot orders every read of it before
- * another socket can claim it. (Socket storage goes with the socket.) */
-static __always_inline void forget_state(__u64 cookie)
+ * another socket can claim it. Socket storage would go with the socket, but
+ * only at its free, where on_destroy must not find it. */
+static __always_inline void forget_state(struct sock *sk, __u64 cookie)
 {
 	struct sk_slot *s = slot_of(cookie);
-	if (s && s->cookie == cookie)
+	if (s && s->cookie == cookie) {
 		__sync_val_compare_and_swap(&s->cookie, cookie, 0);
-	else
-		bpf_map_delete_elem(&sk_states, &cookie);
+		return;
+	}
+	struct overflow *o = overflow_of();
+	if (bpf_map_delete_elem(&sk_states, &cookie) == 0) {
+		if (o)
+			__sync_fetch_and_add(&o->in_hash, -1); /* (v1 instructions: no fetched value) */
+	} else if (o && o->storage_used) {
+		bpf_sk_storage_delete(&sk_infos, sk);
+	}
 }
 
 /* At LISTEN -> CLOSE the port is already given back (skc_num 0, as for a
@@ -279,7 +294,7 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		 * tracer would take another's count on the same port. */
 		if (oldstate == TCP_LISTEN && info->owner_source == OWNER_LISTEN)
 			stop_listening(sk);
-		forget_state(cookie);
+		forget_state(sk, cookie);
 	} else if (!ends_only) {
 		info->state_ns = now;
 	}
@@ -313,8 +328,11 @@ static __always_inline int on_destroy(struct sock *sk)
 		return 0;
 	struct sk_slot *s = slot_of(cookie);
 	struct sk_info *info = s && s->cookie == cookie ? &s->info : NULL;
-	if (!info && overflow_in_use())
-		info = state_of(sk, cookie);
+	if (!info) {
+		struct overflow *o = overflow_of();
+		if (o && (o->in_hash > 0 || o->storage_used))
+			info = state_of(sk, cookie);
+	}
 	if (!info)
 		return 0;
 	count(COUNTER_END_UNSEEN);
@@ -337,7 +355,7 @@ static __always_inline int on_destroy(struct sock *sk)
 		fill_counters(1, e, sk);
 		submit(e);
 	}
-	forget_state(cookie);
+	forget_state(sk, cookie);
 	return 0;
 }
 

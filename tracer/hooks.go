@@ -245,7 +245,7 @@ func (t *Tracer) open(cfg Config) error {
 		specs.CgroupFilter.Name:   m.CgroupFilter,
 		specs.RemovedCgroups.Name: m.RemovedCgroups,
 		specs.CgroupScratch.Name:  m.CgroupScratch,
-		specs.OverflowUsed.Name:   m.OverflowUsed,
+		specs.Overflow.Name:       m.Overflow,
 	}
 	for name := range spec.Maps {
 		if _, ok := opts.MapReplacements[name]; !ok && !strings.HasPrefix(name, ".") {

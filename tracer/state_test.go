@@ -97,6 +97,13 @@ func TestStateOverflow(t *testing.T) {
 		t.Errorf("counters %+v, want no loss", c)
 	}
 	checkRecovered(t, tr)
+	// Every socket's -> CLOSE was seen, whichever of the slot, the hash
+	// and socket storage kept its state: the end hook, which ran at each
+	// socket's free, must have found none of them still kept.
+	time.Sleep(200 * time.Millisecond)
+	if c, err := tr.Counters(); err != nil || c.EndUnseen != 0 {
+		t.Errorf("%d ends unseen (%v), want 0: a kept state outlived its -> CLOSE", c.EndUnseen, err)
+	}
 	// Closed, the sockets gave the slot and the entries back.
 	if slot, entries := stateHeld(t, tr); len(slot) != 0 || len(entries) != 0 {
 		t.Errorf("every socket closed, slots %v and hash entries %v still held (the listener is %d)", slot, entries, lnCookie)

@@ -90,7 +90,7 @@ const (
 	tracerMapEvents            = "events"
 	tracerMapHandled           = "handled"
 	tracerMapListeners         = "listeners"
-	tracerMapOverflowUsed      = "overflow_used"
+	tracerMapOverflow          = "overflow"
 	tracerMapRemovedCgroups    = "removed_cgroups"
 	tracerMapSkInfos           = "sk_infos"
 	tracerMapSkSlots           = "sk_slots"
@@ -190,7 +190,7 @@ type tracerMapSpecs struct {
 	Events         *ebpf.MapSpec `ebpf:"events"`
 	Handled        *ebpf.MapSpec `ebpf:"handled"`
 	Listeners      *ebpf.MapSpec `ebpf:"listeners"`
-	OverflowUsed   *ebpf.MapSpec `ebpf:"overflow_used"`
+	Overflow       *ebpf.MapSpec `ebpf:"overflow"`
 	RemovedCgroups *ebpf.MapSpec `ebpf:"removed_cgroups"`
 	SkInfos        *ebpf.MapSpec `ebpf:"sk_infos"`
 	SkSlots        *ebpf.MapSpec `ebpf:"sk_slots"`
@@ -242,7 +242,7 @@ type tracerMaps struct {
 	Events         *ebpf.Map `ebpf:"events"`
 	Handled        *ebpf.Map `ebpf:"handled"`
 	Listeners      *ebpf.Map `ebpf:"listeners"`
-	OverflowUsed   *ebpf.Map `ebpf:"overflow_used"`
+	Overflow       *ebpf.Map `ebpf:"overflow"`
 	RemovedCgroups *ebpf.Map `ebpf:"removed_cgroups"`
 	SkInfos        *ebpf.Map `ebpf:"sk_infos"`
 	SkSlots        *ebpf.Map `ebpf:"sk_slots"`
@@ -258,7 +258,7 @@ func (m *tracerMaps) Close() error {
 		m.Events,
 		m.Handled,
 		m.Listeners,
-		m.OverflowUsed,
+		m.Overflow,
 		m.RemovedCgroups,
 		m.SkInfos,
 		m.SkSlots,
