@@ -194,6 +194,29 @@ static __always_inline void take_acceptor(struct sk_info *info, __u64 cookie)
 	__sync_val_compare_and_swap(&a->cookie, cookie, 0);
 }
 
+/* fill_send completes a reserved record of a kept socket (its owner and
+ * birth from its state, its tuple and counters from the socket) and sends
+ * it. */
+static __always_inline void fill_send(struct event *e, struct sock *sk, __u64 cookie, const struct sk_info *info,
+				      int oldstate, int newstate)
+{
+	e->cookie = cookie;
+	e->old_state = oldstate;
+	e->new_state = newstate;
+	e->cur_pid = current_pid();
+	e->birth_ns = info->birth_ns;
+	e->pid = info->pid;
+	e->tid = info->tid;
+	e->uid = info->uid;
+	e->owner_source = info->owner_source;
+	e->active = info->active;
+	e->cgroup_id = info->cgroup_id;
+	__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
+	fill_tuple(1, e, sk);
+	fill_counters(1, e, sk);
+	submit(e);
+}
+
 /*
  * on_set_state runs in the context of whoever caused the transition: for a
  * server socket's SYN_RECV -> ESTABLISHED that is softirq, i.e. a random
@@ -271,23 +294,9 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		   !(ends_only && (!closing || oldstate == TCP_LISTEN));
 	struct event *e = emit ? reserve_event(EVENT_STATE, now) : NULL;
 	if (e) {
-		e->cookie = cookie;
-		e->old_state = oldstate;
-		e->new_state = newstate;
-		e->cur_pid = current_pid();
-		e->birth_ns = info->birth_ns;
 		if (!ends_only)
 			e->state_ns = info->state_ns;
-		e->pid = info->pid;
-		e->tid = info->tid;
-		e->uid = info->uid;
-		e->owner_source = info->owner_source;
-		e->active = info->active;
-		e->cgroup_id = info->cgroup_id;
-		__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
-		fill_tuple(1, e, sk);
-		fill_counters(1, e, sk);
-		submit(e);
+		fill_send(e, sk, cookie, info, oldstate, newstate);
 	}
 	if (closing) {
 		/* Only a listener that listen_on counted: one older than the
@@ -338,23 +347,8 @@ static __always_inline int on_destroy(struct sock *sk)
 	count(COUNTER_END_UNSEEN);
 	__u64 now = bpf_ktime_get_ns();
 	struct event *e = info->filtered ? NULL : reserve_event(EVENT_END, now);
-	if (e) {
-		e->cookie = cookie;
-		e->old_state = TCP_CLOSE;
-		e->new_state = TCP_CLOSE;
-		e->cur_pid = current_pid();
-		e->birth_ns = info->birth_ns;
-		e->pid = info->pid;
-		e->tid = info->tid;
-		e->uid = info->uid;
-		e->owner_source = info->owner_source;
-		e->active = info->active;
-		e->cgroup_id = info->cgroup_id;
-		__builtin_memcpy(e->comm, info->comm, sizeof(e->comm));
-		fill_tuple(1, e, sk);
-		fill_counters(1, e, sk);
-		submit(e);
-	}
+	if (e)
+		fill_send(e, sk, cookie, info, TCP_CLOSE, TCP_CLOSE);
 	forget_state(sk, cookie);
 	return 0;
 }
