@@ -368,14 +368,15 @@ func fCheckTrace(t *testing.T, want []fWant, rows []*trTraceRow) {
 			t.Errorf("%s: no trace lines", w.what)
 			continue
 		}
+		last := got[len(got)-1]
 		var lastErr string
 		var m map[string]any
-		if json.Unmarshal([]byte(got[len(got)-1].raw), &m) == nil {
+		if json.Unmarshal([]byte(last.raw), &m) == nil {
 			lastErr, _ = m["error"].(string)
 		}
 		unseen := fEndUnseen(w, lastErr)
 		if unseen {
-			t.Logf("%s: end unseen: %s", w.what, got[len(got)-1].raw)
+			t.Logf("%s: end unseen: %s", w.what, last.raw)
 		}
 		for _, r := range got {
 			if r.LPort != w.lport || r.RPort != w.rport || r.LAddr != w.laddr || r.RAddr != w.raddr {
@@ -386,7 +387,6 @@ func fCheckTrace(t *testing.T, want []fWant, rows []*trTraceRow) {
 				t.Errorf("%s: line with pid %d, want %d: %s", w.what, r.PID, w.pid, r.raw)
 			}
 		}
-		last := got[len(got)-1]
 		if last.NewState != "CLOSE" {
 			t.Errorf("%s: last line is not -> CLOSE: %s", w.what, last.raw)
 			continue
@@ -394,8 +394,8 @@ func fCheckTrace(t *testing.T, want []fWant, rows []*trTraceRow) {
 		if unseen {
 			continue
 		}
-		if e := lastErr; e != w.err {
-			t.Errorf("%s: last line's error %q, want %q: %s", w.what, e, w.err, last.raw)
+		if lastErr != w.err {
+			t.Errorf("%s: last line's error %q, want %q: %s", w.what, lastErr, w.err, last.raw)
 		}
 	}
 }
