@@ -55,6 +55,9 @@ volatile const __u8 accept_in_close = 0;
  */
 struct sk_info {
 	__u64 birth_ns;
+	/* When the socket entered its state; with ends_only, which keeps no
+	 * such time, its network namespace's inode instead, for user space's
+	 * sweep of states kept for sockets that are gone (tracer/kept.go). */
 	__u64 state_ns;
 	__u32 pid;
 	__u32 tid;

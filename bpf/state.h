@@ -262,7 +262,7 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 		else
 			set_owner_current(&fresh, connect ? OWNER_CONNECT : OWNER_LISTEN);
 		fresh.birth_ns = now;
-		fresh.state_ns = now;
+		fresh.state_ns = ends_only ? sk_netns(1, sk) : now;
 		fresh.active = connect ? 1 : child ? 0 : 2;
 		if (listen)
 			listen_on(sk, &fresh);
@@ -275,7 +275,7 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
 			if (!now)
 				now = bpf_ktime_get_ns();
 			fresh.birth_ns = now;
-			fresh.state_ns = now;
+			fresh.state_ns = ends_only ? sk_netns(1, sk) : now;
 			fresh.active = 2;
 			if (by_owner)
 				set_owner_current(&fresh, OWNER_CLOSE);
@@ -350,6 +350,43 @@ static __always_inline int on_destroy(struct sock *sk)
 	if (e)
 		fill_send(e, sk, cookie, info, TCP_CLOSE, TCP_CLOSE);
 	forget_state(sk, cookie);
+	return 0;
+}
+
+/*
+ * forget_kept drops the state kept for a socket that is gone, for user
+ * space's sweep (tracer/kept.go): a socket whose -> CLOSE and free no
+ * program saw (on_destroy's comment; a socket that became a timewait one
+ * is freed in the same softirq) would hold its slot or hash entry for as
+ * long as the tracer runs, and user space could not tell it from a socket
+ * still open. The sweep calls it (BPF_PROG_TEST_RUN) for a cookie that the
+ * namespace's socket table no longer has. The slot is freed the way a
+ * -> CLOSE frees it, by compare-and-exchange: an on_destroy still to come
+ * for the socket (its process has not closed it yet) and a new socket's
+ * claim of the slot stay exact. where says what was dropped: 1 the slot,
+ * 2 the hash entry, 0 nothing (on_destroy was first).
+ */
+struct forget_req {
+	__u64 cookie;
+	__u32 where;
+	__u32 _pad;
+};
+
+static __always_inline int on_forget_kept(struct forget_req *req)
+{
+	__u64 cookie = req->cookie;
+	req->where = 0;
+	struct sk_slot *s = slot_of(cookie);
+	if (s && __sync_val_compare_and_swap(&s->cookie, cookie, 0) == cookie) {
+		req->where = 1;
+		return 0;
+	}
+	if (bpf_map_delete_elem(&sk_states, &cookie) == 0) {
+		struct overflow *o = overflow_of();
+		if (o)
+			__sync_fetch_and_add(&o->in_hash, -1);
+		req->where = 2;
+	}
 	return 0;
 }
 

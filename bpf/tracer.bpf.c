@@ -315,6 +315,13 @@ int BPF_PROG(destroy_btf, struct sock *sk)
 	return on_destroy(sk);
 }
 
+/* User space's sweep drops a gone socket's kept state (state.h). */
+SEC("syscall")
+int forget_kept(struct forget_req *req)
+{
+	return on_forget_kept(req);
+}
+
 /* The paths of cgroups removed while the tracer runs (cgroup.h). */
 SEC("tp_btf/cgroup_rmdir")
 int BPF_PROG(cgroup_rmdir, struct cgroup *cgrp, const char *path)

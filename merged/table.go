@@ -485,13 +485,15 @@ func (t *Table) Apply(ev *tracer.Event) (tr conn.Transition, ok bool) {
 }
 
 // endUnseen closes a connection whose socket the kernel freed with no
-// -> CLOSE that a state program saw (tracer.KindEnd): the transition is from
-// the last state known (CLOSE when none was), at the time of the free, and
-// its end is "unseen" (conn.FailUnseen), its error unknown.
+// -> CLOSE that a state program saw (tracer.KindEnd, from the end hook or
+// the sweep): the transition is from the last state known (CLOSE when none
+// was), at the time of the free, and its end is "unseen"
+// (conn.FailUnseen), its error and its last counters unknown.
 //
 // What the end record brings is taken only where nothing better is known:
 // the kernel has reset the socket's source address and cleared its remote
-// port by its free, but keeps its local port.
+// port by its free, but keeps its local port; the sweep brings a timewait
+// socket's whole tuple, or none.
 func (t *Table) endUnseen(e *entry, ev *tracer.Event) (conn.Transition, bool) {
 	if e.has(fClosed) {
 		return conn.Transition{}, false
@@ -530,10 +532,13 @@ func (t *Table) endUnseen(e *entry, ev *tracer.Event) (conn.Transition, bool) {
 	e.state, e.stateNs = conn.TCPClose, ev.TimeNs
 	e.set(fClosed, true)
 	e.set(fEndUnseen, true)
+	// The sweep found its timewait socket (tracer.Tracer.Sweep): it closed
+	// into TIME_WAIT, whose socket keeps its owner.
+	e.set(fViaTimeWait, ev.OldState == conn.TCPTimeWait)
 	e.closeNs = ev.TimeNs
 	e.closedFrom = from
 	tr.Conn = t.conn(e)
-	if t.cfg.DropClosed || t.cfg.TimeWaitOnly || e.has(fShown) {
+	if t.cfg.DropClosed || !e.has(fViaTimeWait) && (t.cfg.TimeWaitOnly || e.has(fShown)) {
 		t.forget(e)
 	} else {
 		t.closed = append(t.closed, e.cookie)

@@ -147,6 +147,19 @@ func TestTableEndUnseen(t *testing.T) {
 		tr.Conn.Local.Port() != 41000 || tr.Conn.Remote != netip.MustParseAddrPort("127.0.0.1:0") || tr.Conn.Direction != conn.DirActive {
 		t.Errorf("life end unseen: ok %v %+v, len %d", ok, tr.Conn, tab.Len())
 	}
+	// The sweep's record of a socket that became a timewait one: its
+	// whole tuple, and it closed into TIME_WAIT, where the table keeps it
+	// for its timewait socket's owner.
+	tab = NewTable(TableConfig{TimeWaitOnly: true})
+	tab.Apply(stateEv(4, 10, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 9, conn.DirActive))
+	tab.Apply(stateEv(4, 20, conn.TCPSynSent, conn.TCPEstablished, conn.OwnerConnect, 9, conn.DirActive))
+	tw := endEv(4, 900, 9)
+	tw.OldState = conn.TCPTimeWait
+	tw.Local, tw.Remote = netip.MustParseAddrPort("127.0.0.1:41000"), netip.MustParseAddrPort("127.0.0.1:40000")
+	if tr, ok := tab.Apply(tw); !ok || !tr.NewlyDone || !tr.Conn.ViaTimeWait || tr.Conn.Failure() != conn.FailUnseen ||
+		tr.Conn.ClosedFrom != conn.TCPEstablished || tr.Conn.Remote != tw.Remote || tab.Len() != 1 {
+		t.Errorf("swept timewait end: ok %v %+v, len %d", ok, tr.Conn, tab.Len())
+	}
 	// An end that was seen is not ended again.
 	tab = NewTable(TableConfig{})
 	tab.Apply(stateEv(3, 10, conn.TCPClose, conn.TCPSynSent, conn.OwnerConnect, 9, conn.DirActive))

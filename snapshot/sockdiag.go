@@ -269,3 +269,20 @@ func decodeInetDiag(b []byte, family Family, s *Socket) error {
 	})
 	return nil
 }
+
+// EachTCPEither streams every TCP socket of d's namespace, both families:
+// in one dump (EachTCPAll), or one per family on a kernel that refuses the
+// one dump before any socket. A kernel without IPv6 has no IPv6 sockets.
+func (d *Diag) EachTCPEither(fn func(s *Socket)) error {
+	err := d.EachTCPAll(fn)
+	if err == nil || !errors.Is(err, ErrDiagUnsupported) && !errors.Is(err, unix.EINVAL) {
+		return err
+	}
+	if err := d.EachTCP(FamilyInet, DiagOptions{}, fn); err != nil {
+		return err
+	}
+	if err := d.EachTCP(FamilyInet6, DiagOptions{}, fn); err != nil && !errors.Is(err, ErrDiagUnsupported) {
+		return err
+	}
+	return nil
+}

@@ -280,8 +280,15 @@ func (t *Tracer) open(cfg Config) error {
 		_, skippedAccept = t.attachBest(table, roleAccept, load)
 	}
 	t.attachBest(table, roleCgroup, load)
+	t.netns, t.endsOnly = cfg.NetNS, cfg.EndsOnly
 	if t.keepsSocketState() {
 		t.attachBest(table, roleEnd, load)
+		// The sweep's way to free a gone socket's slot (kept.go); without
+		// it the sweep still reports the socket, and remembers it.
+		if p, err := load(specs.ForgetKept); err == nil {
+			t.forgetProg = p
+			t.own(p)
+		}
 	}
 	if cfg.ProbeAll {
 		t.probe(append(skipped, skippedAccept...), load)

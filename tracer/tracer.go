@@ -120,6 +120,8 @@ type Tracer struct {
 	// userDrops counts events user space could not decode; the reader
 	// adds to it while others read it.
 	userDrops atomic.Uint64
+	// sweptEnds counts the gone sockets Sweep reported (kept.go).
+	sweptEnds atomic.Uint64
 
 	counters *ebpf.Map
 	// removedCgroups maps removed cgroups' ids to their paths (bpf/cgroup.h).
@@ -132,6 +134,17 @@ type Tracer struct {
 	// slots and states are the per-socket state's array and hash
 	// (bpf/maps.h), for tests to look into.
 	slots, states *ebpf.Map
+	// forgetProg drops a gone socket's kept state (kept.go); nil where it
+	// did not load. netns and endsOnly are Config's.
+	forgetProg *ebpf.Program
+	netns      uint32
+	endsOnly   bool
+	// swept holds the cookies reported gone whose state forgetProg could
+	// not drop, so that they are reported once.
+	swept map[uint64]struct{}
+	// suspects are the kept sockets the last sweep found gone with no
+	// timewait socket, by cookie, with their births (kept.go).
+	suspects map[uint64]uint64
 	// owned is everything to release, in the order it was made; Close
 	// releases it backwards (links before programs before maps).
 	owned     []io.Closer
@@ -339,7 +352,7 @@ type Counters struct {
 	StorageFail uint64 // sockets whose per-socket state could not be stored
 	AcceptMiss  uint64 // accepts whose socket could not be resolved
 	Recovered   uint64 // state events caught by the catcher programs (nested events)
-	EndUnseen   uint64 // sockets freed whose -> CLOSE no state program saw (KindEnd records)
+	EndUnseen   uint64 // sockets freed whose -> CLOSE no state program saw (KindEnd records, the sweep's too)
 	// RecursionLost counts state events the kernel ran no state program
 	// for: the first program's recursion misses that no catcher recovered
 	// (a catcher takes only events the first program skipped, so this is
@@ -391,6 +404,7 @@ func (t *Tracer) Counters() (Counters, error) {
 			*dst += v
 		}
 	}
+	c.EndUnseen += t.sweptEnds.Load()
 	if missed > c.Recovered {
 		c.RecursionLost += missed - c.Recovered
 	}
@@ -463,3 +477,12 @@ func (e *UnsupportedArchError) Error() string {
 }
 
 func (e *UnsupportedArchError) Is(target error) bool { return target == errors.ErrUnsupported }
+
+// SweepMinAge is how old a kept socket must be for Sweep to judge it: a
+// connecting socket enters SYN_SENT a moment before the kernel puts it in
+// its hash tables, where a dump would see it.
+const SweepMinAge = 2 * time.Second
+
+// ErrSweepAllNetNS: Sweep judges only a tracer that watches one network
+// namespace, whose socket table one dump gives.
+var ErrSweepAllNetNS = errors.New("the sweep needs a tracer that watches one network namespace")

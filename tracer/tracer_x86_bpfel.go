@@ -67,6 +67,13 @@ const (
 	tracerEventKindEVENT_END    tracerEventKind = 3
 )
 
+type tracerForgetReq struct {
+	_      structs.HostLayout
+	Cookie uint64
+	Where  uint32
+	Pad    uint32
+}
+
 type tracerOwnerSource uint32
 
 const (
@@ -78,6 +85,25 @@ const (
 	tracerOwnerSourceOWNER_SNAPSHOT tracerOwnerSource = 5
 	tracerOwnerSourceOWNER_LISTEN   tracerOwnerSource = 6
 )
+
+type tracerSkSlot struct {
+	_      structs.HostLayout
+	Cookie uint64
+	Info   struct {
+		_           structs.HostLayout
+		BirthNs     uint64
+		StateNs     uint64
+		Pid         uint32
+		Tid         uint32
+		Uid         uint32
+		OwnerSource uint8
+		Active      uint8
+		Filtered    uint8
+		Closing     uint8
+		Comm        [16]int8
+		CgroupId    uint64
+	}
+}
 
 // Names of all BPF objects in the ELF.
 //
@@ -101,6 +127,7 @@ const (
 	tracerProgAcceptPlain      = "accept_plain"
 	tracerProgCgroupRmdir      = "cgroup_rmdir"
 	tracerProgDestroyBtf       = "destroy_btf"
+	tracerProgForgetKept       = "forget_kept"
 	tracerProgSetStateBtf      = "set_state_btf"
 	tracerProgSetStateBtf2     = "set_state_btf2"
 	tracerProgSetStateBtf3     = "set_state_btf3"
@@ -170,6 +197,7 @@ type tracerProgramSpecs struct {
 	AcceptPlain  *ebpf.ProgramSpec `ebpf:"accept_plain"`
 	CgroupRmdir  *ebpf.ProgramSpec `ebpf:"cgroup_rmdir"`
 	DestroyBtf   *ebpf.ProgramSpec `ebpf:"destroy_btf"`
+	ForgetKept   *ebpf.ProgramSpec `ebpf:"forget_kept"`
 	SetStateBtf  *ebpf.ProgramSpec `ebpf:"set_state_btf"`
 	SetStateBtf2 *ebpf.ProgramSpec `ebpf:"set_state_btf2"`
 	SetStateBtf3 *ebpf.ProgramSpec `ebpf:"set_state_btf3"`
@@ -294,6 +322,7 @@ type tracerPrograms struct {
 	AcceptPlain  *ebpf.Program `ebpf:"accept_plain"`
 	CgroupRmdir  *ebpf.Program `ebpf:"cgroup_rmdir"`
 	DestroyBtf   *ebpf.Program `ebpf:"destroy_btf"`
+	ForgetKept   *ebpf.Program `ebpf:"forget_kept"`
 	SetStateBtf  *ebpf.Program `ebpf:"set_state_btf"`
 	SetStateBtf2 *ebpf.Program `ebpf:"set_state_btf2"`
 	SetStateBtf3 *ebpf.Program `ebpf:"set_state_btf3"`
@@ -311,6 +340,7 @@ func (p *tracerPrograms) Close() error {
 		p.AcceptPlain,
 		p.CgroupRmdir,
 		p.DestroyBtf,
+		p.ForgetKept,
 		p.SetStateBtf,
 		p.SetStateBtf2,
 		p.SetStateBtf3,

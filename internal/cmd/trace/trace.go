@@ -303,8 +303,34 @@ func TraceRun(o *TraceOptions) error {
 	}()
 	start := tracer.MonotonicNow()
 	lastTick, lastLoss, lastExpire := start, start, start
+	// The sweep reports the sockets whose end no program saw (tracer.Sweep)
+	// every merged.SweepEvery and at the stop. It needs the one namespace
+	// the tracer watches; a failed sweep is said once, and sweeping stops.
+	var sweeper *merged.Sweeper
+	if netns != 0 {
+		sweeper = merged.NewSweeper(tr, start)
+		defer sweeper.Close()
+	}
+	sweep := func(now uint64, final bool) {
+		if sweeper == nil {
+			return
+		}
+		evs, err := sweeper.Sweep(now, final)
+		if err != nil {
+			fmt.Fprintf(env.Stderr, "bpfnetstat: %v; sockets whose end no program saw stay open to bpfnetstat\n", err)
+			sweeper.Close()
+			sweeper = nil
+		}
+		for i := range evs {
+			ids.Name(&evs[i].Owner)
+			stream.Push(&evs[i], emit)
+		}
+	}
 	periodic := func() {
 		now := tracer.MonotonicNow()
+		if sweeper != nil && sweeper.Due(now) {
+			sweep(now, false)
+		}
 		if now-lastTick >= uint64(100*time.Millisecond) {
 			lastTick = now
 			stream.Flush(now, emit)
@@ -345,6 +371,7 @@ func TraceRun(o *TraceOptions) error {
 		// costs less than those wake-ups.
 		runtime.Gosched()
 	})
+	sweep(tracer.MonotonicNow(), true)
 	stream.Flush(^uint64(0), emit)
 	if cur, ok := lossNow(); ok {
 		if r, due := losses.Final(tracer.MonotonicNow(), cur); due {

@@ -1,0 +1,188 @@
+//go:build linux && (amd64 || arm64)
+
+package tracer
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/bpfnetstat/bpfnetstat/conn"
+	"github.com/bpfnetstat/bpfnetstat/snapshot"
+)
+
+// TestSweep: the kernel cannot be made to hide a socket's end on purpose,
+// so the test gives real sockets the state a hidden end leaves (a state
+// kept after the socket's -> CLOSE) and holds Sweep to the rest: with the
+// real programs, the real socket table (sock_diag) and the real
+// forget_kept program, it reports a socket that became a timewait one
+// with that socket's tuple and end time, a socket gone entirely without a
+// tuple, each once, and drops their states; and it leaves alone the open
+// connections and a state too young to judge.
+func TestSweep(t *testing.T) {
+	requireBPF(t)
+	netns := privateNetNS(t)
+	tr, err := Open(Config{NetNS: netns, EndsOnly: true})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer tr.Close()
+	if tr.forgetProg == nil {
+		t.Fatal("forget_kept did not load")
+	}
+	diag, err := snapshot.OpenDiag() // in the test's namespace: its thread is locked there
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer diag.Close()
+
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dial := func() (client, server net.Conn) {
+		var d net.Dialer
+		d.SetMultipathTCP(false)
+		c, err := d.Dial("tcp4", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, s
+	}
+	// tw: its client closes first and becomes a timewait socket.
+	twClient, twServer := dial()
+	twCookie := socketCookie(t, twClient.(*net.TCPConn))
+	twLocal := twClient.LocalAddr().(*net.TCPAddr).AddrPort()
+	twClient.Close()
+	time.Sleep(50 * time.Millisecond)
+	twServer.Close()
+	// gone: its server closes first; its client's socket is freed at its
+	// LAST_ACK -> CLOSE.
+	goneClient, goneServer := dial()
+	goneCookie := socketCookie(t, goneClient.(*net.TCPConn))
+	goneServer.Close()
+	time.Sleep(50 * time.Millisecond)
+	goneClient.Close()
+	// open: still open, its states kept by the programs.
+	openClient, openServer := dial()
+	defer openClient.Close()
+	defer openServer.Close()
+	openCookie := socketCookie(t, openClient.(*net.TCPConn))
+	time.Sleep(100 * time.Millisecond)
+
+	// The states a hidden end leaves: tw's in its slot, gone's in the hash,
+	// and young's, a gone socket born a moment ago.
+	// The sweep runs as if 3 s later, so that it judges the real sockets
+	// too (the listener and the open connection), which are younger.
+	now := MonotonicNow() + uint64(3*time.Second)
+	old := now - uint64(6*time.Second)
+	pid := uint32(os.Getpid())
+	state := func(cookie, birth uint64, src conn.OwnerSource) keptState {
+		var s keptState
+		s.Cookie = cookie
+		s.Info.BirthNs = birth
+		s.Info.StateNs = uint64(netns)
+		s.Info.Pid, s.Info.Tid = pid, pid
+		s.Info.OwnerSource = uint8(src)
+		s.Info.Active = 1
+		for i, c := range "sweeptest" {
+			s.Info.Comm[i] = int8(c)
+		}
+		return s
+	}
+	held, _ := stateHeld(t, tr)
+	if held[twCookie] || held[goneCookie] {
+		t.Fatalf("states still kept after the sockets' -> CLOSE: %v", held)
+	}
+	slot := uint32(twCookie) & (tr.slots.MaxEntries() - 1)
+	var inSlot keptState
+	if err := tr.slots.Lookup(slot, &inSlot); err != nil || inSlot.Cookie != 0 {
+		t.Fatalf("slot %d of the timewait socket's cookie is taken (%d, %v)", slot, inSlot.Cookie, err)
+	}
+	if err := tr.slots.Put(slot, state(twCookie, old, conn.OwnerConnect)); err != nil {
+		t.Fatal(err)
+	}
+	youngCookie := goneCookie + 1<<40 // no socket has it
+	for c, birth := range map[uint64]uint64{goneCookie: old, youngCookie: now - uint64(time.Second)} {
+		s := state(c, birth, conn.OwnerClose)
+		if err := tr.states.Put(c, s.Info); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The first sweep reports the timewait socket; the gone one could
+	// still be held by a process that will close it (its end hook would
+	// report it then), so only the next sweep reports it.
+	sweep := func(at uint64) map[uint64]Event {
+		evs, err := tr.Sweep(at, diag.EachTCPEither, false)
+		if err != nil {
+			t.Fatalf("Sweep: %v", err)
+		}
+		got := map[uint64]Event{}
+		for _, e := range evs {
+			got[e.Cookie] = e
+		}
+		if len(got) != len(evs) {
+			t.Errorf("a socket reported twice: %v", evs)
+		}
+		return got
+	}
+	got := sweep(now)
+	if len(got) != 1 {
+		t.Errorf("the first sweep reported %v, want the timewait socket %d only", got, twCookie)
+	}
+	if e, ok := got[twCookie]; !ok {
+		t.Errorf("the timewait socket %d was not reported", twCookie)
+	} else {
+		// Its timer (in 10 ms steps) dates its start some 100 ms before
+		// the sweep's time.
+		if e.Kind != KindEnd || e.OldState != conn.TCPTimeWait || e.Local != twLocal || e.Remote.Port() != ln.Addr().(*net.TCPAddr).AddrPort().Port() ||
+			e.Owner.PID != pid || e.Owner.Comm != "sweeptest" || e.OwnerSource != conn.OwnerConnect || e.Direction != conn.DirActive ||
+			e.BirthNs != old || e.NetNS != netns || e.TimeNs > now-uint64(50*time.Millisecond) || e.TimeNs < now-uint64(time.Second) {
+			t.Errorf("timewait socket's record %+v; want its tuple %v, owner %d (sweeptest, connect, active), birth %d, netns %d and an end 0.05 to 1 s before %d",
+				e, twLocal, pid, old, netns, now)
+		}
+	}
+	if slots, _ := stateHeld(t, tr); slots[twCookie] {
+		t.Errorf("after the sweep, the timewait socket's state is still kept")
+	}
+	later := now + uint64(time.Second/2)
+	got = sweep(later)
+	if len(got) != 1 {
+		t.Errorf("the second sweep reported %v, want the gone socket %d only", got, goneCookie)
+	}
+	unknown := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	if e, ok := got[goneCookie]; !ok {
+		t.Errorf("the gone socket %d was not reported", goneCookie)
+	} else if e.Kind != KindEnd || e.OldState != conn.TCPClose || e.Local != unknown || e.Remote != unknown || e.TimeNs != later ||
+		e.Owner.PID != pid || e.OwnerSource != conn.OwnerClose {
+		t.Errorf("gone socket's record %+v; want addresses %v, the sweep's time %d and owner %d (close)", e, unknown, later, pid)
+	}
+	slots, entries := stateHeld(t, tr)
+	if slots[twCookie] || entries[goneCookie] {
+		t.Errorf("after the sweep, slots %v and hash entries %v: the gone sockets' states are still kept", slots, entries)
+	}
+	if !entries[youngCookie] {
+		t.Errorf("the young state %d was dropped: too young to judge", youngCookie)
+	}
+	if !slots[openCookie] && !entries[openCookie] {
+		t.Errorf("the open connection's state %d is gone", openCookie)
+	}
+	if c, err := tr.Counters(); err != nil || c.EndUnseen != 2 {
+		t.Errorf("ends unseen %d (%v), want the 2 swept", c.EndUnseen, err)
+	}
+	// Reported once; and the young state, still too young, stays.
+	if got := sweep(later + uint64(time.Second/4)); len(got) != 0 {
+		t.Errorf("third sweep: %v; want nothing", got)
+	}
+}
