@@ -50,6 +50,20 @@ type Agent struct {
 	alive atomic.Int64
 	// counters is the newest tracer counters read by the loop.
 	counters atomic.Pointer[tracer.Counters]
+	// swept holds the sweep's records (tracer.SweepRound), made with each
+	// snapshot, for the loop, which sweptReady wakes.
+	sweptMu    sync.Mutex
+	swept      []tracer.Event
+	sweptReady chan struct{}
+}
+
+// takeSwept gives the sweep's records not yet taken.
+func (a *Agent) takeSwept() []tracer.Event {
+	a.sweptMu.Lock()
+	defer a.sweptMu.Unlock()
+	evs := a.swept
+	a.swept = nil
+	return evs
 }
 
 // Start opens the tracer. The caller runs Run and then Close.
@@ -58,7 +72,7 @@ func Start(cfg Config) (*Agent, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Agent{cfg: cfg, tr: tr, table: merged.NewTable(merged.TableConfig{MaxConns: cfg.MaxConns})}
+	a := &Agent{cfg: cfg, tr: tr, table: merged.NewTable(merged.TableConfig{MaxConns: cfg.MaxConns}), sweptReady: make(chan struct{}, 1)}
 	a.started = time.Now()
 	a.alive.Store(a.started.UnixNano())
 	return a, nil
@@ -204,6 +218,13 @@ loop:
 			if err := cfg.Audit.Flush(); err != nil {
 				a.writeError(err)
 			}
+		case <-a.sweptReady:
+			evs := a.takeSwept()
+			a.mu.Lock()
+			for i := range evs {
+				push(&evs[i])
+			}
+			a.mu.Unlock()
 		case <-ctx.Done():
 			break loop
 		case err := <-pipe.Err:
@@ -216,7 +237,12 @@ loop:
 	for evs := range pipe.C {
 		pushAll(evs)
 	}
+	stopSnap()
+	<-snapDone
 	a.mu.Lock()
+	for _, ev := range a.takeSwept() {
+		push(&ev)
+	}
 	stream.Flush(^uint64(0), emit)
 	a.mu.Unlock()
 	loss.check(a, true)
@@ -321,6 +347,12 @@ func nextSnapshot(iv, d time.Duration) time.Duration {
 // took.
 func (a *Agent) snapshotOnce() time.Duration {
 	start := time.Now()
+	// The sweep of the tracer's kept states rides on the snapshot's walk
+	// of the namespaces: the sockets whose end no program saw.
+	round, err := a.tr.BeginSweep(tracer.MonotonicNow())
+	if err != nil {
+		fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: sweep: %v\n", err)
+	}
 	f := newSnapFold(func(netns uint32, local, remote netip.AddrPort) string {
 		// One short hold of the lock per TIME_WAIT socket, not one for
 		// the whole walk: the event loop keeps going meanwhile.
@@ -331,10 +363,32 @@ func (a *Agent) snapshotOnce() time.Duration {
 		}
 		return ""
 	})
-	err := a.cfg.Snap.Each(func(ns NS) func(*snapshot.Socket) {
+	err = a.cfg.Snap.Each(func(ns NS) func(*snapshot.Socket) {
 		f.begin(ns)
-		return f.add
+		if round == nil {
+			return f.add
+		}
+		sweep := round.Visit(ns.Ino)
+		return func(s *snapshot.Socket) { f.add(s); sweep(s) }
 	})
+	if round != nil {
+		for _, ino := range a.cfg.Snap.Full() {
+			round.Walked(ino)
+		}
+		evs, err := round.End(false)
+		if err != nil {
+			fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: sweep: %v\n", err)
+		}
+		if len(evs) > 0 {
+			a.sweptMu.Lock()
+			a.swept = append(a.swept, evs...)
+			a.sweptMu.Unlock()
+			select {
+			case a.sweptReady <- struct{}{}:
+			default: // the loop has a wake-up pending
+			}
+		}
+	}
 	if err != nil {
 		// Each names a lasting failure (a namespace it may not join) once.
 		fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: snapshot: %v\n", strings.ReplaceAll(err.Error(), "\n", "; "))

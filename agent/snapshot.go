@@ -54,7 +54,10 @@ type Snapshotter struct {
 	mainIno uint32
 	host    *hostNS // every namespace
 	stats   SnapStats
-	closed  bool
+	// full lists the namespaces whose whole table, with cookies, the last
+	// snapshot read (sock_diag), or that held no TCP socket.
+	full   []uint32
+	closed bool
 }
 
 type snapRequest struct {
@@ -65,6 +68,7 @@ type snapRequest struct {
 type snapReply struct {
 	err     error
 	skipped bool
+	diag    bool // the dump came from sock_diag, with cookies
 }
 
 // NewNetNSSnapshotter reads the namespace at path (/run/netns/NAME,
@@ -103,7 +107,7 @@ func NewNetNSSnapshotter(path string) (*Snapshotter, error) {
 				continue
 			}
 			d, _ := snapshot.OpenDiag() // nil: no sock_diag, /proc it is
-			r.reply <- snapReply{err: eachTCP(d, fs, fn)}
+			r.reply <- snapReply{err: eachTCP(d, fs, fn), diag: d != nil}
 			if d != nil {
 				d.Close()
 			}
@@ -157,9 +161,10 @@ func (s *Snapshotter) Each(visit func(NS) func(*snapshot.Socket)) error {
 	if s.closed {
 		return errors.New("snapshotter closed")
 	}
+	s.full = s.full[:0]
 	if s.host != nil {
 		var err error
-		s.stats, err = s.host.each(visit)
+		s.stats, err = s.host.each(visit, &s.full)
 		return err
 	}
 	r := snapRequest{visit: visit, reply: make(chan snapReply, 1)}
@@ -173,8 +178,16 @@ func (s *Snapshotter) Each(visit func(NS) func(*snapshot.Socket)) error {
 	default:
 		s.stats = SnapStats{Walked: 1}
 	}
+	if rep.err == nil && (rep.skipped || rep.diag) {
+		s.full = append(s.full, s.mainIno)
+	}
 	return rep.err
 }
+
+// Full lists the namespaces of the last snapshot whose whole table it read
+// with the sockets' cookies (sock_diag), or that held no TCP socket: those
+// the tracer's sweep may judge (tracer.SweepRound).
+func (s *Snapshotter) Full() []uint32 { return s.full }
 
 // Stats counts the namespaces of the last snapshot by what became of
 // them.
@@ -545,7 +558,7 @@ func (n *hostNS) open(fresh []*newNS, self nsKey) {
 	}
 }
 
-func (n *hostNS) each(visit func(NS) func(*snapshot.Socket)) (SnapStats, error) {
+func (n *hostNS) each(visit func(NS) func(*snapshot.Socket), full *[]uint32) (SnapStats, error) {
 	errs := []error{n.rescan()}
 	var stats SnapStats
 	mainLo, mainHi := 32768, 60999
@@ -585,6 +598,9 @@ func (n *hostNS) each(visit func(NS) func(*snapshot.Socket)) (SnapStats, error) 
 			} else if !h.unjoined {
 				h.last = nsWalked
 			}
+		}
+		if h.last == nsSkipped || h.last == nsWalked && h.diag != nil {
+			*full = append(*full, h.ino)
 		}
 		switch h.last {
 		case nsWalked:

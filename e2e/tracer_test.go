@@ -618,9 +618,43 @@ type trTraceRow struct {
 	MS          float64 `json:"ms"`
 	Direction   string  `json:"direction"`
 	OwnerSource string  `json:"owner_source"`
+	Error       string  `json:"error"`
 	Cookie      uint64  `json:"cookie"`
 	NetNS       uint64  `json:"netns"`
 	raw         string
+}
+
+// trMaxUnseen bounds the ends no program saw (error "unseen": README, "A
+// connection's end that no program sees") that the checks take in place of
+// the real ones: about one socket in a thousand in full-suite runs here;
+// more is a fault of bpfnetstat's, not the kernel's.
+func trMaxUnseen(socks int) int { return max(2, socks/200) }
+
+// trUnseenEnd says whether a socket's trace lines are the beginning of one
+// of its expected sequences, ended by an unseen end from the last state
+// they reached (the sweep's or the end hook's record).
+func trUnseenEnd(s *trSock, lines []*trTraceRow) bool {
+	n := len(lines)
+	if n == 0 || lines[n-1].Error != "unseen" || lines[n-1].NewState != "CLOSE" {
+		return false
+	}
+	var seq []string
+	for _, r := range lines[:n-1] {
+		seq = append(seq, r.OldState+">"+r.NewState)
+	}
+	last := "CLOSE"
+	if n > 1 {
+		last = lines[n-2].NewState
+	}
+	if lines[n-1].OldState != last {
+		return false
+	}
+	for _, want := range s.trans {
+		if len(seq) < len(want) && slices.Equal(seq, want[:len(seq)]) {
+			return true
+		}
+	}
+	return false
 }
 
 // Fields every line must have (error is omitted when there is none).
@@ -965,7 +999,12 @@ func trCheckLife(t *testing.T, w *trWorkload, rows []*trLifeRow, trace []*trTrac
 	for _, r := range rows {
 		byCookie[r.Cookie] = append(byCookie[r.Cookie], r)
 	}
+	traceOf := map[uint64][]*trTraceRow{}
+	for _, r := range trace {
+		traceOf[r.Cookie] = append(traceOf[r.Cookie], r)
+	}
 	distinct := map[int]bool{}
+	unseen := 0
 	for _, s := range w.socks {
 		got := byCookie[s.cookie]
 		if s.cookie == 0 || len(got) == 0 {
@@ -998,8 +1037,26 @@ func trCheckLife(t *testing.T, w *trWorkload, rows []*trLifeRow, trace []*trTrac
 		if r.OwnerSource != s.source || r.Direction != s.dir {
 			p.add("wrong owner_source or direction", "%s: %s/%s, want %s/%s: %s", s.what, r.OwnerSource, r.Direction, s.source, s.dir, r.raw)
 		}
-		if !s.tuple.matches(r.Family, r.LAddr, r.LPort, r.RAddr, r.RPort) {
+		// A socket the sweep found gone entirely has no tuple left
+		// (0.0.0.0 port 0); one it found in TIME_WAIT has its own.
+		noTuple := r.Error == "unseen" && r.LAddr == "0.0.0.0" && r.LPort == 0 && r.RAddr == "0.0.0.0" && r.RPort == 0
+		if !noTuple && !s.tuple.matches(r.Family, r.LAddr, r.LPort, r.RAddr, r.RPort) {
 			p.add("wrong tuple", "%s: want %s: %s", s.what, s.tuple, r.raw)
+		}
+		if r.Error == "unseen" && s.err == "" {
+			// The kernel ran no program for its last transitions, in
+			// both tracers: trace must show the same. Its counters and
+			// end are not known; the rest is checked as for any row.
+			unseen++
+			t.Logf("%s: end unseen (trace: %s): %s", s.what, traced[r.Cookie], r.raw)
+			if !trUnseenEnd(s, traceOf[r.Cookie]) {
+				p.add("unseen end in life, not in trace", "%s (trace: %s): %s", s.what, traced[r.Cookie], r.raw)
+			}
+			if r.Comm != "churn" || r.UID != 0 || r.NetNS != w.netns {
+				p.add("wrong comm, uid or netns", "%s: want churn, 0, %d: %s", s.what, w.netns, r.raw)
+			}
+			w.checkTime(&p, s.what, r.Time, r.raw)
+			continue
 		}
 		if r.TxBytes != s.tx {
 			p.add("wrong tx_bytes", "%s: tx_bytes %d, want %d: %s", s.what, r.TxBytes, s.tx, r.raw)
@@ -1025,6 +1082,9 @@ func trCheckLife(t *testing.T, w *trWorkload, rows []*trLifeRow, trace []*trTrac
 			p.add("not a connection of the workload", "%s", r.raw)
 		}
 	}
+	if unseen > trMaxUnseen(len(w.socks)) {
+		p.add("too many unseen ends", "%d of %d sockets, want at most %d", unseen, len(w.socks), trMaxUnseen(len(w.socks)))
+	}
 	ok := p.report(t, len(w.socks), "sockets")
 	if len(distinct) < 2 {
 		t.Errorf("passive rows name %d distinct acceptors (%v); the workload spread connections over %v", len(distinct), distinct, w.acceptors)
@@ -1037,6 +1097,7 @@ func trCheckLife(t *testing.T, w *trWorkload, rows []*trLifeRow, trace []*trTrac
 // the socket's owner, and the listeners' with theirs.
 func trCheckTrace(t *testing.T, w *trWorkload, rows []*trTraceRow) bool {
 	var p trProblems
+	unseen := 0
 	byCookie := map[uint64][]*trTraceRow{}
 	var cookies []uint64
 	for _, r := range rows {
@@ -1066,7 +1127,12 @@ func trCheckTrace(t *testing.T, w *trWorkload, rows []*trTraceRow) bool {
 			continue
 		}
 		seq := seqOf(lines)
-		if !slices.ContainsFunc(s.trans, func(want []string) bool { return slices.Equal(seq, want) }) {
+		switch {
+		case slices.ContainsFunc(s.trans, func(want []string) bool { return slices.Equal(seq, want) }):
+		case s.err == "" && trUnseenEnd(s, lines):
+			unseen++
+			t.Logf("%s (cookie %d): end unseen: %s", s.what, s.cookie, strings.Join(seq, " "))
+		default:
 			p.add("wrong transitions", "%s (cookie %d): %s, want %s", s.what, s.cookie, strings.Join(seq, " "), strings.Join(s.trans[0], " "))
 		}
 		for _, r := range lines {
@@ -1105,6 +1171,9 @@ func trCheckTrace(t *testing.T, w *trWorkload, rows []*trTraceRow) bool {
 			}
 		}
 		w.byCookie[found[0]] = &trSock{what: l.what, cookie: found[0]}
+	}
+	if unseen > trMaxUnseen(len(w.socks)) {
+		p.add("too many unseen ends", "%d of %d sockets, want at most %d", unseen, len(w.socks), trMaxUnseen(len(w.socks)))
 	}
 	unknown := 0
 	for _, c := range cookies {

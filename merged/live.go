@@ -49,11 +49,28 @@ func StartLive(cfg tracer.Config, ghosts bool, name func(*conn.Process)) (*Live,
 func (l *Live) run() {
 	defer close(l.done)
 	lastExpire := time.Now()
+	// The sockets whose end no program saw (tracer.Tracer.Sweep), swept
+	// while the reader has nothing else to do; a view of every namespace
+	// is not swept, and a failed sweep is not tried again.
+	sweeper := NewSweeper(l.tr, tracer.MonotonicNow())
+	defer sweeper.Close()
+	idle := func(before uint64) {
+		l.drainedAt.Store(before)
+		if sweeper == nil || !sweeper.Due(before) {
+			return
+		}
+		evs, err := sweeper.Sweep(before, false)
+		if err != nil {
+			sweeper.Close()
+			sweeper = nil
+		}
+		l.applyAll(evs)
+	}
 	// Nothing to do while nothing happens: the reader wakes for a batch
 	// of events, for Sync's flush, or at the poll. A 1 ms poll here kept a
 	// whole core busy on an idle machine (15,000 epoll_pwait calls a
 	// second).
-	l.tr.Run(l.stop, livePoll, func(before uint64) { l.drainedAt.Store(before) }, func(evs []tracer.Event) {
+	l.tr.Run(l.stop, livePoll, idle, func(evs []tracer.Event) {
 		if l.name != nil {
 			for i := range evs {
 				l.name(&evs[i].Owner)
@@ -70,6 +87,23 @@ func (l *Live) run() {
 		l.mu.Unlock()
 		l.lastTs.Store(evs[len(evs)-1].TimeNs)
 	})
+}
+
+// applyAll folds the sweep's records into the table.
+func (l *Live) applyAll(evs []tracer.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	if l.name != nil {
+		for i := range evs {
+			l.name(&evs[i].Owner)
+		}
+	}
+	l.mu.Lock()
+	for i := range evs {
+		l.apply(&evs[i])
+	}
+	l.mu.Unlock()
 }
 
 // apply folds one event into the table and the counts; l.mu is held.

@@ -74,87 +74,159 @@ func (t *Tracer) kept() (map[uint64]keptState, error) {
 }
 
 // Sweep reports the sockets whose state the programs keep though the
-// socket is gone from the namespace's socket table, and drops their state.
-// dump gives that table (every TCP socket of the namespace the tracer
-// watches, with its cookie: sock_diag). A kept socket older than
-// SweepMinAge is gone when the table has it only as a timewait socket (its
-// full socket was freed: no program saw its -> CLOSE), or when two dumps
-// one after the other both lack it (one dump can skip a socket: it resumes
-// a hash bucket by position) and its state was kept before the first and
-// after the second, unchanged.
+// socket is gone from the namespace's socket table, and drops their state:
+// one SweepRound over the one namespace the tracer watches, whose table
+// dump gives (every TCP socket with its cookie: sock_diag). A final sweep
+// (the tracer stops) dumps twice where a socket is missing.
+func (t *Tracer) Sweep(nowNs uint64, dump func(fn func(*snapshot.Socket)) error, final bool) ([]Event, error) {
+	if t.netns == 0 && t.keepsSocketState() {
+		return nil, ErrSweepAllNetNS
+	}
+	r, err := t.BeginSweep(nowNs)
+	if r == nil || err != nil {
+		return nil, err
+	}
+	for range 2 {
+		if err := dump(r.Visit(t.netns)); err != nil {
+			return nil, fmt.Errorf("sweep: %w", err)
+		}
+		r.Walked(t.netns)
+		if !final || !r.missing() {
+			break
+		}
+	}
+	return r.End(final)
+}
+
+// SweepRound is one look at the namespaces' socket tables for the sockets
+// whose state the programs keep (BeginSweep, Visit and Walked for each
+// namespace, End). A kept socket older than SweepMinAge, in a namespace
+// walked in full, is gone when the table has it only as a timewait socket
+// (its full socket was freed: no program saw its -> CLOSE), or when it is
+// not there at all in two rounds in a row (one dump can skip a socket: it
+// resumes a hash bucket by position); and its state must be the same
+// before and after the round. Where the tracer watches every namespace,
+// a kept socket's namespace is known only with EndsOnly (bpf/maps.h); the
+// others are not judged.
 //
-// A socket gone with no timewait socket may still be held by its process
-// (a connect that failed, not yet closed): its end hook will report it,
-// with its local port and remote address, once the process closes it. So
-// it is reported only by the next sweep that still finds it kept and gone,
-// or by a final one (the tracer stops).
+// A socket gone with no timewait socket may also still be held by its
+// process (a connect that failed, not yet closed): its end hook reports
+// it, with its local port and remote address, once the process closes it.
+// The second round is the time it gets.
 //
 // Each gone socket comes back as a KindEnd event, as on_destroy would have
 // sent it: its owner, birth and direction from its state; its tuple from
 // the timewait socket when there is one, with the end time that socket's
-// timer gives, else the time of the sweep and no tuple (family inet,
+// timer gives, else the time of the round and no tuple (family inet,
 // addresses 0.0.0.0 port 0). Filtered sockets (owner outside the cgroup
 // filter) are dropped without an event.
-func (t *Tracer) Sweep(nowNs uint64, dump func(fn func(*snapshot.Socket)) error, final bool) ([]Event, error) {
+type SweepRound struct {
+	t        *Tracer
+	nowNs    uint64
+	before   map[uint64]keptState
+	netnsOf  map[uint64]uint32
+	byNetNS  map[uint32]int // candidates per namespace
+	walked   map[uint32]int // times walked in full
+	seen     map[uint32]map[uint64]bool
+	present  map[uint64]bool // in every walk of its namespace
+	timeWait map[uint64]snapshot.Socket
+}
+
+// BeginSweep reads the kept states; a nil round has nothing to judge.
+func (t *Tracer) BeginSweep(nowNs uint64) (*SweepRound, error) {
 	if t.slots == nil || !t.keepsSocketState() {
 		return nil, nil
-	}
-	if t.netns == 0 {
-		return nil, ErrSweepAllNetNS
 	}
 	before, err := t.kept()
 	if err != nil {
 		return nil, err
 	}
+	r := &SweepRound{t: t, nowNs: nowNs, before: before, netnsOf: map[uint64]uint32{}, byNetNS: map[uint32]int{},
+		walked: map[uint32]int{}, seen: map[uint32]map[uint64]bool{}, present: map[uint64]bool{}, timeWait: map[uint64]snapshot.Socket{}}
 	minAge := uint64(SweepMinAge)
 	for c, s := range before {
-		if _, done := t.swept[c]; done || s.Info.BirthNs == 0 || s.Info.BirthNs+minAge > nowNs {
-			delete(before, c)
+		ns := t.netns
+		if ns == 0 && t.endsOnly {
+			ns = uint32(s.Info.StateNs)
 		}
+		if _, done := t.swept[c]; done || ns == 0 || s.Info.BirthNs == 0 || s.Info.BirthNs+minAge > nowNs {
+			delete(before, c)
+			continue
+		}
+		r.netnsOf[c] = ns
+		r.byNetNS[ns]++
 	}
 	if len(before) == 0 {
 		return nil, nil
 	}
-	timeWait := map[uint64]snapshot.Socket{}
-	present := map[uint64]bool{}
-	look := func(s *snapshot.Socket) {
-		if _, ok := before[s.Cookie]; !ok {
+	return r, nil
+}
+
+// Visit gives the function that takes each TCP socket of namespace netns;
+// Walked then says that its table was read in full.
+func (r *SweepRound) Visit(netns uint32) func(*snapshot.Socket) {
+	if r.byNetNS[netns] == 0 {
+		return func(*snapshot.Socket) {}
+	}
+	seen := map[uint64]bool{}
+	r.seen[netns] = seen
+	return func(s *snapshot.Socket) {
+		if r.netnsOf[s.Cookie] != netns {
 			return
 		}
 		if s.State == stateTimeWait {
-			timeWait[s.Cookie] = *s
+			r.timeWait[s.Cookie] = *s
 		} else {
-			present[s.Cookie] = true
+			seen[s.Cookie] = true
 		}
 	}
-	if err := dump(look); err != nil {
-		return nil, fmt.Errorf("sweep: %w", err)
+}
+
+// Walked records that the last Visit of netns saw its whole table: a
+// socket counts as present if one full walk saw it.
+func (r *SweepRound) Walked(netns uint32) {
+	if r.byNetNS[netns] == 0 {
+		return
 	}
-	if len(present)+len(timeWait) < len(before) {
-		first := present
-		present = map[uint64]bool{}
-		if err := dump(look); err != nil {
-			return nil, fmt.Errorf("sweep: %w", err)
-		}
-		for c := range first {
-			present[c] = true
+	r.walked[netns]++
+	for c := range r.seen[netns] {
+		r.present[c] = true
+	}
+}
+
+// missing says whether a socket of a walked namespace was in no walk.
+func (r *SweepRound) missing() bool {
+	for c, ns := range r.netnsOf {
+		if _, tw := r.timeWait[c]; r.walked[ns] > 0 && !r.present[c] && !tw {
+			return true
 		}
 	}
+	return false
+}
+
+// End judges the round: it reads the kept states again, drops those of
+// the sockets gone and gives their records. In a final round (the tracer
+// stops) a socket missing from two walks of its namespace is gone without
+// waiting for another round.
+func (r *SweepRound) End(final bool) ([]Event, error) {
+	t := r.t
 	after, err := t.kept()
 	if err != nil {
 		return nil, err
 	}
 	var out []Event
 	suspects := map[uint64]uint64{}
-	for c, s := range before {
-		tw, isTW := timeWait[c]
-		if present[c] && !isTW {
+	for c, s := range r.before {
+		ns := r.netnsOf[c]
+		tw, isTW := r.timeWait[c]
+		if !isTW && (r.walked[ns] == 0 || r.present[c]) {
 			continue
 		}
 		if a, ok := after[c]; !ok || a != s {
 			continue // its -> CLOSE came, or a new life began
 		}
-		if !isTW && !final && t.suspects[c] != s.Info.BirthNs {
+		confirmed := t.suspects[c] == s.Info.BirthNs || final && r.walked[ns] > 1
+		if !isTW && !confirmed {
 			suspects[c] = s.Info.BirthNs
 			continue
 		}
@@ -164,7 +236,7 @@ func (t *Tracer) Sweep(nowNs uint64, dump func(fn func(*snapshot.Socket)) error,
 		if s.Info.Filtered != 0 {
 			continue
 		}
-		out = append(out, t.sweptEvent(nowNs, &s, tw, isTW))
+		out = append(out, t.sweptEvent(r.nowNs, &s, ns, tw, isTW))
 	}
 	t.suspects = suspects
 	t.sweptEnds.Add(uint64(len(out)))
@@ -172,14 +244,14 @@ func (t *Tracer) Sweep(nowNs uint64, dump func(fn func(*snapshot.Socket)) error,
 }
 
 // sweptEvent is the KindEnd record of a gone socket.
-func (t *Tracer) sweptEvent(nowNs uint64, s *keptState, tw snapshot.Socket, isTW bool) Event {
+func (t *Tracer) sweptEvent(nowNs uint64, s *keptState, netns uint32, tw snapshot.Socket, isTW bool) Event {
 	i := &s.Info
 	ev := Event{
 		Kind:        KindEnd,
 		TimeNs:      nowNs,
 		Cookie:      s.Cookie,
 		BirthNs:     i.BirthNs,
-		NetNS:       t.netns,
+		NetNS:       netns,
 		OldState:    conn.TCPClose,
 		NewState:    conn.TCPClose,
 		OwnerSource: conn.OwnerSource(i.OwnerSource),

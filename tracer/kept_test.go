@@ -113,7 +113,7 @@ func TestSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	youngCookie := goneCookie + 1<<40 // no socket has it
-	for c, birth := range map[uint64]uint64{goneCookie: old, youngCookie: now - uint64(time.Second)} {
+	for c, birth := range map[uint64]uint64{goneCookie: old, youngCookie: now - uint64(100*time.Millisecond)} {
 		s := state(c, birth, conn.OwnerClose)
 		if err := tr.states.Put(c, s.Info); err != nil {
 			t.Fatal(err)
@@ -156,7 +156,7 @@ func TestSweep(t *testing.T) {
 	if slots, _ := stateHeld(t, tr); slots[twCookie] {
 		t.Errorf("after the sweep, the timewait socket's state is still kept")
 	}
-	later := now + uint64(time.Second/2)
+	later := now + uint64(200*time.Millisecond)
 	got = sweep(later)
 	if len(got) != 1 {
 		t.Errorf("the second sweep reported %v, want the gone socket %d only", got, goneCookie)
@@ -182,7 +182,98 @@ func TestSweep(t *testing.T) {
 		t.Errorf("ends unseen %d (%v), want the 2 swept", c.EndUnseen, err)
 	}
 	// Reported once; and the young state, still too young, stays.
-	if got := sweep(later + uint64(time.Second/4)); len(got) != 0 {
+	if got := sweep(later + uint64(100*time.Millisecond)); len(got) != 0 {
 		t.Errorf("third sweep: %v; want nothing", got)
+	}
+}
+
+// TestSweepRoundAllNetNS: a tracer of every namespace keeps each socket's
+// namespace with EndsOnly, and a round judges only the sockets of the
+// namespaces walked: a timewait socket's state in the walked one is
+// reported with that namespace, a gone socket's state said to be in a
+// namespace not walked stays.
+func TestSweepRoundAllNetNS(t *testing.T) {
+	requireBPF(t)
+	netns := privateNetNS(t)
+	tr, err := Open(Config{EndsOnly: true})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer tr.Close()
+	diag, err := snapshot.OpenDiag()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer diag.Close()
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var d net.Dialer
+	d.SetMultipathTCP(false)
+	c, err := d.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := socketCookie(t, c.(*net.TCPConn))
+	lnCookie := socketCookie(t, ln.(*net.TCPListener))
+	c.Close()
+	time.Sleep(50 * time.Millisecond)
+	s.Close()
+	time.Sleep(50 * time.Millisecond)
+
+	// The listener's own state, kept by the programs, says its namespace.
+	if held, _ := stateHeld(t, tr); !held[lnCookie] {
+		t.Fatalf("the listener's state is not kept")
+	}
+	var lnState keptState
+	if err := tr.slots.Lookup(uint32(lnCookie)&(tr.slots.MaxEntries()-1), &lnState); err != nil || uint32(lnState.Info.StateNs) != netns {
+		t.Errorf("the listener's kept namespace is %d (%v), want %d", lnState.Info.StateNs, err, netns)
+	}
+
+	now := MonotonicNow() + uint64(3*time.Second)
+	var tw keptState
+	tw.Cookie = cookie
+	tw.Info.BirthNs = now - uint64(6*time.Second)
+	tw.Info.StateNs = uint64(netns)
+	tw.Info.Pid = uint32(os.Getpid())
+	if err := tr.slots.Put(uint32(cookie)&(tr.slots.MaxEntries()-1), tw); err != nil {
+		t.Fatal(err)
+	}
+	other := tw.Info
+	other.StateNs = uint64(netns) + 1 // no namespace the round walks
+	otherCookie := cookie + 1<<40
+	if err := tr.states.Put(otherCookie, other); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 2 {
+		r, err := tr.BeginSweep(now + uint64(round))
+		if err != nil || r == nil {
+			t.Fatalf("BeginSweep: %v, %v", r, err)
+		}
+		if err := diag.EachTCPEither(r.Visit(netns)); err != nil {
+			t.Fatal(err)
+		}
+		r.Walked(netns)
+		evs, err := r.End(false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case round == 0 && (len(evs) != 1 || evs[0].Cookie != cookie || evs[0].NetNS != netns || evs[0].OldState != conn.TCPTimeWait):
+			t.Errorf("first round: %+v; want the timewait socket %d in namespace %d", evs, cookie, netns)
+		case round == 1 && len(evs) != 0:
+			t.Errorf("second round: %+v; want nothing", evs)
+		}
+	}
+	if _, entries := stateHeld(t, tr); !entries[otherCookie] {
+		t.Errorf("the state of a socket in a namespace not walked was dropped")
 	}
 }

@@ -479,9 +479,10 @@ func (e *UnsupportedArchError) Error() string {
 func (e *UnsupportedArchError) Is(target error) bool { return target == errors.ErrUnsupported }
 
 // SweepMinAge is how old a kept socket must be for Sweep to judge it: a
-// connecting socket enters SYN_SENT a moment before the kernel puts it in
-// its hash tables, where a dump would see it.
-const SweepMinAge = 2 * time.Second
+// connecting socket enters SYN_SENT a moment (microseconds; longer while
+// the kernel looks for a free port) before the kernel puts it in its hash
+// tables, where a dump would see it.
+const SweepMinAge = 500 * time.Millisecond
 
 // ErrSweepAllNetNS: Sweep judges only a tracer that watches one network
 // namespace, whose socket table one dump gives.
