@@ -318,7 +318,7 @@ static __always_inline int on_set_state(struct sock *sk, int oldstate, int newst
  * the state programs. That happens: a connect ended by ICMP host unreachable
  * on its retransmitted SYN had, about once in 300 here, no program run for
  * the timer, the retransmission, the ICMP or the -> CLOSE of that socket
- * (README, "A failed connect's end that no program sees"). The record says
+ * (README, "A connection's end that no program sees"). The record says
  * so (EVENT_END: user space names its end "unseen") with what is still
  * there: the owner and birth kept, the local port (inet_sport) and the
  * remote address; the remote port and the error are gone by now (the

@@ -343,7 +343,7 @@ func fCheckLife(t *testing.T, want []fWant, rows []*trLifeRow, onlyFailed bool) 
 
 // fEndUnseen says whether a row's error is the one of a connection whose end
 // no program saw, where that is known to happen: a connect ended by ICMP on
-// its retransmitted SYN (README, "A failed connect's end that no program
+// its retransmitted SYN (README, "A connection's end that no program
 // sees"). Such a row must still name its exact owner.
 func fEndUnseen(w fWant, got string) bool {
 	return got == conn.FailUnseen && w.err == conn.FailUnreachable
