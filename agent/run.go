@@ -351,7 +351,7 @@ func (a *Agent) snapshotOnce() time.Duration {
 	// of the namespaces: the sockets whose end no program saw.
 	round, err := a.tr.BeginSweep(tracer.MonotonicNow())
 	if err != nil {
-		fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: sweep: %v\n", err)
+		fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: sweeping the kept socket states: %v\n", err)
 	}
 	f := newSnapFold(func(netns uint32, local, remote netip.AddrPort) string {
 		// One short hold of the lock per TIME_WAIT socket, not one for
@@ -377,7 +377,7 @@ func (a *Agent) snapshotOnce() time.Duration {
 		}
 		evs, err := round.End(false)
 		if err != nil {
-			fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: sweep: %v\n", err)
+			fmt.Fprintf(a.cfg.Stderr, "bpfnetstat: sweeping the kept socket states: %v\n", err)
 		}
 		if len(evs) > 0 {
 			a.sweptMu.Lock()

@@ -50,21 +50,17 @@ func (l *Live) run() {
 	defer close(l.done)
 	lastExpire := time.Now()
 	// The sockets whose end no program saw (tracer.Tracer.Sweep), swept
-	// while the reader has nothing else to do; a view of every namespace
-	// is not swept, and a failed sweep is not tried again.
+	// while the reader has nothing else to do (a view of every namespace
+	// is not swept). A failed sweep is tried again a period later; these
+	// views have no line to say it on.
 	sweeper := NewSweeper(l.tr, tracer.MonotonicNow())
 	defer sweeper.Close()
 	idle := func(before uint64) {
 		l.drainedAt.Store(before)
-		if sweeper == nil || !sweeper.Due(before) {
-			return
+		if sweeper.Due(before) {
+			evs, _ := sweeper.Sweep(before, false)
+			l.applyAll(evs)
 		}
-		evs, err := sweeper.Sweep(before, false)
-		if err != nil {
-			sweeper.Close()
-			sweeper = nil
-		}
-		l.applyAll(evs)
 	}
 	// Nothing to do while nothing happens: the reader wakes for a batch
 	// of events, for Sync's flush, or at the poll. A 1 ms poll here kept a

@@ -88,7 +88,7 @@ func (t *Tracer) Sweep(nowNs uint64, dump func(fn func(*snapshot.Socket)) error,
 	}
 	for range 2 {
 		if err := dump(r.Visit(t.netns)); err != nil {
-			return nil, fmt.Errorf("sweep: %w", err)
+			return nil, fmt.Errorf("reading the socket table: %w", err)
 		}
 		r.Walked(t.netns)
 		if !final || !r.missing() {
@@ -290,7 +290,7 @@ func (t *Tracer) forgetKept(cookie uint64) error {
 	req := tracerForgetReq{Cookie: cookie}
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&req)), unsafe.Sizeof(req))
 	if _, err := t.forgetProg.Run(&ebpf.RunOptions{Context: buf, ContextOut: buf}); err != nil {
-		return fmt.Errorf("sweep: dropping the state of socket %d: %w", cookie, err)
+		return fmt.Errorf("dropping the state of socket %d: %w", cookie, err)
 	}
 	return nil
 }

@@ -317,7 +317,7 @@ func TraceRun(o *TraceOptions) error {
 		}
 		evs, err := sweeper.Sweep(now, final)
 		if err != nil {
-			fmt.Fprintf(env.Stderr, "bpfnetstat: %v; sockets whose end no program saw stay open to bpfnetstat\n", err)
+			fmt.Fprintf(env.Stderr, "bpfnetstat: sweeping the kept socket states: %v; from now on a socket whose end no program saw is not reported\n", err)
 			sweeper.Close()
 			sweeper = nil
 		}
