@@ -59,6 +59,10 @@
 # measured rounds, the statistics cost time): runs, ns per run and runs per
 # connection of each program the tracer holds, read from /proc/PID/fdinfo.
 #
+# BENCH_MODES, a list of the modes above with off among them (e.g.
+# BENCH_MODES="off off2 life"), runs only those: more rounds of the ones
+# that matter in the same time, for a median that moves less.
+#
 # Ends with a table, a summary per mode, and the same figures as key=value
 # lines (prefix "bench.") for copying. Needs root; installs bpftrace if
 # missing (scripts/install-bench-deps.sh) and mounts tracefs if it is not
@@ -82,8 +86,25 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-modes=(off off2 hooks noaccept life trace ref)
-tracers=(hooks noaccept life trace ref)
+all_modes=(off off2 hooks noaccept life trace ref)
+read -ra modes <<<"${BENCH_MODES:-${all_modes[*]}}"
+tracers=()
+for m in "${modes[@]}"; do
+	case " ${all_modes[*]} " in
+	*" $m "*) ;;
+	*)
+		echo "bench-churn: BENCH_MODES: no mode $m (modes: ${all_modes[*]})" >&2
+		exit 2
+		;;
+	esac
+	case $m in off | off2) ;; *) tracers+=("$m") ;; esac
+done
+case " ${modes[*]} " in *" off "*) ;; *)
+	echo "bench-churn: BENCH_MODES must include off, which every ratio is against" >&2
+	exit 2
+	;;
+esac
+has_mode() { case " ${modes[*]} " in *" $1 "*) return 0 ;; esac; return 1; }
 port=7777
 stats_old=
 BENCH=churn
@@ -102,21 +123,25 @@ bench_tracefs
 log "building into $work"
 go build -o "$work/bpfnetstat" ./cmd/bpfnetstat
 go build -o "$work/churn" ./scripts/churn
-go build -tags bpfnetstat_noaccept -o "$work/bpfnetstat-noaccept" ./cmd/bpfnetstat
+if has_mode noaccept; then
+	go build -tags bpfnetstat_noaccept -o "$work/bpfnetstat-noaccept" ./cmd/bpfnetstat
+fi
 # The hooks-only build: the module copied, its tracer objects regenerated
 # with -DBPFNETSTAT_HOOKS_ONLY (the go:generate line of tracer/gen.go that
 # builds the programs), then built like the other.
-command -v clang >/dev/null || scripts/install-bpf-deps.sh
-mkdir "$work/hooks-src"
-tar --exclude=./.git -cf - . | tar -xf - -C "$work/hooks-src"
-sed -i '/-target amd64,arm64 .*tracer\.bpf\.c/s/ -Werror$/ -Werror -DBPFNETSTAT_HOOKS_ONLY/' "$work/hooks-src/tracer/gen.go"
-grep -q -- '-DBPFNETSTAT_HOOKS_ONLY$' "$work/hooks-src/tracer/gen.go" || {
-	log "tracer/gen.go has no go:generate line for bpf/tracer.bpf.c to build the hooks-only objects from"
-	exit 1
-}
-(cd "$work/hooks-src/tracer" && go generate -run 'tracer\.bpf\.c' . >/dev/null)
-(cd "$work/hooks-src" && go build -o "$work/bpfnetstat-hooks" ./cmd/bpfnetstat)
-rm -rf "$work/hooks-src"
+if has_mode hooks; then
+	command -v clang >/dev/null || scripts/install-bpf-deps.sh
+	mkdir "$work/hooks-src"
+	tar --exclude=./.git -cf - . | tar -xf - -C "$work/hooks-src"
+	sed -i '/-target amd64,arm64 .*tracer\.bpf\.c/s/ -Werror$/ -Werror -DBPFNETSTAT_HOOKS_ONLY/' "$work/hooks-src/tracer/gen.go"
+	grep -q -- '-DBPFNETSTAT_HOOKS_ONLY$' "$work/hooks-src/tracer/gen.go" || {
+		log "tracer/gen.go has no go:generate line for bpf/tracer.bpf.c to build the hooks-only objects from"
+		exit 1
+	}
+	(cd "$work/hooks-src/tracer" && go generate -run 'tracer\.bpf\.c' . >/dev/null)
+	(cd "$work/hooks-src" && go build -o "$work/bpfnetstat-hooks" ./cmd/bpfnetstat)
+	rm -rf "$work/hooks-src"
+fi
 
 bench_netns "$port"
 
@@ -405,6 +430,7 @@ for name in "${runs[@]}"; do
 		"$lines" "$lnpc" "$lost" "$drain" "$(res "$name" detail)"
 done
 for mode in noaccept life trace; do
+	has_mode "$mode" || continue
 	lines=$(res "stats-$mode" lines)
 	conns=$(res "stats-$mode" conns)
 	if [ "$mode" != trace ] && [ "$(res "stats-$mode" errors)" = 0 ] && [ "$lines" != $((2 * conns)) ]; then
@@ -505,8 +531,8 @@ for mode in "${modes[@]}"; do
 	sum "$mode" "$(g conn_per_s)" "$(g ratio)" "$(g ratio_paired)" "$(g cpu_s_per_10k)" "$(g cpu_pct)" "$(g events_per_conn)" \
 		"$(g lines_per_conn)" "$(g lost)" "$(g bpf_ns_per_run)" "$(g bpf_runs_per_conn)" "$(g bpf_ns_per_conn)"
 done
-for mode in off2 "${tracers[@]}"; do
-	echo "  $mode/off round by round: ${S[$mode.ratio_per_round]}"
+for mode in "${modes[@]}"; do
+	[ "$mode" = off ] || echo "  $mode/off round by round: ${S[$mode.ratio_per_round]}"
 done
 echo "  RATIO: median conn/s over off's median; PAIRED: median of the round-by-round ratios (each run"
 echo "  against off in the same round, minutes apart at most: steadier when the machine drifts);"
@@ -515,7 +541,9 @@ echo "  SECS: churn's time from start to its last connection's end (longer than 
 echo "  CPU: the reader's utime+stime over the load window; EV/CONN: bpfnetstat's loss line;"
 echo "  NS/RUN, RUNS/CON, BPF_NS/CON: kernel BPF run-time statistics, in a separate run per tracer;"
 echo "  ref: bpftrace scripts/bpftrace/tcplife.bt, LOST = events bpftrace reported lost;"
-echo "  ref lines missing (2 per connection expected, not checked): ${S[ref.lines_missing]}"
+if has_mode ref; then
+	echo "  ref lines missing (2 per connection expected, not checked): ${S[ref.lines_missing]}"
+fi
 for mode in "${tracers[@]}"; do
 	echo "  BPF programs of $mode (statistics run):"
 	cat "$work/stats-$mode.table" 2>/dev/null || true
