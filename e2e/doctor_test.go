@@ -31,6 +31,8 @@ func TestDoctor(t *testing.T) {
 			`(?m)^state +tp_btf/inet_sock_set_state \(nested events\) +attached$`,
 			`(?m)^state +kprobe/tcp_set_state +fallback, fails: .*; fix: `,
 			`(?m)^accept +tracepoint/syscalls/sys_exit_accept4 +works \(fallback, not used\)$`,
+			`(?m)^end +tp_btf/tcp_destroy_sock +attached$`,
+			`(?m)^sweep of kept socket states \(ends no program saw\): works; forget_kept loaded$`,
 			`(?m)^events: \d+, lost: 0 \(ring buffer full\), 0 \(socket storage\)`,
 		} {
 			if !regexp.MustCompile(want).Match(out) {

@@ -288,6 +288,8 @@ func (t *Tracer) open(cfg Config) error {
 		if p, err := load(specs.ForgetKept); err == nil {
 			t.forgetProg = p
 			t.own(p)
+		} else {
+			t.forgetErr = err
 		}
 	}
 	if cfg.ProbeAll {

@@ -294,3 +294,14 @@ func (t *Tracer) forgetKept(cookie uint64) error {
 	}
 	return nil
 }
+
+// SweepStatus says, for doctor, what the sweep can do with these hooks.
+func (t *Tracer) SweepStatus() string {
+	switch {
+	case !t.keepsSocketState():
+		return "not needed: the state hook attached keeps no per-socket state in the kernel"
+	case t.forgetProg == nil:
+		return fmt.Sprintf("reports only: forget_kept did not load (%v); a gone socket's kept state stays, and bpfnetstat remembers its cookie", t.forgetErr)
+	}
+	return "works; forget_kept loaded"
+}

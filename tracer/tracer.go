@@ -137,6 +137,7 @@ type Tracer struct {
 	// forgetProg drops a gone socket's kept state (kept.go); nil where it
 	// did not load. netns and endsOnly are Config's.
 	forgetProg *ebpf.Program
+	forgetErr  error // why forget_kept did not load
 	netns      uint32
 	endsOnly   bool
 	// swept holds the cookies reported gone whose state forgetProg could

@@ -142,6 +142,7 @@ func DoctorRun(o *DoctorOptions) error {
 		fmt.Fprintf(out, "tracer: unusable: %v\n", err)
 		return cmdutil.ExitError{Code: 1}
 	}
+	fmt.Fprintf(out, "sweep of kept socket states (ends no program saw): %s\n", tr.SweepStatus())
 	if stats > 0 {
 		time.Sleep(stats)
 		fmt.Fprintf(out, "%-16s %12s %14s %10s %s\n", "PROGRAM", "RUNS", "RUNTIME", "NS/RUN", "RECURSION_MISSES")
