@@ -100,11 +100,11 @@ func (t *Tracer) Sweep(nowNs uint64, dump func(fn func(*snapshot.Socket)) error,
 
 // SweepRound is one look at the namespaces' socket tables for the sockets
 // whose state the programs keep (BeginSweep, Visit and Walked for each
-// namespace, End). A kept socket older than SweepMinAge, in a namespace
-// walked in full, is gone when the table has it only as a timewait socket
-// (its full socket was freed: no program saw its -> CLOSE), or when it is
-// not there at all in two rounds in a row (one dump can skip a socket: it
-// resumes a hash bucket by position); and its state must be the same
+// namespace, End). A kept socket, in a namespace walked in full, is gone
+// when the table has it only as a timewait socket (its full socket was
+// freed: no program saw its -> CLOSE), or, older than SweepMinAge, when it
+// is not there at all in two rounds in a row (one dump can skip a socket:
+// it resumes a hash bucket by position); and its state must be the same
 // before and after the round. Where the tracer watches every namespace,
 // a kept socket's namespace is known only with EndsOnly (bpf/maps.h); the
 // others are not judged.
@@ -143,13 +143,12 @@ func (t *Tracer) BeginSweep(nowNs uint64) (*SweepRound, error) {
 	}
 	r := &SweepRound{t: t, nowNs: nowNs, before: before, netnsOf: map[uint64]uint32{}, byNetNS: map[uint32]int{},
 		walked: map[uint32]int{}, seen: map[uint32]map[uint64]bool{}, present: map[uint64]bool{}, timeWait: map[uint64]snapshot.Socket{}}
-	minAge := uint64(SweepMinAge)
 	for c, s := range before {
 		ns := t.netns
 		if ns == 0 && t.endsOnly {
 			ns = uint32(s.Info.StateNs)
 		}
-		if _, done := t.swept[c]; done || ns == 0 || s.Info.BirthNs == 0 || s.Info.BirthNs+minAge > nowNs {
+		if _, done := t.swept[c]; done || ns == 0 || s.Info.BirthNs == 0 || s.Info.BirthNs > nowNs {
 			delete(before, c)
 			continue
 		}
@@ -225,10 +224,18 @@ func (r *SweepRound) End(final bool) ([]Event, error) {
 		if a, ok := after[c]; !ok || a != s {
 			continue // its -> CLOSE came, or a new life began
 		}
-		confirmed := t.suspects[c] == s.Info.BirthNs || final && r.walked[ns] > 1
-		if !isTW && !confirmed {
-			suspects[c] = s.Info.BirthNs
-			continue
+		if !isTW {
+			minAge := uint64(SweepMinAge)
+			if final {
+				minAge = uint64(SweepFinalMinAge)
+			}
+			if s.Info.BirthNs+minAge > r.nowNs {
+				continue // maybe not in the table yet
+			}
+			if t.suspects[c] != s.Info.BirthNs && !(final && r.walked[ns] > 1) {
+				suspects[c] = s.Info.BirthNs
+				continue
+			}
 		}
 		if err := t.forgetKept(c); err != nil {
 			return out, err

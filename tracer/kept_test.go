@@ -185,6 +185,70 @@ func TestSweep(t *testing.T) {
 	if got := sweep(later + uint64(100*time.Millisecond)); len(got) != 0 {
 		t.Errorf("third sweep: %v; want nothing", got)
 	}
+	// A final sweep (the tracer stops) takes a gone socket 50 ms old, after
+	// two dumps, without waiting for another round.
+	evs, err := tr.Sweep(later+uint64(100*time.Millisecond), diag.EachTCPEither, true)
+	if err != nil || len(evs) != 1 || evs[0].Cookie != youngCookie {
+		t.Errorf("final sweep: %+v, %v; want the young gone socket %d", evs, err, youngCookie)
+	}
+	if slots, entries := stateHeld(t, tr); !slots[openCookie] && !entries[openCookie] || entries[youngCookie] {
+		t.Errorf("after the final sweep, slots %v and hash entries %v; want the open connection's state %d and not the young one's %d",
+			slots, entries, openCookie, youngCookie)
+	}
+}
+
+// TestSweepYoungTimeWait: a state kept for a socket that is a timewait
+// socket in the table is reported however young it is (the last
+// connections before a tracer stops are), and the final sweep of trace
+// and life reports it so: the timewait socket says its full socket is
+// gone.
+func TestSweepYoungTimeWait(t *testing.T) {
+	requireBPF(t)
+	netns := privateNetNS(t)
+	tr, err := Open(Config{NetNS: netns, EndsOnly: true})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer tr.Close()
+	diag, err := snapshot.OpenDiag()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer diag.Close()
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var d net.Dialer
+	d.SetMultipathTCP(false)
+	c, err := d.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := socketCookie(t, c.(*net.TCPConn))
+	c.Close()
+	time.Sleep(20 * time.Millisecond)
+	s.Close()
+	time.Sleep(20 * time.Millisecond)
+	now := MonotonicNow()
+	var tw keptState
+	tw.Cookie = cookie
+	tw.Info.BirthNs = now - uint64(10*time.Millisecond)
+	tw.Info.StateNs = uint64(netns)
+	if err := tr.slots.Put(uint32(cookie)&(tr.slots.MaxEntries()-1), tw); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := tr.Sweep(now, diag.EachTCPEither, false)
+	if err != nil || len(evs) != 1 || evs[0].Cookie != cookie || evs[0].OldState != conn.TCPTimeWait {
+		t.Errorf("sweep: %+v, %v; want the timewait socket %d, 10 ms old", evs, err, cookie)
+	}
 }
 
 // TestSweepRoundAllNetNS: a tracer of every namespace keeps each socket's

@@ -479,11 +479,17 @@ func (e *UnsupportedArchError) Error() string {
 
 func (e *UnsupportedArchError) Is(target error) bool { return target == errors.ErrUnsupported }
 
-// SweepMinAge is how old a kept socket must be for Sweep to judge it: a
-// connecting socket enters SYN_SENT a moment (microseconds; longer while
-// the kernel looks for a free port) before the kernel puts it in its hash
-// tables, where a dump would see it.
-const SweepMinAge = 500 * time.Millisecond
+// SweepMinAge is how old a kept socket must be for a sweep to take its
+// absence from the socket table for its end: a connecting socket enters
+// SYN_SENT a moment (microseconds; longer while the kernel looks for a
+// free port) before the kernel puts it in its hash tables, where a dump
+// would see it. A final sweep, as the tracer stops, takes SweepFinalMinAge
+// (the last connections before the stop are that young). A timewait socket
+// in the table needs no age: its full socket is gone.
+const (
+	SweepMinAge      = 500 * time.Millisecond
+	SweepFinalMinAge = 50 * time.Millisecond
+)
 
 // ErrSweepAllNetNS: Sweep judges only a tracer that watches one network
 // namespace, whose socket table one dump gives.
