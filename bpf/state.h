@@ -345,6 +345,10 @@ static __always_inline int on_destroy(struct sock *sk)
 	if (!info)
 		return 0;
 	count(COUNTER_END_UNSEEN);
+	/* A server socket's acceptor, which its close record would have
+	 * taken (accept.h). */
+	if (accept_in_close && info->active == 0)
+		take_acceptor(info, cookie);
 	__u64 now = bpf_ktime_get_ns();
 	struct event *e = info->filtered ? NULL : reserve_event(EVENT_END, now);
 	if (e)
@@ -369,24 +373,36 @@ static __always_inline int on_destroy(struct sock *sk)
 struct forget_req {
 	__u64 cookie;
 	__u32 where;
-	__u32 _pad;
+	/* Out: 1 when a server socket's acceptor was waiting for its close
+	 * record (accept_in_close, accept.h) and is in acceptor now; its
+	 * entry is freed. */
+	__u32 has_acceptor;
+	struct sk_info acceptor;
 };
 
 static __always_inline int on_forget_kept(struct forget_req *req)
 {
 	__u64 cookie = req->cookie;
 	req->where = 0;
+	req->has_acceptor = 0;
 	struct sk_slot *s = slot_of(cookie);
 	if (s && __sync_val_compare_and_swap(&s->cookie, cookie, 0) == cookie) {
 		req->where = 1;
-		return 0;
-	}
-	if (bpf_map_delete_elem(&sk_states, &cookie) == 0) {
+	} else if (bpf_map_delete_elem(&sk_states, &cookie) == 0) {
 		struct overflow *o = overflow_of();
 		if (o)
 			__sync_fetch_and_add(&o->in_hash, -1);
 		req->where = 2;
 	}
+	if (!req->where || !accept_in_close)
+		return 0;
+	/* As take_acceptor at a -> CLOSE: the accept published it long ago. */
+	struct acc_slot *a = acc_of(cookie);
+	if (!a || __sync_val_compare_and_swap(&a->ready, cookie, 0) != cookie)
+		return 0;
+	__builtin_memcpy(&req->acceptor, &a->owner, sizeof(req->acceptor));
+	req->has_acceptor = 1;
+	__sync_val_compare_and_swap(&a->cookie, cookie, 0);
 	return 0;
 }
 

@@ -18,6 +18,6 @@ package tracer
 // is named for every target, as all that reaches the objects from it are
 // the fixed-size integer types, the same on every architecture, and a
 // fixed path keeps the objects the same on every build machine.
-//go:generate go tool bpf2go -tags linux -target amd64,arm64 -no-global-types -type event -type owner_source -type event_kind -type counter -type sk_slot -type forget_req tracer ../bpf/tracer.bpf.c -- -I../bpf -I/usr/include/x86_64-linux-gnu -O2 -g -Wall -Werror
+//go:generate go tool bpf2go -tags linux -target amd64,arm64 -no-global-types -type event -type owner_source -type event_kind -type counter -type sk_slot -type forget_req -type acc_slot tracer ../bpf/tracer.bpf.c -- -I../bpf -I/usr/include/x86_64-linux-gnu -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -tags linux,!386,!amd64,!arm64 -target bpfel,bpfeb -no-global-types -type event -type owner_source -type event_kind -type counter tracer ../bpf/records.bpf.c -- -I../bpf -I/usr/include/x86_64-linux-gnu -O2 -g -Wall -Werror
 //go:generate go tool bpf2go -tags linux -target bpfel,bpfeb -type socket_fd owners ../bpf/owners.bpf.c -- -I../bpf -I/usr/include/x86_64-linux-gnu -O2 -g -Wall -Werror

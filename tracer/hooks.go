@@ -227,7 +227,7 @@ func (t *Tracer) open(cfg Config) error {
 	t.own(&m)
 	t.counters = m.Counters
 	t.removedCgroups = m.RemovedCgroups
-	t.slots, t.states = m.SkSlots, m.SkStates
+	t.slots, t.states, t.accSlots = m.SkSlots, m.SkStates, m.AccSlots
 	if cfg.CgroupDir != "" {
 		if err := setCgroupFilter(m.CgroupFilter, cfg.CgroupDir); err != nil {
 			return fail("setting the cgroup filter", err)

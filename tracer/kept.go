@@ -237,8 +237,16 @@ func (r *SweepRound) End(final bool) ([]Event, error) {
 				continue
 			}
 		}
-		if err := t.forgetKept(c); err != nil {
+		req, err := t.forgetKept(c)
+		if err != nil {
 			return out, err
+		}
+		if req.HasAcceptor != 0 {
+			// A server socket's acceptor, which its close record would
+			// have named (life: accept_in_close).
+			a := &req.Acceptor
+			s.Info.Pid, s.Info.Tid, s.Info.Uid, s.Info.Comm, s.Info.CgroupId = a.Pid, a.Tid, a.Uid, a.Comm, a.CgroupId
+			s.Info.OwnerSource, s.Info.Filtered = a.OwnerSource, a.Filtered
 		}
 		if s.Info.Filtered != 0 {
 			continue
@@ -284,22 +292,23 @@ func (t *Tracer) sweptEvent(nowNs uint64, s *keptState, netns uint32, tw snapsho
 }
 
 // forgetKept drops a gone socket's kept state through forget_kept
-// (bpf/state.h); where that program did not load, it remembers the cookie
-// so that no later sweep reports it again.
-func (t *Tracer) forgetKept(cookie uint64) error {
+// (bpf/state.h), which also hands over a server socket's acceptor still
+// waiting for its close record; where that program did not load, it
+// remembers the cookie so that no later sweep reports it again.
+func (t *Tracer) forgetKept(cookie uint64) (tracerForgetReq, error) {
+	req := tracerForgetReq{Cookie: cookie}
 	if t.forgetProg == nil {
 		if t.swept == nil {
 			t.swept = map[uint64]struct{}{}
 		}
 		t.swept[cookie] = struct{}{}
-		return nil
+		return req, nil
 	}
-	req := tracerForgetReq{Cookie: cookie}
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&req)), unsafe.Sizeof(req))
 	if _, err := t.forgetProg.Run(&ebpf.RunOptions{Context: buf, ContextOut: buf}); err != nil {
-		return fmt.Errorf("dropping the state of socket %d: %w", cookie, err)
+		return req, fmt.Errorf("dropping the state of socket %d: %w", cookie, err)
 	}
-	return nil
+	return req, nil
 }
 
 // SweepStatus says, for doctor, what the sweep can do with these hooks.

@@ -341,3 +341,163 @@ func TestSweepRoundAllNetNS(t *testing.T) {
 		t.Errorf("the state of a socket in a namespace not walked was dropped")
 	}
 }
+
+// TestSweepAcceptor: with the acceptor kept for the close record (life),
+// a server socket whose close no program saw is reported with its
+// acceptor, which forget_kept takes from its entry and frees, as the
+// close would have; not with the listener's owner its state had.
+func TestSweepAcceptor(t *testing.T) {
+	requireBPF(t)
+	netns := privateNetNS(t)
+	tr, err := Open(Config{NetNS: netns, EndsOnly: true, AcceptInClose: true})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer tr.Close()
+	diag, err := snapshot.OpenDiag()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer diag.Close()
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var d net.Dialer
+	d.SetMultipathTCP(false)
+	c, err := d.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := socketCookie(t, s.(*net.TCPConn))
+	local := s.LocalAddr().(*net.TCPAddr).AddrPort()
+	// The server closes first: its socket becomes the timewait one.
+	s.Close()
+	time.Sleep(20 * time.Millisecond)
+	c.Close()
+	time.Sleep(20 * time.Millisecond)
+
+	// What a hidden close leaves: the state with the listener's owner,
+	// and the acceptor published in its entry.
+	now := MonotonicNow()
+	var st keptState
+	st.Cookie = cookie
+	st.Info.BirthNs = now - uint64(time.Second)
+	st.Info.StateNs = uint64(netns)
+	st.Info.Pid, st.Info.Tid = 1, 1
+	st.Info.OwnerSource = uint8(conn.OwnerListener)
+	if err := tr.slots.Put(uint32(cookie)&(tr.slots.MaxEntries()-1), st); err != nil {
+		t.Fatal(err)
+	}
+	var acc tracerAccSlot
+	acc.Cookie, acc.Ready = cookie, cookie
+	pid := uint32(os.Getpid())
+	acc.Owner.Pid, acc.Owner.Tid, acc.Owner.OwnerSource = pid, pid, uint8(conn.OwnerAccept)
+	for i, ch := range "acceptor" {
+		acc.Owner.Comm[i] = int8(ch)
+	}
+	accKey := uint32(cookie) & (tr.accSlots.MaxEntries() - 1)
+	if err := tr.accSlots.Put(accKey, acc); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := tr.Sweep(now, diag.EachTCPEither, false)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("sweep: %+v, %v; want the server socket %d", evs, err, cookie)
+	}
+	e := evs[0]
+	if e.Cookie != cookie || e.Owner.PID != pid || e.Owner.Comm != "acceptor" || e.OwnerSource != conn.OwnerAccept ||
+		e.Direction != conn.DirPassive || e.Local != local {
+		t.Errorf("record %+v; want socket %d at %v owned by its acceptor %d (accept, passive)", e, cookie, local, pid)
+	}
+	if err := tr.accSlots.Lookup(accKey, &acc); err != nil || acc.Cookie != 0 || acc.Ready != 0 {
+		t.Errorf("the acceptor's entry is still held: %+v (%v)", acc, err)
+	}
+}
+
+// TestEndAcceptor: the end hook's record of a server socket whose close
+// no program saw names its acceptor, taken from its entry, as the close
+// record would have. A socket reset by its peer is in CLOSE while its
+// process still holds it: the test gives it the state a hidden close
+// leaves, then closes it, and the real end hook runs at its free.
+func TestEndAcceptor(t *testing.T) {
+	requireBPF(t)
+	netns := privateNetNS(t)
+	tr, err := Open(Config{NetNS: netns, EndsOnly: true, AcceptInClose: true})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer tr.Close()
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var d net.Dialer
+	d.SetMultipathTCP(false)
+	c, err := d.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cookie := socketCookie(t, s.(*net.TCPConn))
+	c.(*net.TCPConn).SetLinger(0)
+	c.Close() // a reset: the server socket goes to CLOSE, still open
+	time.Sleep(50 * time.Millisecond)
+
+	var st keptState
+	st.Cookie = cookie
+	st.Info.BirthNs = MonotonicNow() - uint64(time.Second)
+	st.Info.Pid, st.Info.Tid = 1, 1
+	st.Info.OwnerSource = uint8(conn.OwnerListener)
+	if err := tr.slots.Put(uint32(cookie)&(tr.slots.MaxEntries()-1), st); err != nil {
+		t.Fatal(err)
+	}
+	var acc tracerAccSlot
+	acc.Cookie, acc.Ready = cookie, cookie
+	pid := uint32(os.Getpid())
+	acc.Owner.Pid, acc.Owner.Tid, acc.Owner.OwnerSource = pid, pid, uint8(conn.OwnerAccept)
+	accKey := uint32(cookie) & (tr.accSlots.MaxEntries() - 1)
+	if err := tr.accSlots.Put(accKey, acc); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	var end *Event
+	stop := make(chan struct{})
+	deadline := time.AfterFunc(5*time.Second, func() { close(stop); tr.Flush() })
+	defer deadline.Stop()
+	err = tr.Run(stop, 10*time.Millisecond, nil, func(evs []Event) {
+		for i := range evs {
+			if evs[i].Kind == KindEnd && evs[i].Cookie == cookie && end == nil {
+				end = &evs[i]
+				deadline.Stop()
+				close(stop)
+				tr.Flush()
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if end == nil {
+		t.Fatalf("no end record for socket %d", cookie)
+	}
+	if end.Owner.PID != pid || end.OwnerSource != conn.OwnerAccept || end.Direction != conn.DirPassive {
+		t.Errorf("end record %+v; want its acceptor %d (accept, passive)", *end, pid)
+	}
+	if err := tr.accSlots.Lookup(accKey, &acc); err != nil || acc.Cookie != 0 || acc.Ready != 0 {
+		t.Errorf("the acceptor's entry is still held: %+v (%v)", acc, err)
+	}
+}

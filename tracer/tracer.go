@@ -134,6 +134,7 @@ type Tracer struct {
 	// slots and states are the per-socket state's array and hash
 	// (bpf/maps.h), for tests to look into.
 	slots, states *ebpf.Map
+	accSlots      *ebpf.Map // the acceptors waiting for close records (bpf/maps.h), for tests
 	// forgetProg drops a gone socket's kept state (kept.go); nil where it
 	// did not load. netns and endsOnly are Config's.
 	forgetProg *ebpf.Program

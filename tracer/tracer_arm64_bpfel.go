@@ -13,6 +13,26 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type tracerAccSlot struct {
+	_      structs.HostLayout
+	Cookie uint64
+	Ready  uint64
+	Owner  struct {
+		_           structs.HostLayout
+		BirthNs     uint64
+		StateNs     uint64
+		Pid         uint32
+		Tid         uint32
+		Uid         uint32
+		OwnerSource uint8
+		Active      uint8
+		Filtered    uint8
+		Closing     uint8
+		Comm        [16]int8
+		CgroupId    uint64
+	}
+}
+
 type tracerCounter uint32
 
 const (
@@ -68,10 +88,24 @@ const (
 )
 
 type tracerForgetReq struct {
-	_      structs.HostLayout
-	Cookie uint64
-	Where  uint32
-	Pad    uint32
+	_           structs.HostLayout
+	Cookie      uint64
+	Where       uint32
+	HasAcceptor uint32
+	Acceptor    struct {
+		_           structs.HostLayout
+		BirthNs     uint64
+		StateNs     uint64
+		Pid         uint32
+		Tid         uint32
+		Uid         uint32
+		OwnerSource uint8
+		Active      uint8
+		Filtered    uint8
+		Closing     uint8
+		Comm        [16]int8
+		CgroupId    uint64
+	}
 }
 
 type tracerOwnerSource uint32
