@@ -1234,6 +1234,14 @@ func trCheckTimeWait(t *testing.T, w *trWorkload, ssOut string, life []*trLifeRo
 	for _, r := range trace {
 		lastTrace[r.Cookie] = r
 	}
+	// A timewait socket that a later connection's SYN on the same four
+	// ports ended (the kernel lets a SYN reuse a timewait socket's ports:
+	// on loopback the client's port, freed at its close, can come round
+	// again) is not in ss, and rightly.
+	tuples := map[string]int{}
+	for _, s := range w.socks {
+		tuples[s.tuple.key()]++
+	}
 	var p trProblems
 	want := 0
 	for _, s := range w.socks {
@@ -1242,6 +1250,10 @@ func trCheckTimeWait(t *testing.T, w *trWorkload, ssOut string, life []*trLifeRo
 		}
 		want++
 		tw, ok := byCookie[s.cookie]
+		if !ok && tuples[s.tuple.key()] > 1 {
+			t.Logf("%s %s (cookie %d): not in TIME_WAIT, its ports taken again by a later connection", s.what, s.tuple, s.cookie)
+			continue
+		}
 		if !ok {
 			p.add("active closer not in TIME_WAIT", "%s %s (cookie %d)", s.what, s.tuple, s.cookie)
 			continue
