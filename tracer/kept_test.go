@@ -14,6 +14,73 @@ import (
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
 )
 
+// sweepRig is a tracer in a namespace of the test's own, a sock_diag
+// socket there and a plain TCP listener, for the sweep's tests.
+type sweepRig struct {
+	tr    *Tracer
+	netns uint32
+	diag  *snapshot.Diag
+	ln    net.Listener
+}
+
+// newSweepRig opens the tracer with cfg (its NetNS set to the test's
+// namespace unless allNetNS) and the rest; the test's end closes them.
+func newSweepRig(t *testing.T, cfg Config, allNetNS bool) *sweepRig {
+	t.Helper()
+	requireBPF(t)
+	r := &sweepRig{netns: privateNetNS(t)}
+	if !allNetNS {
+		cfg.NetNS = r.netns
+	}
+	tr, err := Open(cfg)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	if tr.forgetProg == nil {
+		t.Fatal("forget_kept did not load")
+	}
+	r.tr = tr
+	r.diag, err = snapshot.OpenDiag() // in the test's namespace: its thread is locked there
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.diag.Close() })
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	r.ln, err = lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.ln.Close() })
+	return r
+}
+
+// dial makes a connection to the listener (plain TCP), both ends open.
+func (r *sweepRig) dial(t *testing.T) (client, server *net.TCPConn) {
+	t.Helper()
+	var d net.Dialer
+	d.SetMultipathTCP(false)
+	c, err := d.Dial("tcp4", r.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := r.ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.(*net.TCPConn), s.(*net.TCPConn)
+}
+
+// closeInOrder closes first, then, once its FIN is in, second: first's
+// socket becomes the timewait one.
+func closeInOrder(first, second net.Conn) {
+	first.Close()
+	time.Sleep(30 * time.Millisecond)
+	second.Close()
+	time.Sleep(30 * time.Millisecond)
+}
+
 // TestSweep: the kernel cannot be made to hide a socket's end on purpose,
 // so the test gives real sockets the state a hidden end leaves (a state
 // kept after the socket's -> CLOSE) and holds Sweep to the rest: with the
@@ -23,45 +90,12 @@ import (
 // tuple, each once, and drops their states; and it leaves alone the open
 // connections and a state too young to judge.
 func TestSweep(t *testing.T) {
-	requireBPF(t)
-	netns := privateNetNS(t)
-	tr, err := Open(Config{NetNS: netns, EndsOnly: true})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer tr.Close()
-	if tr.forgetProg == nil {
-		t.Fatal("forget_kept did not load")
-	}
-	diag, err := snapshot.OpenDiag() // in the test's namespace: its thread is locked there
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer diag.Close()
-
-	var lc net.ListenConfig
-	lc.SetMultipathTCP(false)
-	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	dial := func() (client, server net.Conn) {
-		var d net.Dialer
-		d.SetMultipathTCP(false)
-		c, err := d.Dial("tcp4", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c, s
-	}
+	r := newSweepRig(t, Config{EndsOnly: true}, false)
+	tr, netns, diag, ln := r.tr, r.netns, r.diag, r.ln
+	dial := func() (client, server *net.TCPConn) { return r.dial(t) }
 	// tw: its client closes first and becomes a timewait socket.
 	twClient, twServer := dial()
-	twCookie := socketCookie(t, twClient.(*net.TCPConn))
+	twCookie := socketCookie(t, twClient)
 	twLocal := twClient.LocalAddr().(*net.TCPAddr).AddrPort()
 	twClient.Close()
 	time.Sleep(50 * time.Millisecond)
@@ -69,7 +103,7 @@ func TestSweep(t *testing.T) {
 	// gone: its server closes first; its client's socket is freed at its
 	// LAST_ACK -> CLOSE.
 	goneClient, goneServer := dial()
-	goneCookie := socketCookie(t, goneClient.(*net.TCPConn))
+	goneCookie := socketCookie(t, goneClient)
 	goneServer.Close()
 	time.Sleep(50 * time.Millisecond)
 	goneClient.Close()
@@ -77,7 +111,7 @@ func TestSweep(t *testing.T) {
 	openClient, openServer := dial()
 	defer openClient.Close()
 	defer openServer.Close()
-	openCookie := socketCookie(t, openClient.(*net.TCPConn))
+	openCookie := socketCookie(t, openClient)
 	time.Sleep(100 * time.Millisecond)
 
 	// The states a hidden end leaves: tw's in its slot, gone's in the hash,
@@ -203,40 +237,11 @@ func TestSweep(t *testing.T) {
 // and life reports it so: the timewait socket says its full socket is
 // gone.
 func TestSweepYoungTimeWait(t *testing.T) {
-	requireBPF(t)
-	netns := privateNetNS(t)
-	tr, err := Open(Config{NetNS: netns, EndsOnly: true})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer tr.Close()
-	diag, err := snapshot.OpenDiag()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer diag.Close()
-	var lc net.ListenConfig
-	lc.SetMultipathTCP(false)
-	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var d net.Dialer
-	d.SetMultipathTCP(false)
-	c, err := d.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cookie := socketCookie(t, c.(*net.TCPConn))
-	c.Close()
-	time.Sleep(20 * time.Millisecond)
-	s.Close()
-	time.Sleep(20 * time.Millisecond)
+	r := newSweepRig(t, Config{EndsOnly: true}, false)
+	tr, netns, diag := r.tr, r.netns, r.diag
+	c, srv := r.dial(t)
+	cookie := socketCookie(t, c)
+	closeInOrder(c, srv)
 	now := MonotonicNow()
 	var tw keptState
 	tw.Cookie = cookie
@@ -257,41 +262,12 @@ func TestSweepYoungTimeWait(t *testing.T) {
 // reported with that namespace, a gone socket's state said to be in a
 // namespace not walked stays.
 func TestSweepRoundAllNetNS(t *testing.T) {
-	requireBPF(t)
-	netns := privateNetNS(t)
-	tr, err := Open(Config{EndsOnly: true})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer tr.Close()
-	diag, err := snapshot.OpenDiag()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer diag.Close()
-	var lc net.ListenConfig
-	lc.SetMultipathTCP(false)
-	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var d net.Dialer
-	d.SetMultipathTCP(false)
-	c, err := d.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cookie := socketCookie(t, c.(*net.TCPConn))
-	lnCookie := socketCookie(t, ln.(*net.TCPListener))
-	c.Close()
-	time.Sleep(50 * time.Millisecond)
-	s.Close()
-	time.Sleep(50 * time.Millisecond)
+	r := newSweepRig(t, Config{EndsOnly: true}, true)
+	tr, netns, diag := r.tr, r.netns, r.diag
+	c, srv := r.dial(t)
+	cookie := socketCookie(t, c)
+	lnCookie := socketCookie(t, r.ln.(*net.TCPListener))
+	closeInOrder(c, srv)
 
 	// The listener's own state, kept by the programs, says its namespace.
 	if held, _ := stateHeld(t, tr); !held[lnCookie] {
@@ -347,42 +323,13 @@ func TestSweepRoundAllNetNS(t *testing.T) {
 // acceptor, which forget_kept takes from its entry and frees, as the
 // close would have; not with the listener's owner its state had.
 func TestSweepAcceptor(t *testing.T) {
-	requireBPF(t)
-	netns := privateNetNS(t)
-	tr, err := Open(Config{NetNS: netns, EndsOnly: true, AcceptInClose: true})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer tr.Close()
-	diag, err := snapshot.OpenDiag()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer diag.Close()
-	var lc net.ListenConfig
-	lc.SetMultipathTCP(false)
-	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var d net.Dialer
-	d.SetMultipathTCP(false)
-	c, err := d.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cookie := socketCookie(t, s.(*net.TCPConn))
-	local := s.LocalAddr().(*net.TCPAddr).AddrPort()
+	r := newSweepRig(t, Config{EndsOnly: true, AcceptInClose: true}, false)
+	tr, netns, diag := r.tr, r.netns, r.diag
+	c, srv := r.dial(t)
+	cookie := socketCookie(t, srv)
+	local := srv.LocalAddr().(*net.TCPAddr).AddrPort()
 	// The server closes first: its socket becomes the timewait one.
-	s.Close()
-	time.Sleep(20 * time.Millisecond)
-	c.Close()
-	time.Sleep(20 * time.Millisecond)
+	closeInOrder(srv, c)
 
 	// What a hidden close leaves: the state with the listener's owner,
 	// and the acceptor published in its entry.
@@ -427,32 +374,11 @@ func TestSweepAcceptor(t *testing.T) {
 // process still holds it: the test gives it the state a hidden close
 // leaves, then closes it, and the real end hook runs at its free.
 func TestEndAcceptor(t *testing.T) {
-	requireBPF(t)
-	netns := privateNetNS(t)
-	tr, err := Open(Config{NetNS: netns, EndsOnly: true, AcceptInClose: true})
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	defer tr.Close()
-	var lc net.ListenConfig
-	lc.SetMultipathTCP(false)
-	ln, err := lc.Listen(context.Background(), "tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var d net.Dialer
-	d.SetMultipathTCP(false)
-	c, err := d.Dial("tcp4", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cookie := socketCookie(t, s.(*net.TCPConn))
-	c.(*net.TCPConn).SetLinger(0)
+	r := newSweepRig(t, Config{EndsOnly: true, AcceptInClose: true}, false)
+	tr := r.tr
+	c, s := r.dial(t)
+	cookie := socketCookie(t, s)
+	c.SetLinger(0)
 	c.Close() // a reset: the server socket goes to CLOSE, still open
 	time.Sleep(50 * time.Millisecond)
 
@@ -478,7 +404,7 @@ func TestEndAcceptor(t *testing.T) {
 	stop := make(chan struct{})
 	deadline := time.AfterFunc(5*time.Second, func() { close(stop); tr.Flush() })
 	defer deadline.Stop()
-	err = tr.Run(stop, 10*time.Millisecond, nil, func(evs []Event) {
+	err := tr.Run(stop, 10*time.Millisecond, nil, func(evs []Event) {
 		for i := range evs {
 			if evs[i].Kind == KindEnd && evs[i].Cookie == cookie && end == nil {
 				end = &evs[i]
