@@ -59,7 +59,7 @@ func (l *Live) run() {
 		l.drainedAt.Store(before)
 		if sweeper.Due(before) {
 			evs, _ := sweeper.Sweep(before, false)
-			l.applyAll(evs)
+			l.applyAll(evs, nil)
 		}
 	}
 	// Nothing to do while nothing happens: the reader wakes for a batch
@@ -67,26 +67,19 @@ func (l *Live) run() {
 	// whole core busy on an idle machine (15,000 epoll_pwait calls a
 	// second).
 	l.tr.Run(l.stop, livePoll, idle, func(evs []tracer.Event) {
-		if l.name != nil {
-			for i := range evs {
-				l.name(&evs[i].Owner)
+		l.applyAll(evs, func() {
+			if time.Since(lastExpire) > 5*time.Second {
+				l.table.Expire(tracer.MonotonicNow())
+				lastExpire = time.Now()
 			}
-		}
-		l.mu.Lock()
-		for i := range evs {
-			l.apply(&evs[i])
-		}
-		if time.Since(lastExpire) > 5*time.Second {
-			l.table.Expire(tracer.MonotonicNow())
-			lastExpire = time.Now()
-		}
-		l.mu.Unlock()
+		})
 		l.lastTs.Store(evs[len(evs)-1].TimeNs)
 	})
 }
 
-// applyAll folds the sweep's records into the table.
-func (l *Live) applyAll(evs []tracer.Event) {
+// applyAll names the events' owners and folds the events into the table,
+// then runs also, under the table's lock.
+func (l *Live) applyAll(evs []tracer.Event, also func()) {
 	if len(evs) == 0 {
 		return
 	}
@@ -96,10 +89,13 @@ func (l *Live) applyAll(evs []tracer.Event) {
 		}
 	}
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	for i := range evs {
 		l.apply(&evs[i])
 	}
-	l.mu.Unlock()
+	if also != nil {
+		also()
+	}
 }
 
 // apply folds one event into the table and the counts; l.mu is held.
