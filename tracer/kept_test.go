@@ -331,29 +331,8 @@ func TestSweepAcceptor(t *testing.T) {
 	// The server closes first: its socket becomes the timewait one.
 	closeInOrder(srv, c)
 
-	// What a hidden close leaves: the state with the listener's owner,
-	// and the acceptor published in its entry.
 	now := MonotonicNow()
-	var st keptState
-	st.Cookie = cookie
-	st.Info.BirthNs = now - uint64(time.Second)
-	st.Info.StateNs = uint64(netns)
-	st.Info.Pid, st.Info.Tid = 1, 1
-	st.Info.OwnerSource = uint8(conn.OwnerListener)
-	if err := tr.slots.Put(uint32(cookie)&(tr.slots.MaxEntries()-1), st); err != nil {
-		t.Fatal(err)
-	}
-	var acc tracerAccSlot
-	acc.Cookie, acc.Ready = cookie, cookie
-	pid := uint32(os.Getpid())
-	acc.Owner.Pid, acc.Owner.Tid, acc.Owner.OwnerSource = pid, pid, uint8(conn.OwnerAccept)
-	for i, ch := range "acceptor" {
-		acc.Owner.Comm[i] = int8(ch)
-	}
-	accKey := uint32(cookie) & (tr.accSlots.MaxEntries() - 1)
-	if err := tr.accSlots.Put(accKey, acc); err != nil {
-		t.Fatal(err)
-	}
+	pid, accKey := plantHiddenServerClose(t, tr, cookie, netns)
 	evs, err := tr.Sweep(now, diag.EachTCPEither, false)
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("sweep: %+v, %v; want the server socket %d", evs, err, cookie)
@@ -363,6 +342,7 @@ func TestSweepAcceptor(t *testing.T) {
 		e.Direction != conn.DirPassive || e.Local != local {
 		t.Errorf("record %+v; want socket %d at %v owned by its acceptor %d (accept, passive)", e, cookie, local, pid)
 	}
+	var acc tracerAccSlot
 	if err := tr.accSlots.Lookup(accKey, &acc); err != nil || acc.Cookie != 0 || acc.Ready != 0 {
 		t.Errorf("the acceptor's entry is still held: %+v (%v)", acc, err)
 	}
@@ -382,22 +362,7 @@ func TestEndAcceptor(t *testing.T) {
 	c.Close() // a reset: the server socket goes to CLOSE, still open
 	time.Sleep(50 * time.Millisecond)
 
-	var st keptState
-	st.Cookie = cookie
-	st.Info.BirthNs = MonotonicNow() - uint64(time.Second)
-	st.Info.Pid, st.Info.Tid = 1, 1
-	st.Info.OwnerSource = uint8(conn.OwnerListener)
-	if err := tr.slots.Put(uint32(cookie)&(tr.slots.MaxEntries()-1), st); err != nil {
-		t.Fatal(err)
-	}
-	var acc tracerAccSlot
-	acc.Cookie, acc.Ready = cookie, cookie
-	pid := uint32(os.Getpid())
-	acc.Owner.Pid, acc.Owner.Tid, acc.Owner.OwnerSource = pid, pid, uint8(conn.OwnerAccept)
-	accKey := uint32(cookie) & (tr.accSlots.MaxEntries() - 1)
-	if err := tr.accSlots.Put(accKey, acc); err != nil {
-		t.Fatal(err)
-	}
+	pid, accKey := plantHiddenServerClose(t, tr, cookie, r.netns)
 	s.Close()
 
 	var end *Event
@@ -423,7 +388,37 @@ func TestEndAcceptor(t *testing.T) {
 	if end.Owner.PID != pid || end.OwnerSource != conn.OwnerAccept || end.Direction != conn.DirPassive {
 		t.Errorf("end record %+v; want its acceptor %d (accept, passive)", *end, pid)
 	}
+	var acc tracerAccSlot
 	if err := tr.accSlots.Lookup(accKey, &acc); err != nil || acc.Cookie != 0 || acc.Ready != 0 {
 		t.Errorf("the acceptor's entry is still held: %+v (%v)", acc, err)
 	}
+}
+
+// plantHiddenServerClose gives a server socket what a close no program saw
+// leaves under life's acceptor hand-over (accept.h): its kept state still
+// with the listener's owner (pid 1), and its acceptor (this process, named
+// "acceptor") published in its acc_slots entry, whose key it returns.
+func plantHiddenServerClose(t *testing.T, tr *Tracer, cookie uint64, netns uint32) (pid, accKey uint32) {
+	t.Helper()
+	var st keptState
+	st.Cookie = cookie
+	st.Info.BirthNs = MonotonicNow() - uint64(time.Second)
+	st.Info.StateNs = uint64(netns)
+	st.Info.Pid, st.Info.Tid = 1, 1
+	st.Info.OwnerSource = uint8(conn.OwnerListener)
+	if err := tr.slots.Put(uint32(cookie)&(tr.slots.MaxEntries()-1), st); err != nil {
+		t.Fatal(err)
+	}
+	var acc tracerAccSlot
+	acc.Cookie, acc.Ready = cookie, cookie
+	pid = uint32(os.Getpid())
+	acc.Owner.Pid, acc.Owner.Tid, acc.Owner.OwnerSource = pid, pid, uint8(conn.OwnerAccept)
+	for i, ch := range "acceptor" {
+		acc.Owner.Comm[i] = int8(ch)
+	}
+	accKey = uint32(cookie) & (tr.accSlots.MaxEntries() - 1)
+	if err := tr.accSlots.Put(accKey, acc); err != nil {
+		t.Fatal(err)
+	}
+	return pid, accKey
 }
