@@ -36,11 +36,8 @@
  * record as before. join_accept returns 1 when the close will name the
  * acceptor.
  */
-static __always_inline int join_accept(__u64 cookie)
+static __always_inline int join_accept(__u64 cookie, struct sk_slot *s)
 {
-	struct sk_slot *s = slot_of(cookie);
-	if (!s || s->cookie != cookie)
-		return 0;
 	struct acc_slot *a = acc_of(cookie);
 	if (!a || __sync_val_compare_and_swap(&a->cookie, 0, cookie) != 0)
 		return 0;
@@ -63,21 +60,31 @@ static __always_inline int join_accept(__u64 cookie)
  */
 static __always_inline int on_accept_sock(const int btf, struct sock *sk)
 {
-	if (!sk || SK_READ(btf, sk, sk_protocol) != IPPROTO_TCP)
+	if (!sk)
 		return 0;
-	__u16 family = SK_READ(btf, sk, __sk_common.skc_family);
-	if (family != AF_INET && family != AF_INET6)
-		return 0;
-	if (target_netns && sk_netns(btf, sk) != target_netns)
-		return 0;
+	/* A socket whose state its slot holds is a TCP socket of the
+	 * namespace watched (on_set_state checked at its birth): its checks
+	 * are skipped, as on_set_state skips them for its later events. */
+	__u64 cookie = SK_READ(btf, sk, __sk_common.skc_cookie.counter);
+	struct sk_slot *s = cookie ? slot_of(cookie) : NULL;
+	if (s && s->cookie != cookie)
+		s = NULL;
+	if (!s) {
+		if (SK_READ(btf, sk, sk_protocol) != IPPROTO_TCP)
+			return 0;
+		__u16 family = SK_READ(btf, sk, __sk_common.skc_family);
+		if (family != AF_INET && family != AF_INET6)
+			return 0;
+		if (target_netns && sk_netns(btf, sk) != target_netns)
+			return 0;
+	}
 	if (outside_filter())
 		return 0;
-	__u64 cookie = SK_READ(btf, sk, __sk_common.skc_cookie.counter);
 	if (!cookie) {
 		count(COUNTER_ACCEPT_MISS);
 		return 0;
 	}
-	if (accept_in_close && join_accept(cookie))
+	if (accept_in_close && s && join_accept(cookie, s))
 		return 0;
 
 	struct event *e = reserve_event(EVENT_ACCEPT, bpf_ktime_get_ns());
