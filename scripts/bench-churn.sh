@@ -22,6 +22,9 @@
 #          of life's cost that no change to the programs or the reader can
 #          take away. Building it needs clang (scripts/install-bpf-deps.sh,
 #          run when clang is missing);
+#   hooksna  the same without the accept hook (as noaccept): against hooks,
+#          what the system-call tracepoint costs by being attached (every
+#          task on the slow system-call path), apart from any program;
 #   noaccept  `life --json > /dev/null` from a build that attaches no
 #          accept hook (go build -tags bpfnetstat_noaccept): server
 #          connections credited to the listener's owner or to the task
@@ -67,7 +70,7 @@
 # lines (prefix "bench.") for copying. Needs root; installs bpftrace if
 # missing (scripts/install-bench-deps.sh) and mounts tracefs if it is not
 # mounted (bpftrace's tracepoint needs it; unmounted again on exit). Takes
-# about (7 x rounds + 6) x ([seconds] + 3) s.
+# about (8 x rounds + 7) x ([seconds] + 3) s with every mode.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,7 +89,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-all_modes=(off off2 hooks noaccept life trace ref)
+all_modes=(off off2 hooks hooksna noaccept life trace ref)
 read -ra modes <<<"${BENCH_MODES:-${all_modes[*]}}"
 tracers=()
 for m in "${modes[@]}"; do
@@ -126,10 +129,11 @@ go build -o "$work/churn" ./scripts/churn
 if has_mode noaccept; then
 	go build -tags bpfnetstat_noaccept -o "$work/bpfnetstat-noaccept" ./cmd/bpfnetstat
 fi
-# The hooks-only build: the module copied, its tracer objects regenerated
+# The hooks-only builds: the module copied, its tracer objects regenerated
 # with -DBPFNETSTAT_HOOKS_ONLY (the go:generate line of tracer/gen.go that
-# builds the programs), then built like the other.
-if has_mode hooks; then
+# builds the programs), then built like the others (hooksna without the
+# accept hook, as noaccept).
+if has_mode hooks || has_mode hooksna; then
 	command -v clang >/dev/null || scripts/install-bpf-deps.sh
 	mkdir "$work/hooks-src"
 	tar --exclude=./.git -cf - . | tar -xf - -C "$work/hooks-src"
@@ -139,7 +143,12 @@ if has_mode hooks; then
 		exit 1
 	}
 	(cd "$work/hooks-src/tracer" && go generate -run 'tracer\.bpf\.c' . >/dev/null)
-	(cd "$work/hooks-src" && go build -o "$work/bpfnetstat-hooks" ./cmd/bpfnetstat)
+	if has_mode hooks; then
+		(cd "$work/hooks-src" && go build -o "$work/bpfnetstat-hooks" ./cmd/bpfnetstat)
+	fi
+	if has_mode hooksna; then
+		(cd "$work/hooks-src" && go build -tags bpfnetstat_noaccept -o "$work/bpfnetstat-hooksna" ./cmd/bpfnetstat)
+	fi
 	rm -rf "$work/hooks-src"
 fi
 
@@ -179,7 +188,7 @@ tracer_start() {
 		ip netns exec "$ns" "$work/bpfnetstat" "$mode" --json >"$out" 2>"$work/$name.err" &
 		ready() { grep -q "^bpfnetstat: tracing" "$work/$1.err" 2>/dev/null; }
 		;;
-	hooks | noaccept)
+	hooks | hooksna | noaccept)
 		ip netns exec "$ns" "$work/bpfnetstat-$mode" life --json >"$out" 2>"$work/$name.err" &
 		ready() { grep -q "^bpfnetstat: tracing" "$work/$1.err" 2>/dev/null; }
 		;;
@@ -310,7 +319,7 @@ measure() {
 	is_off "$mode" || tracer_stop "$name" "$mode"
 	local events=- lost=- detail=- lines=- drain=-
 	case $mode in
-	hooks | noaccept | life | trace)
+	hooks | hooksna | noaccept | life | trace)
 		read -r events lost detail < <(loss "$name")
 		lines=0 # to /dev/null
 		drain=$(cat "$work/$name.drain")
@@ -338,7 +347,7 @@ measure() {
 }
 
 # is_bpfnetstat MODE: the mode runs bpfnetstat (it prints a loss line).
-is_bpfnetstat() { case $1 in hooks | noaccept | life | trace) return 0 ;; esac; return 1; }
+is_bpfnetstat() { case $1 in hooks | hooksna | noaccept | life | trace) return 0 ;; esac; return 1; }
 
 # res NAME KEY: a figure of a measured run.
 res() { awk -v k="$2" '$1 == k { print $2 }' "$work/$1.res"; }
