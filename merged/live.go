@@ -27,6 +27,10 @@ type Live struct {
 	drainedAt, lastTs atomic.Uint64
 	// name, if set, gives each event's owner its identity.
 	name func(*conn.Process)
+	// sweepFail is the last sweep's failure, nil when it worked;
+	// sweepRuns counts the runs of failures (the reader's goroutine only).
+	sweepFail atomic.Pointer[SweepFailure]
+	sweepRuns uint64
 }
 
 // StartLive opens the tracer and starts folding its events into a table.
@@ -51,14 +55,15 @@ func (l *Live) run() {
 	lastExpire := time.Now()
 	// The sockets whose end no program saw (tracer.Tracer.Sweep), swept
 	// while the reader has nothing else to do (a view of every namespace
-	// is not swept). A failed sweep is tried again a period later; these
-	// views have no line to say it on.
+	// is not swept). A failed sweep is tried again a period later; the
+	// views say when a run of failures begins (SweepFailing, SweepNotes).
 	sweeper := NewSweeper(l.tr, tracer.MonotonicNow())
 	defer sweeper.Close()
 	idle := func(before uint64) {
 		l.drainedAt.Store(before)
 		if sweeper.Due(before) {
-			evs, _ := sweeper.Sweep(before, false)
+			evs, err := sweeper.Sweep(before, false)
+			l.noteSweep(err)
 			l.applyAll(evs, nil)
 		}
 	}

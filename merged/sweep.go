@@ -1,6 +1,8 @@
 package merged
 
 import (
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/bpfnetstat/bpfnetstat/snapshot"
@@ -55,4 +57,51 @@ func (s *Sweeper) Close() {
 		s.diag.Close()
 		s.diag = nil
 	}
+}
+
+// SweepFailure is a failed sweep of a live view's tracer: its error, and
+// the number of the run of consecutive failures it belongs to (from 1),
+// so that a view says each run once.
+type SweepFailure struct {
+	Err error
+	Run uint64
+}
+
+// Line is a view's one line about the failure.
+func (f *SweepFailure) Line() string {
+	return fmt.Sprintf("bpfnetstat: sweeping the kept socket states: %v; trying again every %v, and until then a socket whose end no program saw is not reported", f.Err, SweepEvery)
+}
+
+// noteSweep records a sweep's outcome.
+func (l *Live) noteSweep(err error) {
+	if err == nil {
+		l.sweepFail.Store(nil)
+		return
+	}
+	if l.sweepFail.Load() == nil {
+		l.sweepRuns++
+	}
+	l.sweepFail.Store(&SweepFailure{Err: err, Run: l.sweepRuns})
+}
+
+// SweepFailing gives the last sweep's failure, or nil when it worked or
+// none has run yet.
+func (l *Live) SweepFailing() *SweepFailure { return l.sweepFail.Load() }
+
+// SweepNotes says each run of a live view's failed sweeps once, as it
+// begins: a view that prints lines checks it at every refresh.
+type SweepNotes struct{ said uint64 }
+
+// Check writes the line of a run of failures not said yet (nothing for a
+// view without a tracer, l nil).
+func (n *SweepNotes) Check(l *Live, w io.Writer) {
+	if l == nil {
+		return
+	}
+	f := l.SweepFailing()
+	if f == nil || f.Run == n.said {
+		return
+	}
+	n.said = f.Run
+	fmt.Fprintln(w, f.Line())
 }

@@ -328,6 +328,10 @@ type socketRun struct {
 	// listing is set in bpfnetstat's continuous mode: owners for TIME_WAIT
 	// rows from the tracer or earlier refreshes, and ghost rows (--recent).
 	listing *merged.Listing
+	// live is the listing's tracer, if it runs; sweepNotes says its failed
+	// sweeps on stderr.
+	live       *merged.Live
+	sweepNotes merged.SweepNotes
 	// ids names owners for -p --json and --identity, and holds the
 	// --cgroup/--container filter; nil when neither is asked for, so
 	// that plain -p does no cgroup lookup at all.
@@ -422,6 +426,7 @@ func runSockets(o *classicOptions, env cmdutil.Env) int {
 			r.jsonw.Close()
 		}
 		r.out.Flush()
+		r.sweepNotes.Check(r.live, r.env.Stderr)
 		return rc
 	})
 }
@@ -447,6 +452,7 @@ func (r *socketRun) startMerged() {
 			fmt.Fprintln(r.env.Stderr, l)
 		}
 	}
+	r.live = live
 	r.listing = merged.NewListing(r.fs, live, r.o.recent)
 	r.listing.Owners.SetRemote(cmdutil.AgentOwners(r.env))
 }

@@ -101,6 +101,7 @@ func TimewaitRun(o *TimewaitOptions) error {
 	defer signal.Stop(sigs)
 	w := bufio.NewWriter(env.Stdout)
 	src.Rows() // a first look, so that owners can be remembered
+	var sweepNotes merged.SweepNotes
 	for n := 1; ; n++ {
 		select {
 		case <-time.After(o.Interval):
@@ -130,6 +131,7 @@ func TimewaitRun(o *TimewaitOptions) error {
 		if err := w.Flush(); err != nil {
 			return cmdutil.WriteError(err)
 		}
+		sweepNotes.Check(src.Live(), env.Stderr)
 		if o.Count > 0 && n >= o.Count {
 			return nil
 		}

@@ -27,6 +27,7 @@ type snap struct {
 	traced              bool
 	opens, closes, fail float64 // per second
 	lost                uint64  // events the tracer lost since it started
+	sweepFailing        bool    // the last sweep of the tracer's kept states failed
 }
 
 // snapMsg carries a refresh into the model; tickMsg asks for one.
@@ -280,6 +281,10 @@ func (m *model) summary() []string {
 	rates := "opens/s -  closes/s -  failures/s -  lost -"
 	if d.traced {
 		rates = fmt.Sprintf("opens/s %.1f  closes/s %.1f  failures/s %.1f  lost %d", d.opens, d.closes, d.fail, d.lost)
+		if d.sweepFailing {
+			// Ends no program saw go unreported until a sweep works.
+			rates += "  sweep failing"
+		}
 	}
 	top := make([]string, 0, len(d.sum.ByOwner))
 	for _, c := range d.sum.ByOwner {
@@ -357,6 +362,7 @@ func runTerminal(o *WatchOptions, src *merged.Source, ids *cmdutil.Identities) e
 			if c, err := live.Counters(); err == nil {
 				s.lost = c.RingFull + c.RecursionLost
 			}
+			s.sweepFailing = live.SweepFailing() != nil
 		}
 		last = s.now
 		return s

@@ -238,3 +238,19 @@ func TestIdentityColumns(t *testing.T) {
 	m.rebuild()
 	screenLines(t, m) // still fits
 }
+
+// The rates line says a failing sweep of the tracer's kept states, and
+// only while it fails.
+func TestSummarySweepFailing(t *testing.T) {
+	m := newModel(func() snap { return snap{} }, time.Second, "state", false)
+	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	m.Update(snapMsg{now: at, traced: true, sweepFailing: true})
+	if got := m.summary()[0]; !strings.HasSuffix(got, "lost 0  sweep failing") {
+		t.Errorf("failing sweep: rates line %q", got)
+	}
+	m.Update(snapMsg{now: at.Add(time.Second), traced: true})
+	if got := m.summary()[0]; strings.Contains(got, "sweep") {
+		t.Errorf("working sweep: rates line %q", got)
+	}
+}

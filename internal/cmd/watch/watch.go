@@ -149,6 +149,7 @@ func WatchRun(o *WatchOptions) error {
 	last := time.Now()
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
+	var sweepNotes merged.SweepNotes
 	for n := 1; ; n++ {
 		rows := src.Rows()
 		kept := rows[:0]
@@ -179,6 +180,7 @@ func WatchRun(o *WatchOptions) error {
 		if err := w.Flush(); err != nil {
 			return cmdutil.WriteError(err)
 		}
+		sweepNotes.Check(src.Live(), env.Stderr)
 		if o.Count > 0 && n >= o.Count {
 			return nil
 		}
