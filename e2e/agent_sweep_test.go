@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -27,14 +28,99 @@ func TestAgentSweep(t *testing.T) {
 	requireRoot(t)
 	b := getBinaries(t)
 	ns := trNewNetns(t)
-	netns := uint32(ns.inode(t))
 	dir := t.TempDir()
+	// It ends before the agent starts, as a hidden end would leave the
+	// agent without its close.
+	tw := sweptTimeWait(t, ns)
+	a := agStart(t, b.ours, nil, dir)
+	slots := agentMap(t, a.cmd.Process.Pid, "sk_slots")
+	defer slots.Close()
+	key := tw.plant(t, slots)
+	// Snapshots every 300 ms; the state dropped means a round took it.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var held []byte
+		if err := slots.Lookup(key, &held); err != nil {
+			t.Fatal(err)
+		}
+		if binary.NativeEndian.Uint64(held) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent's sweep did not drop the state of cookie %d in 10 s\nstderr:\n%s", tw.cookie, a.stderr)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	a.stop(t)
 
-	// A connection whose client closes first: its socket becomes a
-	// timewait socket with the client's cookie. It ends before the agent
-	// starts, as a hidden end would leave the agent without its close.
-	var cookie uint64
-	var local, remote netip.AddrPort
+	var found int
+	for _, l := range readAuditLines(t, a.log) {
+		if l.Cookie != tw.cookie || l.Error != "unseen" {
+			continue
+		}
+		found++
+		tw.check(t, "audit record", fmt.Sprintf("%+v", l), int(l.PID), l.Comm, l.OwnerSource, l.Direction, l.LAddr, int(l.LPort), l.RAddr, int(l.RPort), uint64(l.NetNS))
+	}
+	if found != 1 {
+		t.Errorf("%d unseen records for cookie %d in the audit log, want 1\nstderr:\n%s", found, tw.cookie, a.stderr)
+	}
+	if strings.Contains(a.stderr.String(), "sweeping") {
+		t.Errorf("the sweep failed:\n%s", a.stderr)
+	}
+}
+
+// TestLifeAllNamespacesSweep: life --all-namespaces sweeps the kept states
+// of every namespace (as the agent walks them), here at its stop, and
+// prints the end no program saw, as TestAgentSweep checks the agent's.
+func TestLifeAllNamespacesSweep(t *testing.T) {
+	requireRoot(t)
+	b := getBinaries(t)
+	ns := trNewNetns(t)
+	tw := sweptTimeWait(t, ns)
+	life := trStartTracer(t, []string{"env"}, b.ours, "life", "--json", "--all-namespaces")
+	slots := agentMap(t, life.cmd.Process.Pid, "sk_slots")
+	defer slots.Close()
+	tw.plant(t, slots)
+	life.stop(t, syscall.SIGINT) // the final sweep
+	var found int
+	for _, r := range trParseLines[trLifeRow](t, life.stdoutPath, trLifeFields) {
+		if r.Cookie != tw.cookie {
+			continue
+		}
+		found++
+		if r.Error != "unseen" {
+			t.Errorf("life row %s: error %q, want unseen", r.raw, r.Error)
+		}
+		tw.check(t, "life row", r.raw, r.PID, r.Comm, r.OwnerSource, r.Direction, r.LAddr, r.LPort, r.RAddr, r.RPort, r.NetNS)
+	}
+	if found != 1 {
+		t.Errorf("%d life rows for cookie %d, want 1\nstderr:\n%s", found, tw.cookie, life.stderrText())
+	}
+	if strings.Contains(life.stderrText(), "sweeping") {
+		t.Errorf("the sweep failed:\n%s", life.stderrText())
+	}
+}
+
+// sweptTW is a real timewait socket in a test namespace, for a sweep to
+// find: the tracer under test is given the state a hidden end leaves for
+// it (plant), since the kernel cannot be made to hide an end on purpose.
+type sweptTW struct {
+	cookie        uint64
+	local, remote netip.AddrPort
+	netns         uint32
+}
+
+// sweptPID and sweptComm are the owner the planted state names.
+const (
+	sweptPID  = 424242
+	sweptComm = "swepttest"
+)
+
+// sweptTimeWait makes, in ns, a connection whose client closes first: its
+// socket becomes a timewait socket with the client's cookie.
+func sweptTimeWait(t *testing.T, ns *trNetns) sweptTW {
+	t.Helper()
+	tw := sweptTW{netns: uint32(ns.inode(t))}
 	err := isInNetns(ns.name, func() error {
 		l, err := net.Listen("tcp4", "127.0.0.1:0")
 		if err != nil {
@@ -50,76 +136,58 @@ func TestAgentSweep(t *testing.T) {
 			return err
 		}
 		raw, _ := c.(*net.TCPConn).SyscallConn()
-		raw.Control(func(fd uintptr) { cookie, _ = unix.GetsockoptUint64(int(fd), unix.SOL_SOCKET, unix.SO_COOKIE) })
-		local, remote = c.LocalAddr().(*net.TCPAddr).AddrPort(), c.RemoteAddr().(*net.TCPAddr).AddrPort()
+		raw.Control(func(fd uintptr) { tw.cookie, _ = unix.GetsockoptUint64(int(fd), unix.SOL_SOCKET, unix.SO_COOKIE) })
+		tw.local, tw.remote = c.LocalAddr().(*net.TCPAddr).AddrPort(), c.RemoteAddr().(*net.TCPAddr).AddrPort()
 		c.Close()
 		time.Sleep(50 * time.Millisecond)
 		s.Close()
 		return nil
 	})
-	if err != nil || cookie == 0 {
-		t.Fatalf("connection in %s: %v (cookie %d)", ns.name, err, cookie)
+	if err != nil || tw.cookie == 0 {
+		t.Fatalf("connection in %s: %v (cookie %d)", ns.name, err, tw.cookie)
 	}
-	a := agStart(t, b.ours, nil, dir)
-	slots := agentMap(t, a.cmd.Process.Pid, "sk_slots")
-	defer slots.Close()
+	return tw
+}
+
+// plant writes the socket's kept state into its free slot of the tracer's
+// sk_slots, as its connect would have with ends_only, and returns the
+// slot's key.
+func (tw sweptTW) plant(t *testing.T, slots *ebpf.Map) uint32 {
+	t.Helper()
 	// struct sk_slot (bpf/maps.h): the cookie, then struct sk_info.
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
 		t.Fatal(err)
 	}
-	const pid = 424242
 	v := make([]byte, 64)
 	ne := binary.NativeEndian
-	ne.PutUint64(v[0:], cookie)
+	ne.PutUint64(v[0:], tw.cookie)
 	ne.PutUint64(v[8:], uint64(ts.Nano())-uint64(time.Second)) // birth
-	ne.PutUint64(v[16:], uint64(netns))                        // the namespace, with ends_only
-	ne.PutUint32(v[24:], pid)
-	ne.PutUint32(v[28:], pid)
+	ne.PutUint64(v[16:], uint64(tw.netns))                     // the namespace, with ends_only
+	ne.PutUint32(v[24:], sweptPID)
+	ne.PutUint32(v[28:], sweptPID)
 	v[36] = 1 // owner_source: connect
 	v[37] = 1 // active
-	copy(v[40:56], "swepttest")
-	key := uint32(cookie) & (slots.MaxEntries() - 1)
+	copy(v[40:56], sweptComm)
+	key := uint32(tw.cookie) & (slots.MaxEntries() - 1)
 	var held []byte
 	if err := slots.Lookup(key, &held); err != nil || ne.Uint64(held) != 0 {
-		t.Fatalf("slot %d of cookie %d: %x (%v), want it free", key, cookie, held, err)
+		t.Fatalf("slot %d of cookie %d: %x (%v), want it free", key, tw.cookie, held, err)
 	}
 	if err := slots.Put(key, v); err != nil {
 		t.Fatal(err)
 	}
-	// Snapshots every 300 ms; the state dropped means a round took it.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err := slots.Lookup(key, &held); err != nil {
-			t.Fatal(err)
-		}
-		if ne.Uint64(held) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the agent's sweep did not drop the state of cookie %d in 10 s\nstderr:\n%s", cookie, a.stderr)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	a.stop(t)
+	return key
+}
 
-	var found int
-	for _, l := range readAuditLines(t, a.log) {
-		if l.Cookie != cookie || l.Error != "unseen" {
-			continue
-		}
-		found++
-		if l.PID != pid || l.Comm != "swepttest" || l.OwnerSource != "connect" || l.Direction != "active" ||
-			l.LAddr != local.Addr().String() || l.LPort != local.Port() || l.RAddr != remote.Addr().String() || l.RPort != remote.Port() ||
-			l.NetNS != netns {
-			t.Errorf("audit record %+v; want pid %d swepttest (connect, active), %v -> %v, netns %d", l, pid, local, remote, netns)
-		}
-	}
-	if found != 1 {
-		t.Errorf("%d unseen records for cookie %d in the audit log, want 1\nstderr:\n%s", found, cookie, a.stderr)
-	}
-	if strings.Contains(a.stderr.String(), "sweeping") {
-		t.Errorf("the sweep failed:\n%s", a.stderr)
+// check wants a record of the swept end with the planted owner, the
+// timewait socket's tuple and its namespace.
+func (tw sweptTW) check(t *testing.T, what, rec string, pid int, comm, source, dir, laddr string, lport int, raddr string, rport int, netns uint64) {
+	t.Helper()
+	if pid != sweptPID || comm != sweptComm || source != "connect" || dir != "active" ||
+		laddr != tw.local.Addr().String() || lport != int(tw.local.Port()) || raddr != tw.remote.Addr().String() || rport != int(tw.remote.Port()) ||
+		netns != uint64(tw.netns) {
+		t.Errorf("%s %s; want pid %d %s (connect, active), %v -> %v, netns %d", what, rec, sweptPID, sweptComm, tw.local, tw.remote, tw.netns)
 	}
 }
 

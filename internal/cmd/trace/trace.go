@@ -304,13 +304,24 @@ func TraceRun(o *TraceOptions) error {
 	start := tracer.MonotonicNow()
 	lastTick, lastLoss, lastExpire := start, start, start
 	// The sweep reports the sockets whose end no program saw (tracer.Sweep)
-	// every merged.SweepEvery and at the stop. It needs the one namespace
-	// the tracer watches; a failed sweep is said once, and sweeping stops.
-	var sweeper *merged.Sweeper
-	if netns != 0 {
+	// every merged.SweepEvery and at the stop: in the one namespace the
+	// tracer watches, or for life in every namespace (its kept states hold
+	// their namespaces; trace's do not, and trace --all-namespaces is not
+	// swept). A failed sweep is said once, and sweeping stops.
+	var sweeper sweeper
+	switch {
+	case netns != 0:
 		sweeper = merged.NewSweeper(tr, start)
-		defer sweeper.Close()
+	case o.Life:
+		sweeper = newHostSweeper(tr, start, func(err error) {
+			fmt.Fprintf(env.Stderr, "bpfnetstat: sweep: %s; the sockets there whose end no program saw are not reported\n", strings.ReplaceAll(err.Error(), "\n", "; "))
+		})
 	}
+	defer func() {
+		if sweeper != nil {
+			sweeper.Close()
+		}
+	}()
 	sweep := func(now uint64, final bool) {
 		if sweeper == nil {
 			return
